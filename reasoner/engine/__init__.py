@@ -1,0 +1,26 @@
+"""Evaluation backends behind one Engine interface."""
+
+from __future__ import annotations
+
+from ..errors import EngineError
+from .model import Derivation, Engine, Model, Row
+from .seminaive import SemiNaiveEngine, solve
+
+__all__ = ["Derivation", "Engine", "Model", "Row", "SemiNaiveEngine", "solve", "get_engine", "ENGINES"]
+
+ENGINES = ("earlog", "pydatalog")
+
+
+def get_engine(name: str = "earlog") -> Engine:
+    """The engine called ``name``: ``earlog`` (default) or ``pydatalog``.
+
+    Raises:
+        EngineError: unknown engine name.
+    """
+    if name == "earlog":
+        return SemiNaiveEngine()
+    if name == "pydatalog":
+        from .pydatalog_backend import PyDatalogEngine
+
+        return PyDatalogEngine()
+    raise EngineError(f"unknown engine '{name}'", hint="engines: " + ", ".join(ENGINES))

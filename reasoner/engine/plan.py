@@ -1,0 +1,405 @@
+"""Join plans: rule bodies compiled into chains of closures over indexed relations."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Context, Decimal, DivisionByZero, InvalidOperation, localcontext
+from typing import Any, Callable, Iterable
+
+from ..ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
+
+__all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body"]
+
+FAIL: Any = object()
+_CTX = Context(prec=80)
+
+Env = list[Any]
+Sink = Callable[[Env], None]
+
+
+class Relation:
+    """A set of rows with lazily built hash indexes on column subsets."""
+
+    __slots__ = ("rows", "_indexes")
+
+    def __init__(self, rows: Iterable[tuple[Value, ...]] = ()) -> None:
+        self.rows: set[tuple[Value, ...]] = set(rows)
+        self._indexes: dict[tuple[int, ...], dict[tuple[Value, ...], list[tuple[Value, ...]]]] = {}
+
+    def add(self, row: tuple[Value, ...]) -> bool:
+        if row in self.rows:
+            return False
+        self.rows.add(row)
+        for cols, idx in self._indexes.items():
+            idx.setdefault(tuple(row[c] for c in cols), []).append(row)
+        return True
+
+    def index(self, cols: tuple[int, ...]) -> dict[tuple[Value, ...], list[tuple[Value, ...]]]:
+        idx = self._indexes.get(cols)
+        if idx is None:
+            idx = {}
+            for row in self.rows:
+                idx.setdefault(tuple(row[c] for c in cols), []).append(row)
+            self._indexes[cols] = idx
+        return idx
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, Decimal)) and not isinstance(v, bool)
+
+
+def _norm(v: Decimal) -> int | Decimal:
+    if v == v.to_integral_value():
+        return int(v)
+    return v
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    if not (_num(a) and _num(b)):
+        return FAIL
+    with localcontext(_CTX):
+        try:
+            if op == "+":
+                r = a + b
+            elif op == "-":
+                r = a - b
+            elif op == "*":
+                r = a * b
+            else:
+                if b == 0:
+                    return FAIL
+                if isinstance(a, int) and isinstance(b, int) and a % b == 0:
+                    return a // b
+                r = Decimal(a) / Decimal(b)
+        except (InvalidOperation, DivisionByZero):
+            return FAIL
+    return _norm(r) if isinstance(r, Decimal) else r
+
+
+def _call(fn: str, args: list[Any]) -> Any:
+    if fn in ("+", "-", "*", "/"):
+        return _arith(fn, args[0], args[1])
+    if fn == "neg":
+        return -args[0] if _num(args[0]) else FAIL
+    if fn == "abs":
+        return abs(args[0]) if _num(args[0]) else FAIL
+    if fn == "year":
+        return args[0].year if isinstance(args[0], _dt.date) else FAIL
+    a, b = args
+    if not _comparable(a, b):
+        return FAIL
+    return max(a, b) if fn == "max" else min(a, b)
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    if _num(a) and _num(b):
+        return True
+    return type(a) is type(b) and not isinstance(a, bool)
+
+
+def compare(op: str, a: Any, b: Any) -> bool:
+    """Compare two values; values of different kinds are only ever unequal."""
+    if op == "=":
+        return a == b and (_num(a) == _num(b)) and isinstance(a, bool) == isinstance(b, bool)
+    if op == "!=":
+        return not compare("=", a, b)
+    if not _comparable(a, b):
+        return False
+    if op == "<":
+        return bool(a < b)
+    if op == "<=":
+        return bool(a <= b)
+    if op == ">":
+        return bool(a > b)
+    return bool(a >= b)
+
+
+def compile_term(term: Term, slots: dict[str, int]) -> Callable[[Env], Any]:
+    """A function computing the term's value from an environment (FAIL if undefined)."""
+    if isinstance(term, Const):
+        v = term.value
+        return lambda env: v
+    if isinstance(term, Var):
+        i = slots[term.name]
+        return lambda env: env[i]
+    fns = [compile_term(a, slots) for a in term.args]
+    fn = term.fn
+
+    def call(env: Env) -> Any:
+        args = [f(env) for f in fns]
+        if any(a is FAIL for a in args):
+            return FAIL
+        return _call(fn, args)
+    return call
+
+
+def order_body(body: tuple[BodyItem, ...], bound: set[str], first: int | None = None) -> list[int]:
+    """Evaluation order: filters as soon as their variables are bound, then the
+    positive atom with the most bound arguments. ``first`` forces an atom first."""
+    remaining = list(range(len(body)))
+    order: list[int] = []
+    bound = set(bound)
+    if first is not None:
+        remaining.remove(first)
+        order.append(first)
+        bound |= variables(body[first])
+    local_neg = _negation_locals(body)
+    while remaining:
+        pick = None
+        for i in remaining:
+            item = body[i]
+            if isinstance(item, Comparison):
+                lv, rv = variables(item.left), variables(item.right)
+                if lv | rv <= bound or (item.op == "=" and (
+                        (isinstance(item.left, Var) and rv <= bound) or
+                        (isinstance(item.right, Var) and lv <= bound))):
+                    pick = i
+                    break
+            elif isinstance(item, Literal) and item.negated:
+                if variables(item) - local_neg[i] <= bound:
+                    pick = i
+                    break
+            elif isinstance(item, Aggregate):
+                if _group_vars(item, body, i) <= bound:
+                    pick = i
+                    break
+        if pick is None:
+            best = -1
+            for i in remaining:
+                item = body[i]
+                if isinstance(item, Literal) and not item.negated:
+                    score = sum(1 for a in item.atom.args if not isinstance(a, Var) or a.name in bound)
+                    if score > best:
+                        best, pick = score, i
+        if pick is None:
+            raise ValueError("body cannot be ordered: unsafe variables")
+        remaining.remove(pick)
+        order.append(pick)
+        bound |= variables(body[pick])
+    return order
+
+
+def _negation_locals(body: tuple[BodyItem, ...]) -> dict[int, set[str]]:
+    counts: dict[str, int] = {}
+    for item in body:
+        for v in variables(item):
+            counts[v] = counts.get(v, 0) + 1
+    return {
+        i: {v for v in variables(item) if counts[v] == 1}
+        if isinstance(item, Literal) and item.negated else set()
+        for i, item in enumerate(body)
+    }
+
+
+def _group_vars(agg: Aggregate, body: tuple[BodyItem, ...], at: int, head: Atom | None = None) -> set[str]:
+    inner: set[str] = set()
+    for sub in agg.body:
+        inner |= variables(sub)
+    inner |= variables(agg.term)
+    outside: set[str] = set()
+    for j, item in enumerate(body):
+        if j != at:
+            outside |= variables(item)
+    if head is not None:
+        outside |= variables(head)
+    return inner & outside
+
+
+class Plan:
+    """A compiled body: ``run(sources, sink)`` calls ``sink(env)`` per match.
+
+    ``sources(pred, delta)`` returns the Relation to read; ``scans`` lists the
+    positive atoms in body order as (body index, pred, env slot of the matched row).
+    """
+
+    def __init__(self, body: tuple[BodyItem, ...], slots: dict[str, int], order: list[int],
+                 delta_at: int | None, outer: set[str]) -> None:
+        self.slots = slots
+        self.delta_at = delta_at
+        self.scans: list[tuple[int, str, int]] = []
+        self._steps: list[Callable[[Sink], Sink]] = []
+        self.sources: Callable[[str, bool], Relation] = lambda p, d: Relation()
+        bound = set(outer)
+        local_neg = _negation_locals(body)
+        for i in order:
+            item = body[i]
+            self._steps.append(self._step(item, i, bound, local_neg[i], body))
+            bound |= variables(item)
+
+    def chain(self, sink: Sink) -> Sink:
+        """The compiled body ending in ``sink``: call it with an environment."""
+        chain = sink
+        for make in reversed(self._steps):
+            chain = make(chain)
+        return chain
+
+    def _step(self, item: BodyItem, i: int, bound: set[str], neg_local: set[str],
+              body: tuple[BodyItem, ...]) -> Callable[[Sink], Sink]:
+        if isinstance(item, Literal):
+            return self._scan(item, i, bound, neg_local)
+        if isinstance(item, Comparison):
+            return self._comparison(item, bound)
+        return self._aggregate(item, i, bound, body)
+
+    def _scan(self, lit: Literal, i: int, bound: set[str], neg_local: set[str]) -> Callable[[Sink], Sink]:
+        atom = lit.atom
+        key_cols: list[int] = []
+        key_fns: list[Callable[[Env], Any]] = []
+        binds: list[tuple[int, int]] = []
+        same: list[tuple[int, int]] = []
+        first_col: dict[str, int] = {}
+        for col, arg in enumerate(atom.args):
+            if isinstance(arg, Var):
+                if arg.anonymous:
+                    continue
+                if arg.name in bound:
+                    key_cols.append(col)
+                    key_fns.append(compile_term(arg, self.slots))
+                elif arg.name in first_col:
+                    same.append((first_col[arg.name], col))
+                else:
+                    first_col[arg.name] = col
+                    if not lit.negated:
+                        binds.append((col, self.slots[arg.name]))
+            else:
+                key_cols.append(col)
+                key_fns.append(compile_term(arg, self.slots))
+        cols = tuple(key_cols)
+        pred = atom.pred
+        use_delta = i == self.delta_at
+        plan = self
+        if lit.negated:
+            def make_neg(nxt: Sink) -> Sink:
+                def neg(env: Env) -> None:
+                    key = tuple(f(env) for f in key_fns)
+                    if any(k is FAIL for k in key):
+                        return
+                    bucket = plan.sources(pred, False).index(cols).get(key, ())
+                    if same:
+                        hit = any(all(r[a] == r[b] for a, b in same) for r in bucket)
+                    else:
+                        hit = bool(bucket)
+                    if not hit:
+                        nxt(env)
+                return neg
+            return make_neg
+        row_slot = self.slots.setdefault(f"#row{id(lit)}", len(self.slots))
+        self.scans.append((i, pred, row_slot))
+        self.scans.sort()
+
+        def make_scan(nxt: Sink) -> Sink:
+            def scan(env: Env) -> None:
+                key = tuple(f(env) for f in key_fns)
+                rel = plan.sources(pred, use_delta)
+                bucket = rel.index(cols).get(key, ()) if cols else rel.rows
+                for row in bucket:
+                    if same and not all(row[a] == row[b] for a, b in same):
+                        continue
+                    for col, slot in binds:
+                        env[slot] = row[col]
+                    env[row_slot] = row
+                    nxt(env)
+            return scan
+        return make_scan
+
+    def _comparison(self, cmp: Comparison, bound: set[str]) -> Callable[[Sink], Sink]:
+        op = cmp.op
+        target: int | None = None
+        expr: Term | None = None
+        if op == "=":
+            if isinstance(cmp.left, Var) and cmp.left.name not in bound:
+                target, expr = self.slots[cmp.left.name], cmp.right
+            elif isinstance(cmp.right, Var) and cmp.right.name not in bound:
+                target, expr = self.slots[cmp.right.name], cmp.left
+        if target is not None and expr is not None:
+            f = compile_term(expr, self.slots)
+            slot = target
+
+            def make_assign(nxt: Sink) -> Sink:
+                def assign(env: Env) -> None:
+                    v = f(env)
+                    if v is not FAIL:
+                        env[slot] = v
+                        nxt(env)
+                return assign
+            return make_assign
+        lf, rf = compile_term(cmp.left, self.slots), compile_term(cmp.right, self.slots)
+
+        def make_filter(nxt: Sink) -> Sink:
+            def filt(env: Env) -> None:
+                a, b = lf(env), rf(env)
+                if a is not FAIL and b is not FAIL and compare(op, a, b):
+                    nxt(env)
+            return filt
+        return make_filter
+
+    def _aggregate(self, agg: Aggregate, i: int, bound: set[str],
+                   body: tuple[BodyItem, ...]) -> Callable[[Sink], Sink]:
+        inner_order = order_body(agg.body, bound)
+        inner = Plan(agg.body, self.slots, inner_order, None, bound)
+        local = sorted(set().union(*(variables(s) for s in agg.body)) | variables(agg.term))
+        local = [v for v in local if v not in bound]
+        local_slots = [self.slots[v] for v in local]
+        term_f = compile_term(agg.term, self.slots)
+        fn = agg.fn
+        out = self.slots[agg.result.name]
+        plan = self
+        holder: list[dict[tuple[Any, ...], Any]] = [{}]
+
+        def collect(e: Env) -> None:
+            seen = holder[0]
+            key = tuple(e[s] for s in local_slots)
+            if key not in seen:
+                seen[key] = term_f(e)
+        inner_chain = inner.chain(collect)
+
+        def make_agg(nxt: Sink) -> Sink:
+            def aggregate(env: Env) -> None:
+                holder[0] = seen = {}
+                inner.sources = plan.sources
+                inner_chain(env)
+                vals = [v for v in seen.values() if v is not FAIL]
+                result = _fold(fn, vals)
+                if result is not FAIL:
+                    env[out] = result
+                    nxt(env)
+            return aggregate
+        return make_agg
+
+
+def _fold(fn: str, vals: list[Any]) -> Any:
+    if fn == "count":
+        return len(vals)
+    if fn == "sum":
+        total: Any = 0
+        for v in vals:
+            total = _arith("+", total, v)
+            if total is FAIL:
+                return FAIL
+        return total
+    if not vals:
+        return FAIL
+    try:
+        return max(vals) if fn == "max" else min(vals)
+    except TypeError:
+        return FAIL
+
+
+def compile_body(body: tuple[BodyItem, ...], extra_vars: Iterable[str] = (),
+                 delta_at: int | None = None) -> Plan:
+    """Compile a body (plus variables used elsewhere, e.g. in the head) into a Plan."""
+    names: set[str] = set(extra_vars)
+    for item in body:
+        names |= _all_vars(item)
+    slots = {n: k for k, n in enumerate(sorted(names))}
+    order = order_body(body, set(), delta_at)
+    return Plan(body, slots, order, delta_at, set())
+
+
+def _all_vars(item: BodyItem | Term) -> set[str]:
+    if isinstance(item, Aggregate):
+        out = {item.result.name} | variables(item.term)
+        for sub in item.body:
+            out |= _all_vars(sub)
+        return out
+    return variables(item)  # type: ignore[arg-type]

@@ -1,0 +1,187 @@
+"""earlog's own evaluator: stratified semi-naive evaluation with provenance."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from ..checks import CheckedProgram
+from ..errors import EngineError
+from ..ir import BodyItem, Fact, Literal, Rule, Value, variables
+from .model import Derivation, Model, Row
+from .plan import FAIL, Env, Plan, Relation, compile_body, compile_term
+
+__all__ = ["SemiNaiveEngine", "solve"]
+
+
+class _CompiledRule:
+    """A rule's plans: one full plan, and one per recursive body atom (delta)."""
+
+    def __init__(self, index: int, rule: Rule, recursive_preds: set[str]) -> None:
+        self.index = index
+        self.rule = rule
+        head_vars = variables(rule.head)
+        self.full = compile_body(rule.body, head_vars)
+        self.deltas = [
+            compile_body(rule.body, head_vars, delta_at=i)
+            for i, item in enumerate(rule.body)
+            if isinstance(item, Literal) and not item.negated and item.atom.pred in recursive_preds
+        ]
+        self.names = sorted(n for n in self.full.slots if not n.startswith("#"))
+
+    def head_fn(self, plan: Plan) -> Callable[[Env], Row | None]:
+        fns = [compile_term(a, plan.slots) for a in self.rule.head.args]
+
+        def head(env: Env) -> Row | None:
+            row = tuple(f(env) for f in fns)
+            return None if any(v is FAIL for v in row) else row
+        return head
+
+
+class SemiNaiveEngine:
+    """Stratified semi-naive bottom-up evaluation (the default engine).
+
+    Records, for each derived fact, the rule, variable bindings and positive
+    premises of its first derivation, and its derivation level.
+    """
+
+    name = "earlog"
+
+    def evaluate(
+        self, checked: CheckedProgram, facts: Iterable[Fact] = (), provenance: bool = True
+    ) -> Model:
+        """Compute the least stratified model.
+
+        Args:
+            checked: a program that passed ``checks.check``.
+            facts: extra given facts (e.g. from a scenario).
+            provenance: record derivations (needed for proofs).
+
+        Returns:
+            The model; ``provenance`` is None when not recorded.
+
+        Raises:
+            EngineError: a given fact has the wrong arity.
+        """
+        rels: dict[str, Relation] = {p: Relation() for p in checked.arity}
+        given: dict[tuple[str, Row], Fact] = {}
+        for fact in (*checked.program.facts, *facts):
+            want = checked.arity.get(fact.pred)
+            if want is None:
+                rels[fact.pred] = Relation()
+            elif want != len(fact.values):
+                raise EngineError(
+                    f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
+                    fact.span, "check the fact file against the predicate's declaration")
+            if rels[fact.pred].add(fact.values):
+                given[(fact.pred, fact.values)] = fact
+        prov: dict[tuple[str, Row], Derivation] | None = {} if provenance else None
+        rules = checked.rules
+        for stratum in checked.strata:
+            heads = {rules[i].head.pred for i in stratum}
+            recursive = heads & checked.recursive
+            compiled = [_CompiledRule(i, rules[i], recursive) for i in stratum]
+            _run_stratum(compiled, rels, recursive, prov)
+        return Model({p: r.rows for p, r in rels.items()}, prov, given)
+
+
+def _run_stratum(
+    compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
+    prov: dict[tuple[str, Row], Derivation] | None,
+) -> None:
+    delta: dict[str, Relation] = {}
+
+    def sources(pred: str, use_delta: bool) -> Relation:
+        if use_delta:
+            return delta.get(pred) or _EMPTY
+        return rels[pred]
+
+    pending: dict[str, list[tuple[Row, Any]]] = {}
+    for cr in compiled:
+        _fire(cr, cr.full, sources, rels, pending, prov)
+    new = _commit(pending, rels, prov)
+    while recursive and any(new.get(p) for p in recursive):
+        delta = {p: Relation(rows) for p, rows in new.items() if p in recursive}
+        pending = {}
+        for cr in compiled:
+            for plan in cr.deltas:
+                _fire(cr, plan, sources, rels, pending, prov)
+        new = _commit(pending, rels, prov)
+
+
+_EMPTY = Relation()
+
+
+def _fire(
+    cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
+    rels: dict[str, Relation], pending: dict[str, list[tuple[Row, Any]]],
+    prov: dict[tuple[str, Row], Derivation] | None,
+) -> None:
+    plan.sources = sources
+    head = cr.head_fn(plan)
+    pred = cr.rule.head.pred
+    target = rels[pred].rows
+    out = pending.setdefault(pred, [])
+    seen: set[Row] = set()
+    if prov is None:
+        def sink(env: Env) -> None:
+            row = head(env)
+            if row is not None and row not in target and row not in seen:
+                seen.add(row)
+                out.append((row, None))
+    else:
+        name_slots = [(n, plan.slots[n]) for n in cr.names]
+        scans = plan.scans
+
+        def sink(env: Env) -> None:
+            row = head(env)
+            if row is None or row in target or row in seen:
+                return
+            seen.add(row)
+            premises = tuple((p, env[slot]) for _, p, slot in scans)
+            level = 1 + max((prov_level(prov, k) for k in premises), default=0)
+            bindings = tuple((n, env[s]) for n, s in name_slots)
+            out.append((row, Derivation(cr.index, bindings, premises, level)))
+    env: Env = [None] * len(plan.slots)
+    plan.chain(sink)(env)
+
+
+def prov_level(prov: dict[tuple[str, Row], Derivation], key: tuple[str, Row]) -> int:
+    d = prov.get(key)
+    return d.level if d is not None else 0
+
+
+def _commit(
+    pending: dict[str, list[tuple[Row, Any]]], rels: dict[str, Relation],
+    prov: dict[tuple[str, Row], Derivation] | None,
+) -> dict[str, list[Row]]:
+    new: dict[str, list[Row]] = {}
+    for pred, rows in pending.items():
+        rel = rels[pred]
+        for row, derivation in rows:
+            if rel.add(row):
+                new.setdefault(pred, []).append(row)
+                if prov is not None:
+                    prov[(pred, row)] = derivation
+    return new
+
+
+def solve(body: tuple[BodyItem, ...], model: Model) -> list[dict[str, Value]]:
+    """All distinct bindings of the named variables of ``body`` in ``model``.
+
+    The body must be safe (see ``checks``); predicates missing from the model are empty.
+    """
+    rels = {p: Relation(r) for p, r in model.relations.items()}
+    plan = compile_body(body)
+    names = sorted(n for n in plan.slots if not n.startswith("#") and not n.startswith("_"))
+    plan.sources = lambda p, d: rels.get(p) or _EMPTY
+    results: dict[tuple[Value, ...], dict[str, Value]] = {}
+
+    def sink(env: Env) -> None:
+        key = tuple(env[plan.slots[n]] for n in names)
+        results.setdefault(key, dict(zip(names, key)))
+    plan.chain(sink)([None] * len(plan.slots))
+    return [results[k] for k in sorted(results, key=_sort_key)]
+
+
+def _sort_key(row: tuple[Value, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((type(v).__name__, str(v)) for v in row)
