@@ -1,0 +1,153 @@
+"""The ``earlog`` command: the only place that prints, reads argv and sets exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from . import __version__
+from .engine import ENGINES
+from .errors import EarlogError
+from .ir import Value, format_value
+
+__all__ = ["main", "cli"]
+
+
+# Texts that did not come from files (e.g. a query typed on the command line),
+# so that diagnostics can show their excerpt.
+_SOURCES: dict[str, str] = {}
+
+
+def _fail(exc: EarlogError) -> None:
+    click.echo(exc.render(_SOURCES), err=True)
+    sys.exit(exc.exit_code)
+
+
+def _guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn earlog errors into compiler-style messages and exit codes."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EarlogError as exc:
+            _fail(exc)
+    return wrapper
+
+
+def _write(text: str, output: str | None) -> None:
+    """Write all of ``text`` to ``output`` (atomically) or stdout."""
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    _write_bytes(text.encode("utf-8"), output)
+
+
+def _write_bytes(data: bytes, output: str) -> None:
+    target = Path(output)
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EarlogError(f"cannot write '{output}': {exc.strerror}",
+                          hint="check that the folder exists and is writable") from None
+
+
+def _cell(v: Value) -> str:
+    return v if isinstance(v, str) else format_value(v)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="earlog")
+def cli() -> None:
+    """earlog: a Datalog legal reasoner for the EAR's AI Diffusion rule (90 FR 4544).
+
+    Decide whether exports of advanced AI chips and model weights need a license,
+    which exceptions apply and why, with pinpoint CFR citations on every step.
+    """
+
+
+@cli.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--rulebook", is_flag=True, help="Also require @id and @cite on every rule.")
+@_guarded
+def check_cmd(files: tuple[str, ...], rulebook: bool) -> None:
+    """Parse rule FILES and run all static checks.
+
+    Exit 0 and print a summary when the program is sound; otherwise print every
+    problem (file:line:col, excerpt, hint), sorted by location, and exit 1.
+    """
+    from .program import load_program
+
+    checked = load_program(files, require_citations=rulebook)
+    prog = checked.program
+    click.echo(
+        f"ok: {len(prog.rules)} rules, {len(prog.facts)} facts, {len(prog.decls)} inputs, "
+        f"{len(set(checked.stratum_of.values()))} strata")
+
+
+@cli.command("query")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("goal")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="Output format.")
+@click.option("--engine", type=click.Choice(ENGINES), default="earlog", show_default=True,
+              help="Evaluation backend.")
+def query_cmd_wrapper(files: tuple[str, ...], goal: str, fmt: str, engine: str) -> None:
+    """Evaluate rule FILES and print the answers to GOAL, e.g. 'path(X, "b")'.
+
+    GOAL is a conjunction of atoms, negations and comparisons in the rule language.
+    """
+    _guarded(_query)(files, goal, fmt, engine)
+
+
+def _query(files: tuple[str, ...], goal: str, fmt: str, engine: str) -> None:
+    from .program import load_program, run_query
+
+    _SOURCES["<query>"] = goal
+    checked = load_program(files)
+    names, answers, _ = run_query(checked, goal, engine=engine)
+    if fmt == "json":
+        payload = {"query": goal, "variables": names,
+                   "answers": [{k: _json_value(a[k]) for k in names} for a in answers]}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    if not names:
+        click.echo("yes" if answers else "no")
+        return
+    click.echo(table(names, [[_cell(a[k]) for k in names] for a in answers]))
+    click.echo(f"({len(answers)} answer{'s' if len(answers) != 1 else ''})")
+
+
+def _json_value(v: Value) -> Any:
+    from decimal import Decimal
+    import datetime as dt
+
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def main() -> None:
+    """Console entry point."""
+    cli(prog_name="earlog")
