@@ -1,0 +1,249 @@
+"""Deciding a scenario's transactions with the rulebook: the JSON decision contract."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .engine import Model, get_engine
+from .engine.model import Row
+from .ir import Const, Fact, Literal, Value
+from .rulebook import Rulebook, load_rulebook
+from .scenario import Scenario, Transaction, scenario_facts
+from .span import NO_SPAN
+
+__all__ = ["Decision", "ScenarioDecisions", "decide", "decision_json", "FLAG_PREDICATES"]
+
+# Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
+# for a transaction, the decision names that uncertainty.
+FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_ambiguous",
+                   "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit")
+EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The decision for one transaction (the fields of the JSON contract)."""
+
+    transaction: str
+    as_of: _dt.date
+    in_scope: bool
+    license_required: bool | None
+    exceptions: tuple[str, ...]
+    outcome: str
+    review_policy: str | None
+    citations: tuple[str, ...]
+    uncertainties: tuple[str, ...]
+    conditions: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioDecisions:
+    """All decisions of a scenario, in the scenario's transaction order."""
+
+    scenario: Scenario
+    rulebook: Rulebook
+    decisions: tuple[Decision, ...]
+    model: Model = field(compare=False, repr=False)
+
+
+def decide(
+    scenario: Scenario, regime: str | None = None, as_of: _dt.date | None = None,
+    engine: str = "earlog",
+) -> ScenarioDecisions:
+    """Decide every transaction of a scenario.
+
+    Transactions are decided in date order (file order breaks ties) so that LPP
+    usage accumulates: a transaction whose only available authorization is LPP
+    adds its TPP to the consignee's calendar-year total for later ones.
+
+    Args:
+        scenario: a validated scenario.
+        regime: ``ifr`` or ``enforced``; default the scenario's own.
+        as_of: read the law at this date instead of each transaction's date.
+        engine: evaluation backend.
+
+    Returns:
+        The decisions, in the scenario's order, and the final model.
+    """
+    book = load_rulebook(regime or scenario.regime)
+    base = _facts(scenario, as_of)
+    order = sorted(enumerate(scenario.transactions), key=lambda p: (p[1].date, p[0]))
+    lpp_facts: list[Fact] = []
+    dirty: set[tuple[str, int]] = set()
+    eng = get_engine(engine)
+    model = eng.evaluate(book.checked, base, provenance=True)
+    out: dict[str, Decision] = {}
+    for _, tx in order:
+        slot = (tx.ultimate_consignee, tx.date.year)
+        if slot in dirty:
+            model = eng.evaluate(book.checked, (*base, *lpp_facts), provenance=True)
+            dirty.clear()
+        d = _decision(tx, model, book)
+        out[tx.id] = d
+        if d.exceptions == ("LPP",):
+            tpp = _one(model, "tx_tpp", tx.id)
+            if tpp is not None:
+                lpp_facts.append(Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp, tx.id),
+                                      tx.span))
+                dirty.add(slot)
+    decisions = tuple(out[t.id] for t in scenario.transactions)
+    return ScenarioDecisions(scenario, book, decisions, model)
+
+
+def _facts(scenario: Scenario, as_of: _dt.date | None) -> tuple[Fact, ...]:
+    facts = scenario_facts(scenario)
+    if as_of is None:
+        return facts
+    kept = tuple(f for f in facts if f.pred != "tx_as_of")
+    return kept + tuple(Fact("tx_as_of", (t.id, as_of), NO_SPAN) for t in scenario.transactions)
+
+
+def _one(model: Model, pred: str, tx: str) -> Value | None:
+    for row in model.rows(pred):
+        if row[0] == tx:
+            return row[1]
+    return None
+
+
+def _values(model: Model, pred: str, tx: str, col: int = 1) -> set[Value]:
+    return {row[col] for row in model.rows(pred) if row[0] == tx}
+
+
+def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
+    tid = tx.id
+    outcomes = _values(model, "outcome", tid)
+    outcome = str(min(outcomes)) if outcomes else "indeterminate"
+    in_scope = model.holds("in_scope", (tid,))
+    needs = model.holds("needs_license", (tid,))
+    license_required: bool | None = needs
+    if model.holds("license_unknown", (tid,)):
+        license_required = None
+    exceptions = tuple(sorted(x for x in EXCEPTION_CODES if model.holds("exception", (tid, x))))
+    reviews = _values(model, "review", tid)
+    review = str(sorted(reviews)[0]) if outcome == "license_required" and reviews else None
+    used = _Walk(model, book)
+    used.visit("outcome", (tid, outcome))
+    for x in exceptions:
+        used.visit("exception", (tid, x))
+    if review is not None:
+        used.visit("review", (tid, review))
+    missing: set[str] = set()
+    if outcome in ("license_required", "indeterminate"):
+        _ruled_out(tid, model, book, used, exceptions)
+        for row in model.rows("pending"):
+            if row[0] == tid:
+                used.visit("pending", row)
+                missing.add(str(row[2]))
+        for row in model.rows("lr_unknown"):
+            if row[0] == tid:
+                used.visit("lr_unknown", row)
+    for pred in FLAG_PREDICATES:
+        if model.holds(pred, (tid,)):
+            used.visit(pred, (tid,))
+    if outcome == "indeterminate" and needs and not reviews and not missing:
+        missing.add("tpp_per_unit")
+    conditions = tuple(sorted(str(r[1]) for r in model.rows("condition") if r[0] == tid))
+    uncertainties = set(used.uncertain) | {f"missing:{m}" for m in missing}
+    return Decision(
+        transaction=tid, as_of=_as_of(model, tid, tx), in_scope=in_scope,
+        license_required=license_required if in_scope else False,
+        exceptions=exceptions, outcome=outcome, review_policy=review,
+        citations=tuple(sorted(used.cites, key=_cite_key)),
+        uncertainties=tuple(sorted(uncertainties)), conditions=conditions,
+        missing=tuple(sorted(missing)),
+    )
+
+
+def _as_of(model: Model, tid: str, tx: Transaction) -> _dt.date:
+    v = _one(model, "tx_as_of", tid)
+    return v if isinstance(v, _dt.date) else tx.date
+
+
+def _ruled_out(tid: str, model: Model, book: Rulebook, used: "_Walk",
+               available: tuple[str, ...]) -> None:
+    """Cite each relevant exception that is unavailable: its own provision and the
+    filters that barred it."""
+    kind = {"weights": model.holds("weights", (tid,)),
+            "tx_item": bool(_values(model, "tx_item", tid))}
+    kind["tx_eccn"] = kind["tx_item"]
+    for x in _values(model, "relevant_exception", tid):
+        if x in available:
+            continue
+        used.visit("relevant_exception", (tid, x))
+        if model.holds("barred", (tid, x)):
+            used.visit("barred", (tid, x))
+        for rule in book.rules:
+            head = rule.head
+            if head.pred != "candidate" or head.args[1] != Const(x):
+                continue
+            if any(isinstance(b, Literal) and not b.negated and kind.get(b.atom.pred) is False
+                   for b in rule.body):
+                continue  # written for the other kind of transaction (chips vs weights)
+            used.add_rule(rule.meta.cite)
+
+
+class _Walk:
+    """Collects the citations and uncertainties of every rule in a fact's proof."""
+
+    def __init__(self, model: Model, book: Rulebook) -> None:
+        self.model = model
+        self.book = book
+        self.cites: set[str] = set()
+        self.uncertain: set[str] = set()
+        self._seen: set[tuple[str, Row]] = set()
+
+    def add_rule(self, cite: str, uncertain: Iterable[str] = ()) -> None:
+        if cite:
+            self.cites.add(cite)
+        self.uncertain |= set(uncertain)
+
+    def visit(self, pred: str, row: Row) -> None:
+        stack = [(pred, tuple(row))]
+        prov = self.model.provenance or {}
+        while stack:
+            key = stack.pop()
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            d = prov.get(key)
+            if d is None:
+                continue
+            meta = self.book.rules[d.rule].meta
+            self.add_rule(meta.cite, meta.uncertain)
+            stack.extend(d.premises)
+
+
+def _cite_key(c: str) -> tuple[int, str]:
+    return (0 if c.startswith("15 CFR") else 1, c)
+
+
+def decision_json(result: ScenarioDecisions, command: str | None = None) -> dict[str, Any]:
+    """The JSON decision contract of SCENARIOS.md (plus optional fields)."""
+    book = result.rulebook
+    payload: dict[str, Any] = {
+        "scenario": result.scenario.id,
+        "regime": book.regime,
+        "rulebook": {"name": book.name, "version": book.version, "sha256": book.sha256},
+        "decisions": [_decision_dict(d) for d in result.decisions],
+    }
+    return payload
+
+
+def _decision_dict(d: Decision) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "transaction": d.transaction,
+        "as_of": d.as_of.isoformat(),
+        "in_scope": d.in_scope,
+        "license_required": d.license_required,
+        "exceptions": list(d.exceptions),
+        "outcome": d.outcome,
+        "review_policy": d.review_policy,
+        "citations": list(d.citations),
+        "uncertainties": list(d.uncertainties),
+    }
+    if d.conditions:
+        out["conditions"] = list(d.conditions)
+    return out
