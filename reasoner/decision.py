@@ -130,6 +130,16 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
         used.visit("exception", (tid, x))
     if review is not None:
         used.visit("review", (tid, review))
+    if in_scope:
+        # The headquarters overlay (entity and ultimate parent) shapes AIA, the
+        # filters and the review policy, mostly through negation.
+        for row in model.rows("cons_hq"):
+            if row[0] == tid:
+                used.visit("cons_hq", row)
+    if outcome == "permitted" and not needs:
+        for row in model.rows("no_license"):
+            if row[0] == tid:
+                used.visit("no_license", row)
     missing: set[str] = set()
     if outcome in ("license_required", "indeterminate"):
         _ruled_out(tid, model, book, used, exceptions)
