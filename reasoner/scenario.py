@@ -33,7 +33,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pycountry
 import yaml
@@ -85,6 +85,8 @@ DESIGNERS = ("approved", "authorized", "none")
 VEU_TYPES = ("uveu", "nveu")
 # Codes accepted although pycountry lacks them, with the country they name.
 EXTRA_COUNTRIES = {"XK": "Kosovo"}
+
+_R = TypeVar("_R")
 
 
 # ---- records ---------------------------------------------------------------------
@@ -264,9 +266,9 @@ class Scenario(_Located):
         return dataclasses.replace(self, transactions=tuple(transactions))
 
 
-def _by_id(records: Iterable[Any], rid: str) -> Any:
+def _by_id(records: Iterable[_R], rid: str) -> _R:
     for rec in records:
-        if rec.id == rid:
+        if getattr(rec, "id") == rid:
             return rec
     raise KeyError(rid)
 
@@ -341,7 +343,8 @@ def parse_scenario(
     source = decode(raw, file, ScenarioError) if isinstance(text, bytes) else text
     root = _root(source, file)
     checker = _Checker(file)
-    scn = checker.scenario(root, hashlib.sha256(raw).hexdigest(), allow_expect, require_transactions)
+    sha = hashlib.sha256(raw).hexdigest()
+    scn = checker.scenario(root, sha, allow_expect, require_transactions)
     checker.references(scn)
     checker.raise_problems()
     return scn
@@ -371,7 +374,7 @@ def parse_transaction(
     Raises:
         ScenarioError: one problem. CheckFailed: several.
     """
-    file = where.file if where is not NO_SPAN else scenario.file
+    file = where.file if where != NO_SPAN else scenario.file
     node = source if isinstance(source, yaml.Node) else node_of(source, where, spans)
     checker = _Checker(file)
     checker.tx_ids = {t.id: t.span for t in scenario.transactions}
@@ -420,6 +423,13 @@ _ECCN = re.compile(r"EAR99|[0-9][A-E][0-9]{3}(?:\.(?:[a-z]+|[0-9]+))*")
 _ECCN_HINT = "an ECCN is a digit, a letter A-E and three digits, then optional lowercase " \
     "'.a' / '.1' parts, e.g. '3A090.a', '3A001.z.1.a', '4E091', or 'EAR99'"
 _SCENARIO_ID = re.compile(r"[a-z0-9_-]+")
+_SECTIONS = {"entity": "entities", "item": "items", "model": "models"}
+_SECTION_EXAMPLES = {
+    "entities": "sgcloud: {located_in: SG, headquartered_in: SG}",
+    "items": "h100: {eccn: 3A090.a, tpp_per_unit: 15832}",
+    "models": "frontier: {training_operations: 3.0e26, published: false, "
+              "trained_on_ear_hardware: true}",
+}
 _VEU_SHAPE = "write {type: uveu} or {type: nveu, country: IN}"
 
 _TOP_KEYS = ("scenario", "description", "as_of", "regime", "entities", "items", "models",
@@ -492,6 +502,7 @@ class _Checker(NodeReader):
     def __init__(self, file: str) -> None:
         super().__init__(file)
         self.tx_ids: dict[str, Span] = {}  # id -> span of its first use
+        self.broken: set[str] = set()  # sections that were not mappings
 
     # -- scenario scalars --
 
@@ -537,11 +548,11 @@ class _Checker(NodeReader):
         sid = self.text(top.value("scenario"), "scenario", "a scenario id", required=True)
         if sid is not None and not _SCENARIO_ID.fullmatch(sid):
             self.report(top.value("scenario"), f"invalid scenario id '{sid}'",
-                       "use lowercase letters, digits, '_' and '-', e.g. 'sg-cloud-lpp'")
+                        "use lowercase letters, digits, '_' and '-', e.g. 'sg-cloud-lpp'")
         regime = self.choice(top.value("regime"), "regime", REGIMES)
-        entities = self.section(top.value("entities"), "'entities'", self.entity)
-        items = self.section(top.value("items"), "'items'", self.item)
-        models = self.section(top.value("models"), "'models'", self.model)
+        entities = self.section(top.value("entities"), "entities", self.entity)
+        items = self.section(top.value("items"), "items", self.item)
+        models = self.section(top.value("models"), "models", self.model)
         txs = self.transactions(top.value("transactions"))
         history = self.history(top.value("history"), {e.id for e in entities})
         expect = plain(top.value("expect")) if top.value("expect") is not None else None
@@ -553,11 +564,19 @@ class _Checker(NodeReader):
             expect=expect, span=self.point(root), spans=self.field_spans(top),
         )
 
-    def section(self, node: Node | None, what: str, read: Any) -> tuple[Any, ...]:
-        """A mapping of ids to records, each read by ``read(id, key_node, value_node)``."""
+    def section(self, node: Node | None, name: str, read: Any) -> tuple[Any, ...]:
+        """A mapping of ids to records, each read by ``read(id, key_node, value_node)``.
+
+        A section that is not a mapping is recorded in ``broken``, so references to
+        its records are not reported once more each.
+        """
         if node is None or is_null(node):
             return ()
-        return tuple(read(key, knode, vnode) for key, knode, vnode in self.pairs(node, what) or ())
+        pairs = self.pairs(node, f"'{name}'", f"write {name} as a mapping from id to fields, "
+                           f"e.g. '{_SECTION_EXAMPLES[name]}'")
+        if pairs is None:
+            self.broken.add(name)
+        return tuple(read(key, knode, vnode) for key, knode, vnode in pairs or ())
 
     def entity(self, eid: str, knode: Node, node: Node) -> Entity:
         owner = self.span(knode)
@@ -584,10 +603,9 @@ class _Checker(NodeReader):
             return None
         if not isinstance(node, yaml.MappingNode):
             self.report(node if isinstance(node, yaml.ScalarNode) else self.point(node),
-                       f"expected a VEU mapping for 'veu', found {describe(node)}", _VEU_SHAPE)
+                        f"expected a VEU mapping for 'veu', found {describe(node)}", _VEU_SHAPE)
             return None
-        f = self.fields(node, "'veu'", _VEU_KEYS, ("type",), self.point(node),
-                        {"country": _VEU_SHAPE})
+        f = self.fields(node, "'veu'", _VEU_KEYS, ("type",), self.point(node))
         kind = self.choice(f.value("type"), "veu type", VEU_TYPES, required=True)
         country_node = f.value("country")
         country = self.country(country_node, "country")
@@ -596,7 +614,7 @@ class _Checker(NodeReader):
                         _VEU_SHAPE)
         if kind == "uveu" and country_node is not None and not is_null(country_node):
             self.report(f.key("country"), "a universal VEU (type: uveu) has no 'country'",
-                       "remove 'country', or write type: nveu for a national VEU")
+                        "remove 'country', or write type: nveu for a national VEU")
         return Veu(kind, country, self.span(node)) if kind else None
 
     def item(self, iid: str, knode: Node, node: Node) -> Item:
@@ -639,14 +657,15 @@ class _Checker(NodeReader):
             return ()
         if not isinstance(node, yaml.SequenceNode):
             self.report(self.point(node), f"expected a list for 'transactions', found "
-                       f"{describe(node)}", "write each transaction as a '- id: ...' entry")
+                        f"{describe(node)}", "write each transaction as a '- id: ...' entry")
             return ()
         return tuple(self.transaction(tx) for tx in node.value)
 
     def transaction(self, node: Node) -> Transaction:
         id_node = _get(node, "id")
-        named = isinstance(id_node, yaml.ScalarNode) and not is_null(id_node)
-        tid = str(id_node.value) if named else None
+        tid = None
+        if isinstance(id_node, yaml.ScalarNode) and not is_null(id_node):
+            tid = str(id_node.value)
         what = f"transaction '{tid}'" if tid else "a transaction"
         owner = self.span(id_node) if tid else self.point(node)
         f = self.fields(node, what, _TX_KEYS, _TX_REQUIRED, owner)
@@ -654,26 +673,26 @@ class _Checker(NodeReader):
         if tid is not None:
             if tid in self.tx_ids:
                 self.report(f.value("id"), f"duplicate transaction id '{tid}'",
-                           f"first used at line {self.tx_ids[tid].line}; "
-                           "transaction ids must be unique")
+                            f"first used at line {self.tx_ids[tid].line}; "
+                            "transaction ids must be unique")
             else:
                 self.tx_ids[tid] = self.span(f.value("id"))
         item_key, model_key = f.key("item"), f.key("model")
         if item_key is not None and model_key is not None:
             later = max(item_key, model_key, key=self.span)
             self.report(later, f"{what} names both an item and a model",
-                       "a transaction concerns exactly one of 'item' / 'model'; "
-                       "write two transactions")
+                        "a transaction concerns exactly one of 'item' / 'model'; "
+                        "write two transactions")
         elif item_key is None and model_key is None and f is not NO_FIELDS:
             self.report(owner, f"{what} names neither an item nor a model",
-                       "add 'item: <item id>' or 'model: <model id>'")
+                        "add 'item: <item id>' or 'model: <model id>'")
         quantity = None
         if item_key is not None and f.value("quantity") is None:
             self.report(owner, f"missing required key 'quantity' in {what}",
-                       f"add 'quantity:' ({_KEY_HELP['quantity']})")
+                        f"add 'quantity:' ({_KEY_HELP['quantity']})")
         elif f.value("quantity") is not None and item_key is None and model_key is not None:
             self.report(f.key("quantity"), f"'quantity' applies to items, not to model weights",
-                       f"remove 'quantity' from {what}")
+                        f"remove 'quantity' from {what}")
         elif f.value("quantity") is not None:
             quantity = self.quantity(f.value("quantity"))
         return Transaction(
@@ -714,7 +733,7 @@ class _Checker(NodeReader):
             tpp = self.number(vnode, f"licensed_tpp_by_country.{key}", True)
             if code is not None and code in seen:
                 self.report(knode, f"duplicate country '{code}' in 'licensed_tpp_by_country'",
-                           f"first given at line {self.span(seen[code]).line}")
+                            f"first given at line {self.span(seen[code]).line}")
             elif code is not None and tpp is not None:
                 seen[code] = knode
                 out.append(LicensedTpp(code, tpp, self.span(vnode)))
@@ -732,8 +751,8 @@ class _Checker(NodeReader):
                 tpp = self.number(nnode, f"lpp_tpp_by_consignee.{eid}.{ytext}", True)
                 if not _YEAR.fullmatch(ytext.strip()):
                     self.report(ynode, f"expected a year (e.g. 2025) as key in "
-                               f"'lpp_tpp_by_consignee.{eid}', found '{ytext}'",
-                               "write TPP shipped per calendar year, e.g. {2025: 5000000}")
+                                f"'lpp_tpp_by_consignee.{eid}', found '{ytext}'",
+                                "write TPP shipped per calendar year, e.g. {2025: 5000000}")
                 elif tpp is not None:
                     out.append(LppShipped(eid, int(ytext), tpp, self.span(nnode)))
         return tuple(out)
@@ -742,6 +761,9 @@ class _Checker(NodeReader):
 
     def unknown(self, where: Node | Span, kind: str, ref: str, key: str,
                 known: Iterable[str]) -> None:
+        """Report a reference to an undefined record, unless its section was broken."""
+        if _SECTIONS[kind] in self.broken:
+            return
         choices = sorted(known)
         guess = did_you_mean(ref, choices)
         if guess:
@@ -750,8 +772,7 @@ class _Checker(NodeReader):
             shown = ", ".join(choices[:10]) + (", ..." if len(choices) > 10 else "")
             hint = f"defined {kind} ids: {shown}"
         else:
-            hint = f"no {kind} is defined; add it under '{kind}s:'" if kind != "entity" \
-                else "no entity is defined; add it under 'entities:'"
+            hint = f"no {kind} is defined; add it under '{_SECTIONS[kind]}:'"
         self.report(where, f"unknown {kind} '{ref}' in '{key}'", hint)
 
     def references(self, scn: Scenario, only_transactions: bool = False) -> None:

@@ -99,13 +99,15 @@ def compose(text: str, file: str, error: type[EarlogError]) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        hint = "check the indentation, and quote values that contain ': ' or ' #'"
-        if exc.context:
+        problem, hint = exc.problem or "", "check the indentation, and quote values that " \
+            "contain ': ' or ' #'"
+        if problem.startswith("but ") and exc.context:  # "expected X" / "but found Y"
+            problem, hint = f"{exc.context}, {problem}", "put each document in its own file"
+        elif exc.context:
             cm = exc.context_mark
             hint = exc.context + (f" at line {cm.line + 1}, column {cm.column + 1}" if cm else "")
         raise error(
-            f"invalid YAML: {exc.problem or exc.context}", Span(file, line, col, line, col + 1),
-            hint,
+            f"invalid YAML: {problem or exc.context}", Span(file, line, col, line, col + 1), hint
         ) from None
     except yaml.reader.ReaderError as exc:
         pos = exc.position
@@ -319,11 +321,15 @@ class NodeReader:
             for value in node.value:
                 self.check_tags(value, seen)
 
-    def pairs(self, node: Node, what: str) -> list[tuple[str, Node, Node]] | None:
-        """The (key text, key node, value node) of a mapping; duplicate keys are problems."""
+    def pairs(self, node: Node, what: str,
+              hint: str = "") -> list[tuple[str, Node, Node]] | None:
+        """The (key text, key node, value node) of a mapping; duplicate keys are problems.
+
+        Returns None (after reporting, with ``hint``) when ``node`` is not a mapping.
+        """
         if not isinstance(node, yaml.MappingNode):
             where = node if isinstance(node, yaml.ScalarNode) else self.point(node)
-            self.report(where, f"expected a mapping for {what}, found {describe(node)}")
+            self.report(where, f"expected a mapping for {what}, found {describe(node)}", hint)
             return None
         out: list[tuple[str, Node, Node]] = []
         first: dict[str, Node] = {}
