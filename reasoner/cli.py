@@ -109,24 +109,50 @@ def check_cmd(files: tuple[str, ...], rulebook: bool) -> None:
 @click.argument("goal")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="Output format.")
+@click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+              help="With a scenario: reading of the law (default: the scenario's own).")
 @click.option("--engine", type=click.Choice(ENGINES), default="earlog", show_default=True,
               help="Evaluation backend.")
-def query_cmd_wrapper(files: tuple[str, ...], goal: str, fmt: str, engine: str) -> None:
-    """Evaluate rule FILES and print the answers to GOAL, e.g. 'path(X, "b")'.
+def query_cmd(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engine: str) -> None:
+    """Answer GOAL over rule FILES (.dl) or over one scenario (.yaml) with the rulebook.
 
-    GOAL is a conjunction of atoms, negations and comparisons in the rule language.
+    GOAL is a conjunction of atoms, negations and comparisons in the rule language,
+    e.g. 'review(Tx, "presumption_of_denial")', or a saved query file (.dlq), e.g.
+    queries/denied.dlq.
+
+    \b
+    Examples:
+      earlog query facts/scenarios/tier3-links.yaml queries/denied.dlq
+      earlog query rules.dl 'path(X, "b"), X != "a"'
     """
-    _guarded(_query)(files, goal, fmt, engine)
+    _guarded(_query)(files, goal, fmt, regime, engine)
 
 
-def _query(files: tuple[str, ...], goal: str, fmt: str, engine: str) -> None:
-    from .program import load_program, run_query
+def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engine: str) -> None:
+    from .program import answer, load_program
 
-    _SOURCES["<query>"] = goal
-    checked = load_program(files)
-    names, answers, _ = run_query(checked, goal, engine=engine)
+    name = "<query>"
+    if goal.endswith(".dlq") and Path(goal).is_file():
+        name, goal = goal, Path(goal).read_text(encoding="utf-8")
+    _SOURCES[name] = goal
+    scenarios = [f for f in files if f.endswith((".yaml", ".yml"))]
+    if scenarios:
+        if len(files) != 1:
+            raise EarlogError("give either one scenario (.yaml) or rule files (.dl), not both",
+                              hint="a scenario is queried with the rulebook's rules")
+        from .decision import decide
+        from .scenario import load_scenario
+
+        result = decide(load_scenario(scenarios[0]), regime=regime, engine=engine)
+        checked, model = result.rulebook.checked, result.model
+    else:
+        from .engine import get_engine
+
+        checked = load_program(files)
+        model = get_engine(engine).evaluate(checked, provenance=False)
+    names, answers = answer(checked, model, goal, name)
     if fmt == "json":
-        payload = {"query": goal, "variables": names,
+        payload = {"query": goal.strip(), "variables": names,
                    "answers": [{k: _json_value(a[k]) for k in names} for a in answers]}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return

@@ -66,11 +66,13 @@ def decide(
         engine: evaluation backend.
 
     Returns:
-        The decisions, in the scenario's order, and the final model.
+        The decisions, in the scenario's order, and the final model, which holds
+        every transaction's conclusions (LPP totals count only earlier shipments).
     """
     book = load_rulebook(regime or scenario.regime)
-    base = _facts(scenario, as_of)
     order = sorted(enumerate(scenario.transactions), key=lambda p: (p[1].date, p[0]))
+    base = _facts(scenario, as_of) + tuple(
+        Fact("tx_seq", (tx.id, k), tx.span) for k, (_, tx) in enumerate(order))
     lpp_facts: list[Fact] = []
     dirty: set[tuple[str, int]] = set()
     eng = get_engine(engine)
