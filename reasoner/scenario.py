@@ -1,28 +1,4 @@
-"""Scenario files: loading and validating YAML into frozen records and input facts.
-
-The contract is ``SCENARIOS.md``. YAML is only *composed* (``yaml.compose``): every
-node keeps its line and column, no tag ever constructs a Python object, and each
-scalar is read by the rule of the field it fills (so ``3.0e26`` is a number,
-``2025-06-02`` a date, ``none`` a designer status). Validation collects every
-problem before raising.
-
-Decisions documented here:
-    * Country codes are ISO 3166-1 alpha-2 as known to pycountry, plus ``XK``
-      (Kosovo: a user-assigned code that pycountry lacks but the EAR's country
-      chart lists). Codes are upper-cased; ``HK`` and ``MO`` stay themselves.
-    * Numbers, booleans and dates may be quoted or not; only a *plain* ``null``,
-      ``~`` or empty value is null. YAML 1.1 spellings ``yes``/``no``/``on``/``off``
-      are errors, as are binary floats: numbers are exact ``int`` or ``Decimal``.
-    * Required keys: ``scenario``, ``entities`` and ``transactions`` at the top
-      (``transactions`` is optional for a screening context); ``located_in`` and
-      ``headquartered_in`` per entity; ``eccn`` per item; ``training_operations``,
-      ``published`` and ``trained_on_ear_hardware`` per model (no guessing whether
-      weights are open or the FDP rule reaches them); per transaction ``id``,
-      ``type``, ``date``, ``exporter``, ``from``, ``to``, ``ultimate_consignee``,
-      ``end_use``, exactly one of ``item``/``model``, and ``quantity`` for items.
-    * ``quantity`` is a whole number of at least 1 and belongs to item
-      transactions only; TPP, density and operation counts are non-negative.
-"""
+"""Scenario files (SCENARIOS.md): loading and validating YAML into frozen records and facts."""
 
 from __future__ import annotations
 
@@ -54,6 +30,22 @@ from .yamlnodes import (
     node_of,
     plain,
 )
+
+# Decisions the contract leaves open (each is checked by tests/unit/test_scenario.py):
+# * Country codes are ISO 3166-1 alpha-2 as pycountry knows them, plus XK (Kosovo: a
+#   user-assigned code pycountry lacks but the EAR's country chart lists). Codes are
+#   upper-cased as written; HK and MO stay themselves (the rulebook decides what they mean).
+# * Scalars are read by the field's rule (reasoner.yamlnodes): 3.0e26 is a number, NO is
+#   Norway, `none` is a designer status; quoting does not change a number or a date.
+# * Required: `scenario`, `entities`, `transactions` (not for a screening context);
+#   per entity `located_in`, `headquartered_in`; per item `eccn`; per model
+#   `training_operations`, `published`, `trained_on_ear_hardware` (whether weights are
+#   open, or reached by the FDP rule, is never guessed); per transaction `id`, `type`,
+#   `date`, `exporter`, `from`, `to`, `ultimate_consignee`, `end_use`, exactly one of
+#   `item` / `model`, and `quantity` (a whole number >= 1) for items only.
+# * Optional and absent means no fact: tpp_per_unit, performance_density, designer,
+#   additional_operations, derived_from, final_destination. Three-valued fields
+#   (datacenter, weights_storage_compliant, below_best_published) become "unknown".
 
 __all__ = [
     "Number",

@@ -1,19 +1,14 @@
-"""Reading composed YAML node trees into exact typed values, with a span for every node.
+"""Reading composed YAML nodes into exact typed values, with a span for every node."""
 
-YAML is only *composed* (``yaml.compose``): nodes keep their line and column and no
-tag ever constructs a Python object. A :class:`NodeReader` reads each scalar by the
-rule of the field it fills, not by YAML 1.1's implicit typing (which reads
-``3.0e26`` as a string and ``no`` as false), and collects every problem as a
-:class:`~reasoner.errors.Diagnostic` before raising once.
-
-Scalar rules:
-    * null is only a *plain* ``null``, ``Null``, ``NULL``, ``~`` or empty value;
-    * numbers (``3e26``, ``3.0e26``, ``26_900_000``, ``1.5``) are exact ``int`` when
-      integral, else ``Decimal`` (via :func:`reasoner.syntax.parse_number`); never floats;
-    * booleans are ``true``/``false`` (any case form YAML 1.2 allows); ``yes``/``no``
-      are errors; dates are ``YYYY-MM-DD``;
-    * a quoted number, boolean or date is read by the field's rule all the same.
-"""
+# YAML is only *composed* (yaml.compose): nodes keep their line and column and no tag ever
+# constructs a Python object. A NodeReader reads each scalar by the rule of the field it
+# fills, not by YAML 1.1's implicit typing (which reads 3.0e26 as a string and NO as false),
+# and collects every problem as a Diagnostic before raising once. Scalar rules:
+# * null is only a *plain* null, Null, NULL, ~ or empty value ("null" quoted is a string);
+# * numbers (3e26, 3.0e26, 26_900_000, 1.5) are exact: int when integral, else Decimal
+#   (reasoner.syntax.parse_number); never binary floats;
+# * booleans are true / false (True, TRUE, ...); yes / no / on / off are errors;
+# * dates are YYYY-MM-DD; a quoted number, boolean or date is read the same way.
 
 from __future__ import annotations
 

@@ -192,6 +192,25 @@ def test_numbers_are_exact(text: str, value: int | Decimal) -> None:
     assert ops == value and type(ops) is type(value)
 
 
+def test_yaml11_implicit_types_do_not_leak() -> None:
+    text = (MINIMAL.replace("    to: SG\n", "    to: NO\n")
+            .replace("name: SG Cloud Pte. Ltd.", 'name: "null"')
+            .replace("designer: none", "designer: 'none'")
+            .replace("date: 2025-07-01", 'date: "2025-07-01"'))
+    scn = parse_scenario(text)
+    assert scn.transaction("t1").to == "NO"  # Norway, not false
+    assert scn.entity("sgcloud").name == "null"  # quoted: a string
+    assert scn.item("h100").designer == "none"
+    assert scn.transaction("t1").date == dt.date(2025, 7, 1)
+
+
+def test_control_character_is_a_yaml_error() -> None:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario("scenario: demo\ndescription: bell \x07\n", "c.yaml")
+    assert "special character" in str(info.value)
+    assert (info.value.span.line, info.value.span.col) == (2, 19)
+
+
 def test_minimal_records() -> None:
     scn = _minimal()
     sg = scn.entity("sgcloud")
