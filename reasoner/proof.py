@@ -1,0 +1,413 @@
+"""Proofs: why a fact holds, rebuilt from the engine's recorded provenance as a cited DAG."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, ClassVar, Union
+
+from .checks import CheckedProgram, bound_variables
+from .engine.model import Model, Row
+from .errors import QueryError
+from .ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
+from .labels import LabelBook, fill, item_text, pattern_text, readable, term_text
+from .matching import FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate
+
+if TYPE_CHECKING:
+    from .whynot import WhyNot, WhyNotBuilder
+
+__all__ = [
+    "KINDS",
+    "RuleStep",
+    "FactStep",
+    "NegationStep",
+    "ComparisonStep",
+    "AssignmentStep",
+    "AggregateStep",
+    "Step",
+    "Proof",
+    "ProofBuilder",
+    "explain",
+    "compact",
+    "AGGREGATE_CAP",
+]
+
+KINDS = ("rule", "fact", "negation", "comparison", "aggregate", "assignment")
+
+# How many contributing matches an aggregate step shows before it is truncated.
+AGGREGATE_CAP = 10
+
+
+@dataclass(frozen=True, slots=True)
+class RuleStep:
+    """A derived fact and the rule that derived it; labels are filled with its bindings."""
+
+    kind: ClassVar[str] = "rule"
+    pred: str
+    row: Row
+    text: str
+    index: int
+    id: str
+    cite: str
+    source: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class FactStep:
+    """A given fact; ``source`` is where it was written (``file:line``)."""
+
+    kind: ClassVar[str] = "fact"
+    pred: str
+    row: Row
+    text: str
+    source: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class NegationStep:
+    """``not atom``; ``pattern`` holds None where a variable is local to the negation.
+
+    The labels read the atom positively; renderers add the word for "not".
+    ``whynot`` optionally says why the (derived) atom does not hold.
+    """
+
+    kind: ClassVar[str] = "negation"
+    pred: str
+    pattern: tuple[Value | None, ...]
+    text: str
+    en: str
+    zh: str
+    whynot: WhyNot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonStep:
+    """``left op right`` with both sides computed; a side is None when undefined."""
+
+    kind: ClassVar[str] = "comparison"
+    op: str
+    left: Value | None
+    right: Value | None
+    condition: str
+    text: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentStep:
+    """``Var = expr``: the value computed for the variable (None when undefined)."""
+
+    kind: ClassVar[str] = "assignment"
+    var: str
+    value: Value | None
+    condition: str
+    text: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateStep:
+    """``Var = fn(Term : body)``: the result and how many matches counted.
+
+    The proof's premises are the facts of the first ``AGGREGATE_CAP`` matches.
+    """
+
+    kind: ClassVar[str] = "aggregate"
+    fn: str
+    var: str
+    value: Value | None
+    count: int
+    condition: str
+    text: str
+    en: str
+    zh: str
+
+
+Step = Union[RuleStep, FactStep, NegationStep, ComparisonStep, AssignmentStep, AggregateStep]
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """One step of a proof and the proofs of its premises (body order).
+
+    Shared sub-proofs are the same object, so a proof is a DAG. ``truncated``
+    marks a step whose premises were cut (depth limit, or an aggregate's cap).
+    """
+
+    step: Step
+    premises: tuple["Proof", ...] = ()
+    truncated: bool = False
+
+    @property
+    def kind(self) -> str:
+        return self.step.kind
+
+
+def explain(
+    model: Model, checked: CheckedProgram, pred: str, row: Row | list[Value],
+    max_depth: int | None = None, why_not_depth: int = 0,
+) -> Proof:
+    """The proof that ``pred(row)`` holds, built from the model's provenance.
+
+    Each derived fact is explained by its first (lowest semi-naive round)
+    derivation: the rule is re-instantiated with the recorded bindings, positive
+    atoms recurse, given facts are leaves and every other condition is shown with
+    its values.
+
+    Args:
+        model: evaluated with ``provenance=True``.
+        checked: the program the model was computed from.
+        pred: the predicate of the goal.
+        row: the goal's values.
+        max_depth: cut rule steps deeper than this (the root is depth 0).
+        why_not_depth: when > 0, a negation of a derived predicate carries the
+            why-not of that atom, explored this deep.
+
+    Returns:
+        The proof; premises follow body order.
+
+    Raises:
+        QueryError: the fact does not hold, or provenance was not recorded.
+
+    Example:
+        >>> from reasoner.syntax import parse_program
+        >>> from reasoner.checks import check
+        >>> from reasoner.engine import SemiNaiveEngine
+        >>> c = check(parse_program('e(1). @cite("X 1") p(A) :- e(A).'))
+        >>> m = SemiNaiveEngine().evaluate(c)
+        >>> p = explain(m, c, "p", (1,))
+        >>> p.kind, p.step.cite, p.premises[0].kind
+        ('rule', 'X 1', 'fact')
+    """
+    return ProofBuilder(model, checked, why_not_depth=why_not_depth).proof(pred, tuple(row), max_depth)
+
+
+class ProofBuilder:
+    """Builds proofs over one model, sharing sub-proofs and lookups between calls."""
+
+    def __init__(self, model: Model, checked: CheckedProgram, why_not_depth: int = 0) -> None:
+        self.model = model
+        self.checked = checked
+        self.index = Index(model)
+        self.labels = LabelBook(checked)
+        self.why_not_depth = why_not_depth
+        self._memo: dict[tuple[str, Row, int | None], Proof] = {}
+        self._whynot: WhyNotBuilder | None = None
+
+    def proof(self, pred: str, row: Row, max_depth: int | None = None) -> Proof:
+        """The proof of ``pred(row)`` (see ``explain``).
+
+        Raises:
+            QueryError: it does not hold, or provenance was not recorded.
+        """
+        if not self.model.holds(pred, row):
+            raise QueryError(
+                f"{pattern_text(pred, row)} does not hold, so it has no proof",
+                hint="ask why not instead (reasoner.whynot.why_not)")
+        if self.model.provenance is None:
+            raise QueryError(
+                "the model was computed without provenance",
+                hint="evaluate with provenance=True to explain answers")
+        return self._fact(pred, row, max_depth)
+
+    def _fact(self, pred: str, row: Row, left: int | None) -> Proof:
+        key = (pred, row, left)
+        done = self._memo.get(key)
+        if done is not None:
+            return done
+        given = self.model.given.get((pred, row))
+        if given is not None:
+            en, zh = self.labels.atom(pred, row)
+            sp = given.span
+            out = Proof(FactStep(pred, row, str(given), f"{sp.file}:{sp.line}", en, zh))
+        else:
+            out = self._derived(pred, row, left)
+        self._memo[key] = out
+        return out
+
+    def _derived(self, pred: str, row: Row, left: int | None) -> Proof:
+        d = (self.model.provenance or {}).get((pred, row))
+        if d is None:
+            raise QueryError(f"no record of how {pattern_text(pred, row)} was derived",
+                             hint="evaluate with provenance=True")
+        rule = self.checked.rules[d.rule]
+        outer = bound_variables(rule.body)
+        env: Env = {n: v for n, v in d.bindings if n in outer}
+        step = self.rule_step(rule, d.rule, pred, row, env)
+        if left is not None and left <= 0:
+            return Proof(step, (), truncated=bool(rule.body))
+        nxt = None if left is None else left - 1
+        facts = iter(d.premises)
+        assigned = _assignments(rule)
+        premises: list[Proof] = []
+        for i, item in enumerate(rule.body):
+            if isinstance(item, Literal) and not item.negated:
+                p, r = next(facts)
+                premises.append(self._fact(p, r, nxt))
+            else:
+                premises.append(self.condition(item, env, assigned.get(i), nxt))
+        return Proof(step, tuple(premises))
+
+    def rule_step(self, rule: Rule, index: int, pred: str, row: Row | tuple[Value | None, ...],
+                  env: Env) -> RuleStep:
+        """The step of ``rule`` concluding ``pred(row)``, labels filled from ``env``."""
+        m = rule.meta
+        return RuleStep(
+            pred, row, pattern_text(pred, row), index, m.id, m.cite,
+            f"{rule.span.file}:{rule.span.line}" if rule.span.line else "",
+            fill(m.en, env) if m.en else "", fill(m.zh, env) if m.zh else "")
+
+    def condition(self, item: Any, env: Env, target: Var | None, left: int | None) -> Proof:
+        """A proof node for a non-atom condition that holds under ``env``.
+
+        ``target`` is the variable the condition assigns, for ``X = expr``.
+        """
+        if isinstance(item, Literal):
+            return Proof(self.negation(item, env))
+        if isinstance(item, Comparison):
+            if target is not None:
+                return Proof(assignment_step(item, target, env))
+            return Proof(comparison_step(item, env))
+        return self.aggregate(item, env, left)
+
+    def negation(self, lit: Literal, env: Env, why_not: bool = True) -> NegationStep:
+        """The step for ``not atom`` under ``env``, with the why-not when asked for."""
+        pattern = instantiate(lit.atom, env) or tuple(None for _ in lit.atom.args)
+        en, zh = self.labels.atom(lit.atom.pred, pattern)
+        text = "not " + pattern_text(lit.atom.pred, pattern)
+        whynot = None
+        derived = any(r.head.pred == lit.atom.pred for r in self.checked.rules)
+        if why_not and derived and self.why_not_depth > 0:
+            whynot = self._why_nots().why_not(lit.atom.pred, pattern, self.why_not_depth - 1)
+        return NegationStep(lit.atom.pred, pattern, text, en, zh, whynot)
+
+    def _why_nots(self) -> WhyNotBuilder:
+        """A why-not builder whose proofs attach no further why-nots (it stays finite)."""
+        if self._whynot is None:
+            from .whynot import WhyNotBuilder
+
+            plain = ProofBuilder(self.model, self.checked)
+            plain.index, plain.labels = self.index, self.labels
+            self._whynot = WhyNotBuilder(plain)
+        return self._whynot
+
+    def aggregate(self, agg: Aggregate, env: Env, left: int | None) -> Proof:
+        """The aggregate's step with the facts of its first contributing matches."""
+        result = aggregate(agg, env, self.index)
+        value = env.get(agg.result.name, result.value)
+        step = aggregate_step(agg, env, None if value is FAIL else value,
+                              len(result.contributions))
+        if left is not None and left <= 0:
+            return Proof(step, (), truncated=bool(result.contributions))
+        nxt = None if left is None else left - 1
+        premises: list[Proof] = []
+        for _, facts in result.contributions[:AGGREGATE_CAP]:
+            for p, r in facts:
+                sub = self._fact(p, r, nxt)
+                if all(sub is not q for q in premises):
+                    premises.append(sub)
+        return Proof(step, tuple(premises), len(result.contributions) > AGGREGATE_CAP)
+
+
+def _assignments(rule: Rule) -> dict[int, Var]:
+    """Which ``X = expr`` conditions assign X (X is bound by no positive atom)."""
+    by_atoms = bound_variables(
+        tuple(b for b in rule.body if isinstance(b, Literal) and not b.negated))
+    out: dict[int, Var] = {}
+    for i, item in enumerate(rule.body):
+        if isinstance(item, Comparison):
+            target = assigned_var(item, by_atoms)
+            if target is not None:
+                out[i] = target
+    return out
+
+
+def _side(term: Term, value: Any, env: Env) -> str:
+    """A comparison side for readers: the value, after the expression when compound."""
+    shown = readable(None if value is FAIL else value)
+    if not isinstance(term, Call):
+        return shown
+    return f"{term_text(term, env)} (= {shown})"
+
+
+def comparison_step(cmp: Comparison, env: Env) -> ComparisonStep:
+    """``left op right`` with both sides computed under ``env``."""
+    a, b = eval_term(cmp.left, env), eval_term(cmp.right, env)
+    label = f"{_side(cmp.left, a, env)} {cmp.op} {_side(cmp.right, b, env)}"
+    text = f"{_raw(a)} {cmp.op} {_raw(b)}"
+    return ComparisonStep(cmp.op, None if a is FAIL else a, None if b is FAIL else b,
+                          item_text(cmp, {}, "datalog"), text, label, label)
+
+
+def assignment_step(cmp: Comparison, target: Var, env: Env) -> AssignmentStep:
+    """``X = expr`` with the value computed for X under ``env``."""
+    expr = cmp.right if target is cmp.left else cmp.left
+    value = env.get(target.name, FAIL)
+    if value is FAIL:
+        value = eval_term(expr, env)
+    v = None if value is FAIL else value
+    shown = {k: x for k, x in env.items() if k != target.name}
+    label = f"{target.name} = {term_text(expr, shown)}"
+    if isinstance(expr, Call):
+        label += f" = {readable(v)}"
+    text = f"{target.name} = {_raw(value)}"
+    return AssignmentStep(target.name, v, item_text(cmp, {}, "datalog"), text, label, label)
+
+
+def aggregate_step(agg: Aggregate, env: Env, value: Value | None, count: int) -> AggregateStep:
+    """``X = fn(T : body)`` with the group variables shown and the result."""
+    outer = {k: v for k, v in env.items() if k != agg.result.name}
+    inner = ", ".join(item_text(b, outer) for b in agg.body)
+    raw_inner = ", ".join(item_text(b, outer, "datalog") for b in agg.body)
+    label = f"{agg.result.name} = {agg.fn}({term_text(agg.term, outer)} : {inner}) = {readable(value)}"
+    text = f"{agg.result.name} = {agg.fn}({agg.term} : {raw_inner}) = {_raw(value)}"
+    return AggregateStep(agg.fn, agg.result.name, value, count, item_text(agg, {}, "datalog"), text,
+                         label, label)
+
+
+def _raw(v: Any) -> str:
+    return "undefined" if v is FAIL or v is None else format_value(v)
+
+
+def compact(proof: Proof) -> Proof:
+    """Keep only steps of cited rules (and leaves), splicing out uncited helper rules.
+
+    The root is always kept. A spliced rule's premises take its place, in order;
+    a premise reached twice is kept once. Shared sub-proofs stay shared.
+
+    Example:
+        >>> leaf = Proof(FactStep("e", (1,), "e(1)", "f.dl:1", "", ""))
+        >>> helper = Proof(RuleStep("h", (1,), "h(1)", 0, "", "", "", "", ""), (leaf,))
+        >>> top = Proof(RuleStep("p", (1,), "p(1)", 1, "p", "X 1", "", "", ""), (helper,))
+        >>> compact(top).premises == (leaf,)
+        True
+    """
+    memo: dict[int, Proof] = {}
+    return _compact(proof, memo)
+
+
+def _compact(proof: Proof, memo: dict[int, Proof]) -> Proof:
+    done = memo.get(id(proof))
+    if done is not None:
+        return done
+    premises: list[Proof] = []
+    for p in proof.premises:
+        for q in _kept(p, memo):
+            if all(q is not r for r in premises):
+                premises.append(q)
+    out = replace(proof, premises=tuple(premises)) if premises != list(proof.premises) else proof
+    memo[id(proof)] = out
+    return out
+
+
+def _kept(proof: Proof, memo: dict[int, Proof]) -> list[Proof]:
+    """What stands for ``proof`` among its parent's premises after compaction."""
+    step = proof.step
+    if isinstance(step, RuleStep) and not step.cite and proof.premises and not proof.truncated:
+        return list(_compact(proof, memo).premises)
+    return [_compact(proof, memo)]

@@ -1,0 +1,191 @@
+"""Proof graphs: a Proof or WhyNot laid out as a networkx DiGraph with content-hash node ids.
+
+Edges point from a conclusion to what it rests on (conclusion -> premise), so
+the goal is the only node without predecessors and layouts draw it on top.
+A node's id is a short sha256 of its own attributes and of its children's ids
+in order (a Merkle hash): identical sub-proofs become one node, and the same
+proof always yields the same ids, attributes and insertion order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Union
+
+import networkx as nx
+
+from .labels import LANGS, WORDS, pattern_text
+from .proof import NegationStep, Proof, Step
+from .whynot import Attempt, Failure, WhyNot
+
+__all__ = ["SCHEMA", "NODE_ATTRS", "RELATIONS", "OUTCOMES", "GRAPH_KINDS", "to_graph"]
+
+SCHEMA = "earlog-proof/1"
+
+# Every node carries every one of these (str, except truncated: int 0/1).
+NODE_ATTRS = ("kind", "outcome", "label_en", "label_zh", "text", "cite", "rule_id", "source",
+              "reason", "truncated")
+
+OUTCOMES = ("holds", "fails")
+
+# Proof step kinds, then the why-not kinds: a goal that does not hold, a rule tried.
+GRAPH_KINDS = ("rule", "fact", "negation", "comparison", "aggregate", "assignment",
+               "goal", "attempt")
+
+RELATIONS = {
+    "premise": "a premise of the step (body order), or a fact an aggregate counted",
+    "whynot": "why the atom a negation denies does not hold",
+    "attempt": "a rule that could conclude the goal",
+    "matched": "a condition of the rule that held",
+    "fails": "the first condition of the rule that fails",
+    "evidence": "what makes the condition fail (an existing fact, a computed aggregate)",
+}
+
+_ID_LEN = 16
+
+Node = tuple[dict[str, Any], list[tuple[str, int]]]
+Explained = Union[Proof, WhyNot]
+
+
+def to_graph(explained: Explained) -> nx.DiGraph:
+    """Lay out a proof or why-not as a graph.
+
+    Args:
+        explained: a ``Proof`` (question "why") or a ``WhyNot`` ("why-not").
+
+    Returns:
+        A DiGraph; graph attributes ``schema``, ``question`` and ``root``; node
+        attributes ``NODE_ATTRS``; edge attributes ``relation`` (a key of
+        ``RELATIONS``) and ``order`` (position among the parent's children).
+
+    Example:
+        >>> from reasoner.proof import FactStep, Proof
+        >>> g = to_graph(Proof(FactStep("e", (1,), "e(1)", "f.dl:1", "", "")))
+        >>> root = g.graph["root"]
+        >>> len(root), g.nodes[root]["kind"], g.nodes[root]["label_en"]
+        (16, 'fact', 'e(1)')
+    """
+    layout = _Layout()
+    top = layout.visit(explained)
+    g = nx.DiGraph()
+    ids = layout.ids()
+    g.graph.update(schema=SCHEMA, question="why" if isinstance(explained, Proof) else "why-not",
+                   root=ids[top])
+    _add(g, layout, ids, top)
+    return g
+
+
+def _add(g: nx.DiGraph, layout: "_Layout", ids: dict[int, str], top: int) -> None:
+    """Add nodes in depth-first pre-order (root first), then each node's edges in child order."""
+    order: list[int] = []
+    seen: set[str] = set()
+    stack = [top]
+    while stack:
+        key = stack.pop()
+        if ids[key] in seen:
+            continue
+        seen.add(ids[key])
+        order.append(key)
+        stack.extend(child for _, child in reversed(layout.nodes[key][1]))
+    for key in order:
+        g.add_node(ids[key], **layout.nodes[key][0])
+    for key in order:
+        for position, (relation, child) in enumerate(layout.nodes[key][1]):
+            if not g.has_edge(ids[key], ids[child]):
+                g.add_edge(ids[key], ids[child], relation=relation, order=position)
+
+
+class _Layout:
+    """Flattens the object DAG into keyed nodes; keys are object ids (all alive via the root)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, Node] = {}
+
+    def ids(self) -> dict[int, str]:
+        out: dict[int, str] = {}
+
+        def nid(key: int) -> str:
+            done = out.get(key)
+            if done is None:
+                attrs, children = self.nodes[key]
+                content = [attrs, [[rel, nid(c)] for rel, c in children]]
+                blob = json.dumps(content, sort_keys=True, ensure_ascii=False,
+                                  separators=(",", ":"))
+                done = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
+                out[key] = done
+            return done
+        for key in self.nodes:
+            nid(key)
+        return out
+
+    def visit(self, obj: Any) -> int:
+        key = id(obj)
+        if key in self.nodes:
+            return key
+        self.nodes[key] = ({}, [])  # placeholder; the structures are acyclic
+        if isinstance(obj, Proof):
+            node = self._proof(obj)
+        elif isinstance(obj, WhyNot):
+            node = self._whynot(obj)
+        elif isinstance(obj, Attempt):
+            node = self._attempt(obj)
+        else:
+            node = self._failure(obj)
+        self.nodes[key] = node
+        return key
+
+    def _proof(self, p: Proof) -> Node:
+        attrs = _step_attrs(p.step, "holds", p.truncated)
+        children = [("premise", self.visit(q)) for q in p.premises]
+        if isinstance(p.step, NegationStep) and p.step.whynot is not None:
+            children.append(("whynot", self.visit(p.step.whynot)))
+        return attrs, children
+
+    def _whynot(self, w: WhyNot) -> Node:
+        labels = {lang: WORDS[lang]["does_not_hold"].format(
+            (w.en if lang == "en" else w.zh) or w.text) for lang in LANGS}
+        attrs = _attrs("goal", "fails", labels, w.text, reason=w.reason, truncated=w.truncated)
+        return attrs, [("attempt", self.visit(a)) for a in w.attempts]
+
+    def _attempt(self, a: Attempt) -> Node:
+        labels = {"en": a.en or a.text, "zh": a.zh or a.text}
+        attrs = _attrs("attempt", "fails", labels, a.text, cite=a.cite, rule_id=a.id,
+                       source=a.source, truncated=a.truncated)
+        children = [("matched", self.visit(p)) for p in a.matched]
+        children.append(("fails", self.visit(a.failure)))
+        return attrs, children
+
+    def _failure(self, f: Failure) -> Node:
+        if f.step is None:
+            if f.missing is not None:
+                return self._whynot(f.missing)
+            labels = {lang: f.text for lang in LANGS}
+            return _attrs("goal", "fails", labels, f.text, reason=f.reason), []
+        attrs = _step_attrs(f.step, "fails", False)
+        attrs["reason"] = f.reason
+        children = []
+        if f.evidence is not None:
+            children.append(("evidence", self.visit(f.evidence)))
+        return attrs, children
+
+
+def _step_attrs(step: Step, outcome: str, truncated: bool) -> dict[str, Any]:
+    labels = {"en": step.en or step.text, "zh": step.zh or step.text}
+    if isinstance(step, NegationStep):
+        atom = pattern_text(step.pred, step.pattern)
+        labels = {lang: WORDS[lang]["not"].format((step.en if lang == "en" else step.zh) or atom)
+                  for lang in LANGS}
+    return _attrs(
+        step.kind, outcome, labels, step.text, cite=getattr(step, "cite", ""),
+        rule_id=getattr(step, "id", ""), source=getattr(step, "source", ""), truncated=truncated)
+
+
+def _attrs(kind: str, outcome: str, labels: dict[str, str], text: str, *, cite: str = "",
+           rule_id: str = "", source: str = "", reason: str = "",
+           truncated: bool = False) -> dict[str, Any]:
+    return {
+        "kind": kind, "outcome": outcome, "label_en": labels["en"], "label_zh": labels["zh"],
+        "text": text, "cite": cite, "rule_id": rule_id, "source": source, "reason": reason,
+        "truncated": int(truncated),
+    }

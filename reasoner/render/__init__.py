@@ -1,0 +1,28 @@
+"""Renderers of finished proof graphs: text, DOT, JSON, GraphML, Mermaid, images.
+
+Renderers never evaluate: they take a ``Proof``/``WhyNot`` (text) or the graph
+from ``proofgraph.to_graph`` (everything else). Themes are data (``theme``).
+"""
+
+from __future__ import annotations
+
+from .dot import to_dot
+from .export import IMAGE_FORMATS, json_schema, to_graphml, to_image, to_json, to_mermaid
+from .text import to_text
+from .theme import DEFAULT, MONO, THEMES, Theme, get_theme
+
+__all__ = [
+    "to_text",
+    "to_dot",
+    "to_json",
+    "to_graphml",
+    "to_mermaid",
+    "to_image",
+    "json_schema",
+    "IMAGE_FORMATS",
+    "Theme",
+    "DEFAULT",
+    "MONO",
+    "THEMES",
+    "get_theme",
+]

@@ -1,0 +1,166 @@
+"""Proofs and why-nots as indented text trees for terminals, in English or Chinese."""
+
+from __future__ import annotations
+
+from typing import Mapping, Union
+
+from ..labels import WORDS, check_lang, pattern_text
+from ..proof import (
+    AGGREGATE_CAP, AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof,
+    RuleStep, Step, compact as _compact,
+)
+from ..whynot import Attempt, Failure, WhyNot, compact_why_not
+
+__all__ = ["to_text"]
+
+_INDENT = "  "
+
+
+def to_text(
+    explained: Union[Proof, WhyNot], lang: str = "en", compact: bool = False,
+    max_depth: int | None = None,
+) -> str:
+    """An indented tree: each premise on its own line after "because" / "and".
+
+    Args:
+        explained: a proof or a why-not.
+        lang: ``en`` or ``zh`` (labels and connective words).
+        compact: splice out uncited helper rules (``proof.compact``).
+        max_depth: stop printing below this depth (the root is depth 0).
+
+    Returns:
+        The text, ending in a newline. A rule step printed before is marked
+        "(as above)" instead of being repeated.
+
+    Raises:
+        RenderError: unknown language.
+    """
+    check_lang(lang)
+    w = WORDS[lang]
+    writer = _Writer(w, lang, max_depth)
+    if isinstance(explained, Proof):
+        writer.proof(_compact(explained) if compact else explained, 0, "")
+    else:
+        writer.whynot(compact_why_not(explained) if compact else explained, 0, "")
+    return "\n".join(writer.lines) + "\n"
+
+
+class _Writer:
+    def __init__(self, words: Mapping[str, str], lang: str, max_depth: int | None) -> None:
+        self.w = words
+        self.lang = lang
+        self.max_depth = max_depth
+        self.lines: list[str] = []
+        self._seen: set[int] = set()
+
+    def emit(self, depth: int, lead: str, text: str) -> None:
+        sep = "" if lead.endswith(("\uff1a", "\uff1b")) else " "  # full-width colon: no space
+        self.lines.append(_INDENT * depth + (f"{lead}{sep}{text}" if lead else text))
+
+    def deep(self, depth: int) -> bool:
+        return self.max_depth is not None and depth > self.max_depth
+
+    # ---- proofs -------------------------------------------------------------------------
+
+    def proof(self, p: Proof, depth: int, lead: str) -> None:
+        line = self.step(p.step)
+        repeated = id(p) in self._seen and bool(p.premises)
+        self._seen.add(id(p))
+        if repeated:
+            self.emit(depth, lead, f"{line} {self.w['as_above']}")
+            return
+        cut = p.premises and self.deep(depth + 1)
+        if p.truncated or cut:
+            line += f" {self.w['truncated']}"
+        self.emit(depth, lead, line)
+        if cut:
+            return
+        if isinstance(p.step, NegationStep) and p.step.whynot is not None:
+            self.whynot_body(p.step.whynot, depth + 1)
+        connectives = self._connectives(p)
+        for word, q in zip(connectives, p.premises):
+            self.proof(q, depth + 1, word)
+        if isinstance(p.step, AggregateStep) and p.step.count > len(p.premises) and p.truncated:
+            self.emit(depth + 1, "", self.w["more"].format(p.step.count - _shown(p)))
+
+    def _connectives(self, p: Proof) -> list[str]:
+        if isinstance(p.step, AggregateStep):
+            return [self.w["from"]] * len(p.premises)
+        return [self.w["because"]] + [self.w["and"]] * (len(p.premises) - 1)
+
+    def step(self, step: Step) -> str:
+        label = self.label(step)
+        if isinstance(step, RuleStep):
+            tag = step.cite or (f"{self.w['rule']} {step.id}" if step.id else "")
+            return f"{label}  [{tag}]" if tag else label
+        if isinstance(step, FactStep):
+            return f"{label}  ({self.w['given']}, {step.source})" if step.source else label
+        if isinstance(step, NegationStep):
+            return f"{label} \u2014 {self.w['no_fact']}"
+        if isinstance(step, (ComparisonStep, AssignmentStep)):
+            return f"{label}  ({step.condition})"
+        return label
+
+    def label(self, step: Step) -> str:
+        own = step.en if self.lang == "en" else step.zh
+        if isinstance(step, NegationStep):
+            return self.w["not"].format(own or pattern_text(step.pred, step.pattern))
+        return own or step.text
+
+    # ---- why-not ------------------------------------------------------------------------
+
+    def whynot(self, w: WhyNot, depth: int, lead: str) -> None:
+        own = (w.en if self.lang == "en" else w.zh) or w.text
+        self.emit(depth, lead, self.w["does_not_hold"].format(own) + self._reason_suffix(w))
+        self.whynot_body(w, depth + 1)
+
+    def _reason_suffix(self, w: WhyNot) -> str:
+        if w.reason == "no_fact":
+            return f" \u2014 {self.w['no_fact']}"
+        if w.reason == "no_rule":
+            return f" \u2014 {self.w['no_rule']}"
+        if w.reason == "not_explored":
+            return f" \u2014 {self.w['not_explored']}"
+        return ""
+
+    def whynot_body(self, w: WhyNot, depth: int) -> None:
+        if self.deep(depth):
+            return
+        for a in w.attempts:
+            self.attempt(a, depth)
+
+    def attempt(self, a: Attempt, depth: int) -> None:
+        own = (a.en if self.lang == "en" else a.zh) or a.text
+        tag = a.cite or (f"{self.w['rule']} {a.id}" if a.id else "")
+        line = f"{self.w['tried']} {own}" + (f"  [{tag}]" if tag else "")
+        if a.truncated and not a.failure.missing:
+            line += f" {self.w['search_capped']}"
+        self.emit(depth, "", line)
+        if self.deep(depth + 1):
+            return
+        for p in a.matched:
+            self.proof(p, depth + 1, self.w["matched"])
+        self.failure(a.failure, depth + 1)
+
+    def failure(self, f: Failure, depth: int) -> None:
+        lead = self.w["fails"]
+        if f.step is None:
+            if f.missing is None:
+                self.emit(depth, lead, f"{f.text} \u2014 {self.w['undefined']}")
+                return
+            own = (f.missing.en if self.lang == "en" else f.missing.zh) or f.missing.text
+            self.emit(depth, lead, own + self._reason_suffix(f.missing))
+            self.whynot_body(f.missing, depth + 1)
+            return
+        line = self.step(f.step) if not isinstance(f.step, NegationStep) else self.label(f.step)
+        if isinstance(f.step, NegationStep):
+            line += f" \u2014 {self.w['but_exists']}"
+        self.emit(depth, lead, line)
+        if f.evidence is not None and not self.deep(depth + 1):
+            self.proof(f.evidence, depth + 1, "")
+
+
+def _shown(p: Proof) -> int:
+    """How many contributing matches an aggregate proof shows (at most the cap)."""
+    assert isinstance(p.step, AggregateStep)
+    return min(p.step.count, AGGREGATE_CAP)
