@@ -18,7 +18,7 @@ __all__ = ["Decision", "ScenarioDecisions", "decide", "decision_json", "FLAG_PRE
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
 FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_ambiguous",
-                   "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit")
+                   "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used")
 EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
 
 
@@ -158,7 +158,8 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
     if outcome == "indeterminate" and needs and not reviews and not missing:
         missing.add("tpp_per_unit")
     conditions = tuple(sorted(str(r[1]) for r in model.rows("condition") if r[0] == tid))
-    uncertainties = set(used.uncertain) | {f"missing:{m}" for m in missing}
+    flagged = {str(r[1]) for r in model.rows("tx_flag") if r[0] == tid}
+    uncertainties = set(used.uncertain) | flagged | {f"missing:{m}" for m in missing}
     return Decision(
         transaction=tid, as_of=_as_of(model, tid, tx), in_scope=in_scope,
         license_required=license_required if in_scope else False,
