@@ -31,6 +31,7 @@ __all__ = [
     "negation_locals",
     "written_order",
     "row_key",
+    "unify_head",
 ]
 
 Env = dict[str, Any]
@@ -56,6 +57,7 @@ class Index:
         self.model = model
         self._rels: dict[str, Relation] = {}
         self._found: dict[tuple[str, tuple[int, ...], tuple[Value, ...]], tuple[Row, ...]] = {}
+        self.aggregates: dict[tuple[int, tuple[tuple[str, Any], ...]], "Aggregated"] = {}
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
         """The rows of ``pred`` equal to ``pattern`` where it is not None, sorted."""
@@ -177,6 +179,10 @@ def aggregate(agg: Aggregate, env: Env, index: Index) -> Aggregated:
     inner: set[str] = variables(agg.term)
     for sub in agg.body:
         inner |= _all_vars(sub)
+    memo = (id(agg), tuple((v, env[v]) for v in sorted(inner) if v in env))
+    done = index.aggregates.get(memo)
+    if done is not None:
+        return done
     local = sorted(v for v in inner if v not in env)
     seen: dict[tuple[Any, ...], tuple[Any, Env, tuple[Match, ...]]] = {}
     for sol, facts in solutions(agg.body, env, index):
@@ -185,7 +191,31 @@ def aggregate(agg: Aggregate, env: Env, index: Index) -> Aggregated:
             seen[key] = (eval_term(agg.term, sol), sol, facts)
     vals = [v for v, _, _ in seen.values() if v is not FAIL]
     counted = tuple((sol, facts) for v, sol, facts in seen.values() if v is not FAIL)
-    return Aggregated(_fold(agg.fn, vals), counted)
+    index.aggregates[memo] = out = Aggregated(_fold(agg.fn, vals), counted)
+    return out
+
+
+def unify_head(head: Atom, pattern: Pattern) -> tuple[Env, tuple[Comparison, ...]] | None:
+    """Bind the head's variables to a goal's values; None if the head cannot take them.
+
+    None in ``pattern`` means any value. A head argument that is an expression
+    becomes a check (``expr = value``) to run after the body.
+    """
+    env: Env = {}
+    checks: list[Comparison] = []
+    for arg, want in zip(head.args, pattern):
+        if want is None:
+            continue
+        if isinstance(arg, Var):
+            if arg.name in env and not compare("=", env[arg.name], want):
+                return None
+            env[arg.name] = want
+        elif isinstance(arg, Const):
+            if not compare("=", arg.value, want):
+                return None
+        else:
+            checks.append(Comparison("=", arg, Const(want), arg.span))
+    return env, tuple(checks)
 
 
 def _fold(fn: str, vals: list[Any]) -> Any:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from .checks import CheckedProgram, bound_variables
-from .engine.model import Model, Row
+from .engine.model import Derivation, Model, Row
 from .errors import QueryError
 from .ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
 from .labels import LabelBook, fill, item_text, pattern_text, readable, term_text
-from .matching import FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate
+from .matching import (
+    FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate, row_key, solutions, unify_head,
+)
 
 if TYPE_CHECKING:
     from .whynot import WhyNot, WhyNotBuilder
@@ -35,6 +37,9 @@ KINDS = ("rule", "fact", "negation", "comparison", "aggregate", "assignment")
 
 # How many contributing matches an aggregate step shows before it is truncated.
 AGGREGATE_CAP = 10
+
+# How many matches of each rule's body are compared when choosing which derivation to show.
+CHOICE_CAP = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +159,11 @@ def explain(
 ) -> Proof:
     """The proof that ``pred(row)`` holds, built from the model's provenance.
 
-    Each derived fact is explained by its first (lowest semi-naive round)
-    derivation: the rule is re-instantiated with the recorded bindings, positive
-    atoms recurse, given facts are leaves and every other condition is shown with
-    its values.
+    Each derived fact is explained by its lowest derivation (by the levels the
+    engine recorded; ties: the first rule, then the first premises in value
+    order), so the proof does not depend on set iteration order. The rule is
+    re-instantiated with that derivation's bindings: positive atoms recurse,
+    given facts are leaves, and every other condition is shown with its values.
 
     Args:
         model: evaluated with ``provenance=True``.
@@ -172,7 +178,8 @@ def explain(
         The proof; premises follow body order.
 
     Raises:
-        QueryError: the fact does not hold, or provenance was not recorded.
+        QueryError: the fact does not hold, provenance was not recorded, or the
+            proof is deeper than Python's recursion limit (about 450 levels).
 
     Example:
         >>> from reasoner.syntax import parse_program
@@ -187,6 +194,12 @@ def explain(
     return ProofBuilder(model, checked, why_not_depth=why_not_depth).proof(pred, tuple(row), max_depth)
 
 
+def _too_deep(what: str) -> QueryError:
+    return QueryError(
+        f"the proof of {what} is deeper than Python's recursion limit allows",
+        hint="pass max_depth (e.g. max_depth=50) to cut it")
+
+
 class ProofBuilder:
     """Builds proofs over one model, sharing sub-proofs and lookups between calls."""
 
@@ -198,6 +211,7 @@ class ProofBuilder:
         self.why_not_depth = why_not_depth
         self._memo: dict[tuple[str, Row, int | None], Proof] = {}
         self._whynot: WhyNotBuilder | None = None
+        self._by_head: dict[str, list[int]] | None = None
 
     def proof(self, pred: str, row: Row, max_depth: int | None = None) -> Proof:
         """The proof of ``pred(row)`` (see ``explain``).
@@ -213,7 +227,10 @@ class ProofBuilder:
             raise QueryError(
                 "the model was computed without provenance",
                 hint="evaluate with provenance=True to explain answers")
-        return self._fact(pred, row, max_depth)
+        try:
+            return self._fact(pred, row, max_depth)
+        except RecursionError:
+            raise _too_deep(pattern_text(pred, row)) from None
 
     def _fact(self, pred: str, row: Row, left: int | None) -> Proof:
         key = (pred, row, left)
@@ -235,14 +252,13 @@ class ProofBuilder:
         if d is None:
             raise QueryError(f"no record of how {pattern_text(pred, row)} was derived",
                              hint="evaluate with provenance=True")
-        rule = self.checked.rules[d.rule]
-        outer = bound_variables(rule.body)
-        env: Env = {n: v for n, v in d.bindings if n in outer}
-        step = self.rule_step(rule, d.rule, pred, row, env)
+        index, env, chosen = self._choose(pred, row, d)
+        rule = self.checked.rules[index]
+        step = self.rule_step(rule, index, pred, row, env)
         if left is not None and left <= 0:
             return Proof(step, (), truncated=bool(rule.body))
         nxt = None if left is None else left - 1
-        facts = iter(d.premises)
+        facts = iter(chosen)
         assigned = _assignments(rule)
         premises: list[Proof] = []
         for i, item in enumerate(rule.body):
@@ -252,6 +268,49 @@ class ProofBuilder:
             else:
                 premises.append(self.condition(item, env, assigned.get(i), nxt))
         return Proof(step, tuple(premises))
+
+    def _choose(self, pred: str, row: Row, d: Derivation) -> tuple[int, Env, tuple[tuple[str, Row], ...]]:
+        """The derivation to show: the lowest, then the first rule, then the first premises.
+
+        The engine records the first derivation it happened to find, which
+        depends on set iteration order; this choice does not. Candidates must
+        rest on facts of lower recorded level than ``pred(row)``, so proofs of
+        recursive predicates stay finite; the recorded one always qualifies and
+        is the fallback.
+        """
+        best: tuple[Any, int, Env, tuple[tuple[str, Row], ...]] | None = None
+        for i in self._rules_for(pred):
+            rule = self.checked.rules[i]
+            unified = unify_head(rule.head, row)
+            if unified is None:
+                continue
+            outer = bound_variables(rule.body)
+            for n, (sol, facts) in enumerate(solutions(rule.body + unified[1], unified[0], self.index)):
+                if n >= CHOICE_CAP:
+                    break
+                height = max((self._level(m) for m in facts), default=-1)
+                if height >= d.level:
+                    continue
+                key = (height, i, tuple(row_key(r) for _, r in facts))
+                if best is None or key < best[0]:
+                    best = (key, i, {k: v for k, v in sol.items() if k in outer}, facts)
+        if best is None:
+            outer = bound_variables(self.checked.rules[d.rule].body)
+            return d.rule, {n: v for n, v in d.bindings if n in outer}, d.premises
+        return best[1], best[2], best[3]
+
+    def _rules_for(self, pred: str) -> list[int]:
+        if self._by_head is None:
+            self._by_head = {}
+            for i, r in enumerate(self.checked.rules):
+                self._by_head.setdefault(r.head.pred, []).append(i)
+        return self._by_head.get(pred, [])
+
+    def _level(self, fact: tuple[str, Row]) -> int:
+        if fact in self.model.given:
+            return 0
+        d = (self.model.provenance or {}).get(fact)
+        return d.level if d is not None else 0
 
     def rule_step(self, rule: Rule, index: int, pred: str, row: Row | tuple[Value | None, ...],
                   env: Env) -> RuleStep:

@@ -15,6 +15,7 @@ from typing import Any, Union
 
 import networkx as nx
 
+from .errors import RenderError
 from .labels import LANGS, WORDS, pattern_text
 from .proof import NegationStep, Proof, Step
 from .whynot import Attempt, Failure, WhyNot
@@ -59,6 +60,9 @@ def to_graph(explained: Explained) -> nx.DiGraph:
         attributes ``NODE_ATTRS``; edge attributes ``relation`` (a key of
         ``RELATIONS``) and ``order`` (position among the parent's children).
 
+    Raises:
+        RenderError: the proof is deeper than Python's recursion limit allows.
+
     Example:
         >>> from reasoner.proof import FactStep, Proof
         >>> g = to_graph(Proof(FactStep("e", (1,), "e(1)", "f.dl:1", "", "")))
@@ -67,9 +71,13 @@ def to_graph(explained: Explained) -> nx.DiGraph:
         (16, 'fact', 'e(1)')
     """
     layout = _Layout()
-    top = layout.visit(explained)
+    try:
+        top = layout.visit(explained)
+        ids = layout.ids()
+    except RecursionError:
+        raise RenderError("the proof is too deep to lay out as a graph",
+                          hint="explain with max_depth (e.g. max_depth=50)") from None
     g = nx.DiGraph()
-    ids = layout.ids()
     g.graph.update(schema=SCHEMA, question="why" if isinstance(explained, Proof) else "why-not",
                    root=ids[top])
     _add(g, layout, ids, top)
@@ -97,77 +105,73 @@ def _add(g: nx.DiGraph, layout: "_Layout", ids: dict[int, str], top: int) -> Non
 
 
 class _Layout:
-    """Flattens the object DAG into keyed nodes; keys are object ids (all alive via the root)."""
+    """Flattens the object DAG into keyed nodes; keys are object ids (all alive via the root).
+
+    Iterative, so that deep proofs (long recursive chains) lay out too.
+    """
 
     def __init__(self) -> None:
         self.nodes: dict[int, Node] = {}
 
-    def ids(self) -> dict[int, str]:
-        out: dict[int, str] = {}
+    def visit(self, top: Any) -> int:
+        stack = [top]
+        while stack:
+            obj = stack.pop()
+            if id(obj) in self.nodes:
+                continue
+            attrs, children = _describe(obj)
+            self.nodes[id(obj)] = (attrs, [(rel, id(child)) for rel, child in children])
+            stack.extend(child for _, child in children)
+        return id(top)
 
-        def nid(key: int) -> str:
-            done = out.get(key)
-            if done is None:
+    def ids(self) -> dict[int, str]:
+        """Each node's Merkle id: a hash of its attributes and its children's ids, in order."""
+        out: dict[int, str] = {}
+        for start in self.nodes:
+            stack = [(start, False)]
+            while stack:
+                key, ready = stack.pop()
+                if key in out:
+                    continue
                 attrs, children = self.nodes[key]
-                content = [attrs, [[rel, nid(c)] for rel, c in children]]
+                if not ready:
+                    stack.append((key, True))
+                    stack.extend((c, False) for _, c in children if c not in out)
+                    continue
+                content = [attrs, [[rel, out[c]] for rel, c in children]]
                 blob = json.dumps(content, sort_keys=True, ensure_ascii=False,
                                   separators=(",", ":"))
-                done = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
-                out[key] = done
-            return done
-        for key in self.nodes:
-            nid(key)
+                out[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
         return out
 
-    def visit(self, obj: Any) -> int:
-        key = id(obj)
-        if key in self.nodes:
-            return key
-        self.nodes[key] = ({}, [])  # placeholder; the structures are acyclic
-        if isinstance(obj, Proof):
-            node = self._proof(obj)
-        elif isinstance(obj, WhyNot):
-            node = self._whynot(obj)
-        elif isinstance(obj, Attempt):
-            node = self._attempt(obj)
-        else:
-            node = self._failure(obj)
-        self.nodes[key] = node
-        return key
 
-    def _proof(self, p: Proof) -> Node:
-        attrs = _step_attrs(p.step, "holds", p.truncated)
-        children = [("premise", self.visit(q)) for q in p.premises]
-        if isinstance(p.step, NegationStep) and p.step.whynot is not None:
-            children.append(("whynot", self.visit(p.step.whynot)))
-        return attrs, children
-
-    def _whynot(self, w: WhyNot) -> Node:
+def _describe(obj: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """A node's attributes and its (relation, child object) pairs, in order."""
+    if isinstance(obj, Proof):
+        children: list[tuple[str, Any]] = [("premise", q) for q in obj.premises]
+        if isinstance(obj.step, NegationStep) and obj.step.whynot is not None:
+            children.append(("whynot", obj.step.whynot))
+        return _step_attrs(obj.step, "holds", obj.truncated), children
+    if isinstance(obj, WhyNot):
         labels = {lang: WORDS[lang]["does_not_hold"].format(
-            (w.en if lang == "en" else w.zh) or w.text) for lang in LANGS}
-        attrs = _attrs("goal", "fails", labels, w.text, reason=w.reason, truncated=w.truncated)
-        return attrs, [("attempt", self.visit(a)) for a in w.attempts]
-
-    def _attempt(self, a: Attempt) -> Node:
-        labels = {"en": a.en or a.text, "zh": a.zh or a.text}
-        attrs = _attrs("attempt", "fails", labels, a.text, cite=a.cite, rule_id=a.id,
-                       source=a.source, truncated=a.truncated)
-        children = [("matched", self.visit(p)) for p in a.matched]
-        children.append(("fails", self.visit(a.failure)))
-        return attrs, children
-
-    def _failure(self, f: Failure) -> Node:
-        if f.step is None:
-            if f.missing is not None:
-                return self._whynot(f.missing)
-            labels = {lang: f.text for lang in LANGS}
-            return _attrs("goal", "fails", labels, f.text, reason=f.reason), []
-        attrs = _step_attrs(f.step, "fails", False)
-        attrs["reason"] = f.reason
-        children = []
-        if f.evidence is not None:
-            children.append(("evidence", self.visit(f.evidence)))
-        return attrs, children
+            (obj.en if lang == "en" else obj.zh) or obj.text) for lang in LANGS}
+        attrs = _attrs("goal", "fails", labels, obj.text, reason=obj.reason,
+                       truncated=obj.truncated)
+        return attrs, [("attempt", a) for a in obj.attempts]
+    if isinstance(obj, Attempt):
+        labels = {"en": obj.en or obj.text, "zh": obj.zh or obj.text}
+        attrs = _attrs("attempt", "fails", labels, obj.text, cite=obj.cite, rule_id=obj.id,
+                       source=obj.source, truncated=obj.truncated)
+        return attrs, [("matched", p) for p in obj.matched] + [("fails", obj.failure)]
+    assert isinstance(obj, Failure)
+    if obj.step is None:
+        if obj.missing is not None:
+            return _describe(obj.missing)
+        labels = {lang: obj.text for lang in LANGS}
+        return _attrs("goal", "fails", labels, obj.text, reason=obj.reason), []
+    attrs = _step_attrs(obj.step, "fails", False)
+    attrs["reason"] = obj.reason
+    return attrs, [("evidence", obj.evidence)] if obj.evidence is not None else []
 
 
 def _step_attrs(step: Step, outcome: str, truncated: bool) -> dict[str, Any]:

@@ -8,9 +8,12 @@ from typing import Any, Union
 from .checks import CheckedProgram
 from .engine.model import Model, Row
 from .errors import EngineError, QueryError
-from .ir import Aggregate, Atom, BodyItem, Comparison, Const, Literal, Rule, Value, Var
+from .ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Value, Var
 from .labels import LabelBook, fill, item_text, pattern_text
-from .matching import FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, written_order
+from .matching import (
+    FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, unify_head,
+    written_order,
+)
 from .proof import (
     AggregateStep, AssignmentStep, ComparisonStep, NegationStep, Proof, ProofBuilder,
     aggregate_step, assignment_step, comparison_step, compact,
@@ -192,7 +195,7 @@ class WhyNotBuilder:
             return WhyNot(pred, pattern, text, en, zh, "no_fact")
         attempts = []
         for i, rule in rules:
-            head = _unify_head(rule.head, pattern)
+            head = unify_head(rule.head, pattern)
             if head is not None:
                 attempts.append(self._attempt(i, rule, head[0], head[1], depth))
         reason = "rules_fail" if attempts else "no_rule"
@@ -296,30 +299,6 @@ class WhyNotBuilder:
         evidence = self.proofs.aggregate(agg, {**shown, agg.result.name: value}, None) \
             if value is not None else None
         return Failure(at, condition, text, reason, step_, evidence=evidence)
-
-
-def _unify_head(head: Atom, pattern: Pattern) -> tuple[Env, tuple[Comparison, ...]] | None:
-    """Bind the head's variables to the goal's values; None if the head cannot take them.
-
-    A head argument that is an expression becomes a check after the body.
-    """
-    from .engine.plan import compare
-
-    env: Env = {}
-    checks: list[Comparison] = []
-    for arg, want in zip(head.args, pattern):
-        if want is None:
-            continue
-        if isinstance(arg, Var):
-            if arg.name in env and not compare("=", env[arg.name], want):
-                return None
-            env[arg.name] = want
-        elif isinstance(arg, Const):
-            if not compare("=", arg.value, want):
-                return None
-        else:
-            checks.append(Comparison("=", arg, Const(want), arg.span))
-    return env, tuple(checks)
 
 
 def compact_why_not(w: WhyNot) -> WhyNot:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Mapping, Union
 
+from ..errors import RenderError
 from ..labels import WORDS, check_lang, pattern_text
 from ..proof import (
     AGGREGATE_CAP, AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof,
@@ -33,15 +34,19 @@ def to_text(
         "(as above)" instead of being repeated.
 
     Raises:
-        RenderError: unknown language.
+        RenderError: unknown language, or a proof too deep to print without max_depth.
     """
     check_lang(lang)
     w = WORDS[lang]
     writer = _Writer(w, lang, max_depth)
-    if isinstance(explained, Proof):
-        writer.proof(_compact(explained) if compact else explained, 0, "")
-    else:
-        writer.whynot(compact_why_not(explained) if compact else explained, 0, "")
+    try:
+        if isinstance(explained, Proof):
+            writer.proof(_compact(explained) if compact else explained, 0, "")
+        else:
+            writer.whynot(compact_why_not(explained) if compact else explained, 0, "")
+    except RecursionError:
+        raise RenderError("the proof is too deep to print",
+                          hint="print with max_depth (e.g. max_depth=50)") from None
     return "\n".join(writer.lines) + "\n"
 
 
