@@ -1,18 +1,18 @@
-"""Matching rule conditions one at a time against a finished model (for proofs and why-not).
+"""Matching rule conditions one at a time against a finished model (for proofs and why-not)."""
 
-The engine evaluates whole bodies in its own order; explaining an answer needs
-one condition at a time, in the order the rule was written, with the values
-bound so far. Term arithmetic and comparison reuse the engine's semantics
-(``plan.compile_term`` and ``plan.compare``) so that the two never disagree.
-"""
+# The engine evaluates whole bodies in its own order; explaining an answer needs
+# one condition at a time, in the order the rule was written, with the values
+# bound so far. Term arithmetic and comparison reuse the engine's semantics
+# (plan.compile_term and plan.compare) so that the two never disagree.
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from operator import itemgetter
+from typing import Any, Iterable, Iterator, Mapping
 
 from .engine.model import Model, Row
-from .engine.plan import FAIL, Relation, compare, compile_term, order_body
+from .engine.plan import FAIL, compare, compile_term, order_body
 from .ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
 
 __all__ = [
@@ -38,6 +38,9 @@ Env = dict[str, Any]
 Pattern = tuple[Value | None, ...]
 Match = tuple[str, Row]
 
+# Lookups on the same columns of a predicate that scan before an index is built.
+_SCANS_BEFORE_INDEX = 2
+
 # sum as the engine computes it: exact, through the engine's own "+".
 _ADD = compile_term(Call("+", (Var("a"), Var("b"))), {"a": 0, "b": 1})
 
@@ -55,8 +58,9 @@ class Index:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._rels: dict[str, Relation] = {}
+        self._indexes: dict[tuple[str, tuple[int, ...]], dict[Any, list[Row]]] = {}
         self._found: dict[tuple[str, tuple[int, ...], tuple[Value, ...]], tuple[Row, ...]] = {}
+        self._asked: dict[tuple[str, tuple[int, ...]], int] = {}
         self.aggregates: dict[tuple[int, tuple[tuple[str, Any], ...]], "Aggregated"] = {}
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
@@ -66,15 +70,27 @@ class Index:
         memo = (pred, cols, key)
         found = self._found.get(memo)
         if found is None:
-            rel = self._rels.get(pred)
-            if rel is None:
-                rel = Relation()
-                rel.rows = self.model.relations.get(pred, set())  # shared, never written
-                self._rels[pred] = rel
-            bucket = rel.index(cols).get(key, ()) if cols else rel.rows
-            found = tuple(sorted(bucket, key=row_key))
+            found = tuple(sorted(self._bucket(pred, cols, key), key=row_key))
             self._found[memo] = found
         return found
+
+    def _bucket(self, pred: str, cols: tuple[int, ...], key: tuple[Value, ...]) -> Iterable[Row]:
+        rows = self.model.relations.get(pred, set())
+        if not cols:
+            return rows
+        get = itemgetter(*cols)
+        want: Any = key[0] if len(cols) == 1 else key
+        index = self._indexes.get((pred, cols))
+        if index is None:
+            asked = self._asked[(pred, cols)] = self._asked.get((pred, cols), 0) + 1
+            if asked <= _SCANS_BEFORE_INDEX:
+                # A scan costs less than an index that a proof may use once.
+                return [r for r in rows if get(r) == want]
+            index = {}
+            for r in rows:
+                index.setdefault(get(r), []).append(r)
+            self._indexes[(pred, cols)] = index
+        return index.get(want, ())
 
 
 def eval_term(term: Term, env: Mapping[str, Any]) -> Any:

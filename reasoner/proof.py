@@ -312,8 +312,7 @@ class ProofBuilder:
         d = (self.model.provenance or {}).get(fact)
         return d.level if d is not None else 0
 
-    def rule_step(self, rule: Rule, index: int, pred: str, row: Row | tuple[Value | None, ...],
-                  env: Env) -> RuleStep:
+    def rule_step(self, rule: Rule, index: int, pred: str, row: Row, env: Env) -> RuleStep:
         """The step of ``rule`` concluding ``pred(row)``, labels filled from ``env``."""
         m = rule.meta
         return RuleStep(

@@ -1,11 +1,10 @@
-"""Proof graphs: a Proof or WhyNot laid out as a networkx DiGraph with content-hash node ids.
+"""Proof graphs: a Proof or WhyNot laid out as a networkx DiGraph with content-hash node ids."""
 
-Edges point from a conclusion to what it rests on (conclusion -> premise), so
-the goal is the only node without predecessors and layouts draw it on top.
-A node's id is a short sha256 of its own attributes and of its children's ids
-in order (a Merkle hash): identical sub-proofs become one node, and the same
-proof always yields the same ids, attributes and insertion order.
-"""
+# Edges point from a conclusion to what it rests on (conclusion -> premise), so
+# the goal is the only node without predecessors and layouts draw it on top.
+# A node's id is a short sha256 of its own attributes and of its children's ids
+# in order (a Merkle hash): identical sub-proofs become one node, and the same
+# proof always yields the same ids, attributes and insertion order.
 
 from __future__ import annotations
 

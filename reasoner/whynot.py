@@ -211,9 +211,10 @@ class WhyNotBuilder:
         for i in order:
             nxt: list[tuple[Env, tuple[tuple[int, Any, Var | None], ...]]] = []
             seen: set[tuple[tuple[str, Any], ...]] = set()
+            item = body[i]
             for cur, trail in frontier:
-                target = assigned_var(body[i], cur) if isinstance(body[i], Comparison) else None
-                for new, match in step(body[i], cur, self.index):
+                target = assigned_var(item, cur) if isinstance(item, Comparison) else None
+                for new, match in step(item, cur, self.index):
                     key = tuple(sorted(new.items(), key=lambda kv: kv[0]))
                     if key in seen:
                         continue
