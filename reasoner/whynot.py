@@ -9,7 +9,7 @@ from .checks import CheckedProgram
 from .engine.model import Model, Row
 from .errors import EngineError, QueryError
 from .ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Value, Var
-from .labels import LabelBook, fill, item_text, pattern_text
+from .labels import LabelBook, fill, item_text, pattern_text, readable
 from .matching import (
     FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, unify_head,
     written_order,
@@ -297,6 +297,10 @@ class WhyNotBuilder:
         shown = {k: v for k, v in env.items() if k != agg.result.name}
         step_ = aggregate_step(agg, shown, value, len(result.contributions))
         reason = "undefined" if value is None else "false"
+        if value is not None and agg.result.name in env:
+            # The result variable was bound already (e.g. by the goal): say what it had to be.
+            differs = f" \u2260 {readable(env[agg.result.name])}"
+            step_ = replace(step_, en=step_.en + differs, zh=step_.zh + differs)
         evidence = self.proofs.aggregate(agg, {**shown, agg.result.name: value}, None) \
             if value is not None else None
         return Failure(at, condition, text, reason, step_, evidence=evidence)

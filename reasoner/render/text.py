@@ -161,8 +161,13 @@ class _Writer:
         if isinstance(f.step, NegationStep):
             line += f" \u2014 {self.w['but_exists']}"
         self.emit(depth, lead, line)
-        if f.evidence is not None and not self.deep(depth + 1):
-            self.proof(f.evidence, depth + 1, "")
+        if f.evidence is None or self.deep(depth + 1):
+            return
+        if isinstance(f.evidence.step, AggregateStep):  # the failure line already states it
+            for q in f.evidence.premises:
+                self.proof(q, depth + 1, self.w["from"])
+            return
+        self.proof(f.evidence, depth + 1, "")
 
 
 def _shown(p: Proof) -> int:

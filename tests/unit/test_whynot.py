@@ -223,3 +223,14 @@ def test_compact_why_not_keeps_structure(mc: tuple[Model, CheckedProgram]) -> No
     evidence = c.attempts[0].failure.evidence
     assert evidence is not None
     assert all(p.kind != "rule" or p.step.cite for p in evidence.premises)  # type: ignore[union-attr]
+
+
+def test_aggregate_result_bound_by_the_goal_reports_the_computed_value() -> None:
+    model, checked = _model('buyer("a"). ship("a", 1, 10). ship("a", 2, 20).\n'
+                            '@cite("X 1") total(B, S) :- buyer(B), S = sum(N : ship(B, _I, N)).\n')
+    f = why_not(model, checked, "total", ("a", 5)).attempts[0].failure
+    assert (f.kind, f.reason) == ("aggregate", "false")
+    assert isinstance(f.step, AggregateStep) and f.step.value == 30
+    assert f.step.en == "S = sum(N : ship(a, _I, N)) = 30 \u2260 5"
+    assert f.evidence is not None and [p.step.text for p in f.evidence.premises] == [
+        'ship("a", 1, 10)', 'ship("a", 2, 20)']
