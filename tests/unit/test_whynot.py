@@ -231,6 +231,6 @@ def test_aggregate_result_bound_by_the_goal_reports_the_computed_value() -> None
     f = why_not(model, checked, "total", ("a", 5)).attempts[0].failure
     assert (f.kind, f.reason) == ("aggregate", "false")
     assert isinstance(f.step, AggregateStep) and f.step.value == 30
-    assert f.step.en == "S = sum(N : ship(a, _I, N)) = 30 \u2260 5"
+    assert f.step.en == "S = sum(N : ship(a, _, N)) = 30 \u2260 5"
     assert f.evidence is not None and [p.step.text for p in f.evidence.premises] == [
         'ship("a", 1, 10)', 'ship("a", 2, 20)']
