@@ -217,8 +217,11 @@ class ProofBuilder:
         """The proof of ``pred(row)`` (see ``explain``).
 
         Raises:
-            QueryError: it does not hold, or provenance was not recorded.
+            QueryError: unknown predicate, it does not hold, or provenance was not recorded.
         """
+        if pred not in self.checked.arity:
+            raise QueryError(f"unknown predicate '{pred}'",
+                             hint="ask about a predicate the program defines or declares")
         if not self.model.holds(pred, row):
             raise QueryError(
                 f"{pattern_text(pred, row)} does not hold, so it has no proof",

@@ -209,3 +209,8 @@ def test_given_fact_is_a_leaf(mc: tuple[Model, CheckedProgram]) -> None:
     p = explain(*mc, "d5", ("CN",))
     assert p == Proof(FactStep("d5", ("CN",), 'd5("CN")', "program.dl:18",
                                "CN is in Country Group D:5", ""))
+
+
+def test_explain_refuses_unknown_predicates(mc: tuple[Model, CheckedProgram]) -> None:
+    with pytest.raises(QueryError, match="unknown predicate 'nope'"):
+        explain(*mc, "nope", ("x",))
