@@ -94,25 +94,25 @@ def main() -> None:
     checked: CheckedProgram = check(parse_program(RULES, "bench.dl"))
     given = facts(args.transactions, args.entities)
     engine = SemiNaiveEngine()
-    off_times, on_times = [], []
-    for _ in range(args.repeat):  # interleaved, so that load from others hits both alike
-        off_times.append(_best(lambda: engine.evaluate(checked, given, provenance=False), 1))
-        on_times.append(_best(lambda: engine.evaluate(checked, given, provenance=True), 1))
-    off, on = min(off_times), min(on_times)
+    runs: dict[tuple[bool, bool], list[float]] = {}
+    for _ in range(args.repeat):  # interleaved, so that load from others hits all alike
+        for prov in (False, True):
+            for collect in (True, False):  # gc off: how much overhead is the collector
+                if not collect:
+                    gc.disable()
+                try:
+                    runs.setdefault((prov, collect), []).append(
+                        _best(lambda: engine.evaluate(checked, given, provenance=prov), 1))
+                finally:
+                    gc.enable()
+    off, on = min(runs[(False, True)]), min(runs[(True, True)])
+    off_gc, on_gc = min(runs[(False, False)]), min(runs[(True, False)])
     model = engine.evaluate(checked, given, provenance=True)
     derived = sum(len(model.rows(p)) for p in ("tx_tpp", "within_cap", "lpp", "d5_hq", "received"))
     print(f"facts: {len(given)} given ({args.transactions} transactions), {derived} derived")
     print(f"evaluate, provenance off: {off * 1000:8.1f} ms (best of {args.repeat})")
     print(f"evaluate, provenance on:  {on * 1000:8.1f} ms (best of {args.repeat})")
     print(f"provenance overhead:      {on / off:8.2f}x   (target <= 1.30x)")
-    gc.disable()  # how much of the overhead is the collector walking the new objects
-    try:
-        off_gc = min(_best(lambda: engine.evaluate(checked, given, provenance=False), 1)
-                     for _ in range(args.repeat))
-        on_gc = min(_best(lambda: engine.evaluate(checked, given, provenance=True), 1)
-                    for _ in range(args.repeat))
-    finally:
-        gc.enable()
     print(f"  same, gc disabled:      {on_gc / off_gc:8.2f}x   ({off_gc * 1000:.0f} / {on_gc * 1000:.0f} ms)")
 
     yes = sorted(model.rows("lpp"))[0]
