@@ -138,6 +138,9 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
         for row in model.rows("cons_hq"):
             if row[0] == tid:
                 used.visit("cons_hq", row)
+        for item in _values(model, "tx_item", tid):
+            if model.holds("class_confirmed", (item,)):
+                used.visit("class_confirmed", (item,))
     if outcome == "permitted" and not needs:
         for row in model.rows("no_license"):
             if row[0] == tid:
@@ -146,7 +149,7 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
     if outcome in ("license_required", "indeterminate"):
         _ruled_out(tid, model, book, used, exceptions)
         for row in model.rows("pending"):
-            if row[0] == tid:
+            if row[0] == tid and not model.holds("barred_pending", (tid, row[1])):
                 used.visit("pending", row)
                 missing.add(str(row[2]))
         for row in model.rows("lr_unknown"):
