@@ -168,6 +168,10 @@ def order_body(body: tuple[BodyItem, ...], bound: set[str], first: int | None = 
             for i in remaining:
                 item = body[i]
                 if isinstance(item, Literal) and not item.negated:
+                    # an expression argument is a lookup key: its variables must be bound
+                    if any(not isinstance(a, Var) and not variables(a) <= bound
+                           for a in item.atom.args):
+                        continue
                     score = sum(1 for a in item.atom.args if not isinstance(a, Var) or a.name in bound)
                     if score > best:
                         best, pick = score, i
@@ -339,7 +343,8 @@ class Plan:
         inner = Plan(agg.body, self.slots, inner_order, None, bound)
         local = sorted(set().union(*(variables(s) for s in agg.body)) | variables(agg.term))
         local = [v for v in local if v not in bound]
-        local_slots = [self.slots[v] for v in local]
+        # distinct matches: the local variables and the facts each inner atom matched
+        local_slots = [self.slots[v] for v in local] + [slot for _, _, slot in inner.scans]
         term_f = compile_term(agg.term, self.slots)
         fn = agg.fn
         out = self.slots[agg.result.name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable
 
-from ..checks import CheckedProgram
+from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
 from ..ir import BodyItem, Fact, Literal, Rule, Value, variables
 from .model import Derivation, Model, Row
@@ -26,7 +26,8 @@ class _CompiledRule:
             for i, item in enumerate(rule.body)
             if isinstance(item, Literal) and not item.negated and item.atom.pred in recursive_preds
         ]
-        self.names = sorted(n for n in self.full.slots if not n.startswith("#"))
+        # the variables the rule body binds at top level (not aggregate- or negation-local)
+        self.names = sorted(bound_variables(rule.body))
 
     def head_fn(self, plan: Plan) -> Callable[[Env], Row | None]:
         fns = [compile_term(a, plan.slots) for a in self.rule.head.args]
