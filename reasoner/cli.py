@@ -223,6 +223,162 @@ def _decision_table(result: Any) -> str:
     return "\n".join(lines)
 
 
+# ---- proofs: why, why-not, explain ---------------------------------------------
+
+PROOF_FORMATS = ("text", "dot", "svg", "png", "pdf", "graphml", "json", "mermaid")
+BINARY_FORMATS = ("png", "pdf")
+
+
+def _proof_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by why, why-not and explain."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(PROOF_FORMATS), default="text",
+                     show_default=True, help="Terminal text, or a graph export."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                     help="Write to this file (required for png and pdf)."),
+        click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                     help="Language of labels and connective words."),
+        click.option("--compact", is_flag=True,
+                     help="Show only cited legal steps (splice out helper rules)."),
+        click.option("--max-depth", type=click.IntRange(min=0), default=None,
+                     help="Cut the proof below this depth."),
+        click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+                     help="Reading of the law (default: the scenario's own)."),
+        click.option("--theme", type=click.Choice(["default", "mono"]), default="default",
+                     show_default=True, help="Colours and shapes of graph exports."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | None,
+                lang: str, theme: str) -> None:
+    from .render import get_theme, to_dot, to_graphml, to_image, to_json, to_mermaid
+
+    if fmt == "text":
+        _write(text, output)
+        return
+    if fmt in BINARY_FORMATS and output is None:
+        raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
+                          hint=f"e.g. -o proof.{fmt}")
+    th = get_theme(theme)
+    if fmt == "dot":
+        _write(to_dot(graph, th, lang=lang), output)
+    elif fmt in ("svg", "png", "pdf"):
+        data = to_image(to_dot(graph, th, lang=lang), fmt)
+        if output is None:
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            _write_bytes(data, output)
+    elif fmt == "graphml":
+        _write(to_graphml(graph), output)
+    elif fmt == "json":
+        _write(to_json(graph), output)
+    else:
+        _write(to_mermaid(graph, th, lang=lang), output)
+
+
+def _decided(scenario: str, regime: str | None) -> Any:
+    from .decision import decide
+    from .scenario import load_scenario
+
+    return decide(load_scenario(scenario), regime=regime)
+
+
+@cli.command("why")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("goal")
+@_proof_options
+def why_cmd(scenario: str, goal: str, **opts: Any) -> None:
+    """Prove GOAL over SCENARIO: the cited steps that make it hold.
+
+    GOAL is one atom, e.g. 'outcome("tx1", "license_required")' or
+    'review("tx1", P)' (variables match any value; the first match is proved).
+    Quote transaction ids: bare names are variables.
+    """
+    _guarded(_why)(scenario, goal, **opts)
+
+
+def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, compact: bool,
+         max_depth: int | None, regime: str | None, theme: str) -> None:
+    from .errors import QueryError
+    from .explanation import parse_goal
+    from .proof import ProofBuilder, compact as compact_proof
+    from .proofgraph import to_graph
+    from .render import to_text
+
+    _SOURCES["<goal>"] = goal
+    pred, pattern = parse_goal(goal)
+    result = _decided(scenario, regime)
+    rows = sorted((r for r in result.model.rows(pred)
+                   if len(r) == len(pattern) and all(p is None or p == v for p, v in zip(pattern, r))),
+                  key=lambda r: tuple(map(str, r)))
+    if not rows:
+        raise QueryError(f"{goal} does not hold in {scenario}",
+                         hint=f"ask why not: earlog why-not {scenario} '{goal}'")
+    proof = ProofBuilder(result.model, result.rulebook.checked, why_not_depth=1).proof(
+        pred, rows[0], max_depth)
+    shown = compact_proof(proof) if compact else proof
+    _emit_proof(shown, to_graph(shown), to_text(proof, lang, compact, max_depth),
+                fmt, output, lang, theme)
+
+
+@cli.command("why-not")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("goal")
+@click.option("--depth", type=click.IntRange(min=1), default=3, show_default=True,
+              help="How many levels of failing conditions to explain.")
+@_proof_options
+def why_not_cmd(scenario: str, goal: str, depth: int, **opts: Any) -> None:
+    """Explain why GOAL does not hold over SCENARIO.
+
+    For every rule that could derive GOAL: the first condition that fails, the
+    facts that matched before it, and why it fails, with the provision it comes
+    from. Example: earlog why-not S.yaml 'exception("tx2", "LPP")'
+    """
+    _guarded(_why_not)(scenario, goal, depth, **opts)
+
+
+def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None, lang: str,
+             compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
+    from .explanation import parse_goal
+    from .proofgraph import to_graph
+    from .render import to_text
+    from .whynot import compact_why_not, why_not
+
+    _SOURCES["<goal>"] = goal
+    pred, pattern = parse_goal(goal)
+    result = _decided(scenario, regime)
+    w = why_not(result.model, result.rulebook.checked, pred, pattern, depth)
+    shown = compact_why_not(w) if compact else w
+    _emit_proof(shown, to_graph(shown), to_text(w, lang, compact, max_depth),
+                fmt, output, lang, theme)
+
+
+@cli.command("explain")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("transaction")
+@_proof_options
+def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
+    """Explain the decision for TRANSACTION in SCENARIO.
+
+    Shows the outcome with its full cited proof and, for each exception or
+    authorization that is not available, why not (its blocking provision).
+    """
+    _guarded(_explain)(scenario, transaction, **opts)
+
+
+def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang: str,
+             compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
+    from .explanation import explain_transaction, explanation_graph, explanation_text
+
+    result = _decided(scenario, regime)
+    expl = explain_transaction(result, transaction, max_depth)
+    text = explanation_text(expl, lang, compact, max_depth)
+    _emit_proof(expl, explanation_graph(expl), text, fmt, output, lang, theme)
+
+
 def _json_value(v: Value) -> Any:
     from decimal import Decimal
     import datetime as dt

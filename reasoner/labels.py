@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Mapping
 
 from .checks import CheckedProgram
-from .ir import BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, format_value
+from .ir import BodyItem, Call, Comparison, Const, Literal, Rule, Term, Value, Var, format_value
 
 __all__ = [
     "LANGS",
@@ -172,8 +172,9 @@ class LabelBook:
     """The labels of a program's predicates, for atoms seen outside their rules.
 
     An input declaration's label names its parameters; a derived predicate
-    borrows the label of its first rule whose placeholders are all plain head
-    variables.
+    borrows the label of its rule when it has exactly one rule and that label's
+    placeholders are all plain head variables (with several rules, no single
+    rule's wording describes the predicate, so the raw atom is shown).
     """
 
     def __init__(self, checked: CheckedProgram) -> None:
@@ -181,15 +182,19 @@ class LabelBook:
         for d in checked.program.decls:
             if (d.meta.en or d.meta.zh) and d.pred not in self._labels:
                 self._labels[d.pred] = (d.meta.en, d.meta.zh, d.params)
+        rules_of: dict[str, list[Rule]] = {}
         for r in checked.program.rules:
-            if r.head.pred in self._labels or not (r.meta.en or r.meta.zh):
+            rules_of.setdefault(r.head.pred, []).append(r)
+        for pred, rules in rules_of.items():
+            r = rules[0]
+            if pred in self._labels or len(rules) != 1 or not (r.meta.en or r.meta.zh):
                 continue
             params = tuple(
                 a.name if isinstance(a, Var) and not a.anonymous else None for a in r.head.args
             )
             used = set(_PLACEHOLDER.findall(r.meta.en + r.meta.zh))
             if used <= {p for p in params if p is not None}:
-                self._labels[r.head.pred] = (r.meta.en, r.meta.zh, params)
+                self._labels[pred] = (r.meta.en, r.meta.zh, params)
 
     def atom(self, pred: str, values: tuple[Value | None, ...]) -> tuple[str, str]:
         """The (en, zh) labels of ``pred`` at ``values``; ("", "") when it has none."""

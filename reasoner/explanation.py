@@ -1,0 +1,118 @@
+"""A transaction's decision explained: the proof of its outcome and the why-not of each exception ruled out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import networkx as nx
+
+from .decision import Decision, ScenarioDecisions
+from .errors import QueryError
+from .ir import Const, Literal, Value, Var
+from .labels import check_lang
+from .proof import Proof, ProofBuilder
+from .proofgraph import to_graph
+from .render.text import to_text
+from .syntax import parse_query
+from .whynot import WhyNot, why_not
+
+__all__ = ["TransactionExplanation", "explain_transaction", "explanation_graph",
+           "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
+
+# How deep the why-not of an unavailable exception goes: exception -> candidate
+# -> the candidate rule's failing condition -> one more level.
+WHY_NOT_DEPTH = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionExplanation:
+    """What ``earlog explain`` shows for one transaction."""
+
+    decision: Decision
+    proof: Proof
+    whynots: tuple[tuple[str, WhyNot], ...]
+
+
+def explain_transaction(
+    result: ScenarioDecisions, tx: str, max_depth: int | None = None, depth: int = WHY_NOT_DEPTH,
+) -> TransactionExplanation:
+    """Explain the decision for ``tx``: why its outcome holds, and for each
+    relevant exception that is unavailable, why not.
+
+    Raises:
+        QueryError: no such transaction in the scenario.
+    """
+    decisions = {d.transaction: d for d in result.decisions}
+    if tx not in decisions:
+        known = ", ".join(sorted(decisions))
+        raise QueryError(f"no transaction '{tx}' in scenario '{result.scenario.id}'",
+                         hint=f"transactions: {known}")
+    d = decisions[tx]
+    checked, model = result.rulebook.checked, result.model
+    proof = ProofBuilder(model, checked, why_not_depth=1).proof("outcome", (tx, d.outcome), max_depth)
+    relevant = sorted(str(r[1]) for r in model.rows("relevant_exception") if r[0] == tx)
+    whynots = tuple(
+        (x, why_not(model, checked, "exception", (tx, x), depth))
+        for x in relevant if x not in d.exceptions
+    )
+    return TransactionExplanation(d, proof, whynots)
+
+
+def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,
+                     max_depth: int | None = None) -> str:
+    """The decision, its proof, and each exception's why-not, as terminal text."""
+    check_lang(lang)
+    d = expl.decision
+    zh = lang == "zh"
+    head = [
+        f"{'交易' if zh else 'Transaction'} {d.transaction}: {d.outcome}"
+        + (f" ({d.review_policy})" if d.review_policy else ""),
+        ("可用例外: " if zh else "exceptions available: ") + (", ".join(d.exceptions) or "-"),
+    ]
+    if d.uncertainties:
+        head.append(("不确定事项: " if zh else "uncertain: ") + ", ".join(d.uncertainties))
+    parts = ["\n".join(head), "", to_text(expl.proof, lang, compact, max_depth)]
+    for x, w in expl.whynots:
+        title = f"{x} 不可用的原因:" if zh else f"Why {x} is not available:"
+        parts += [title, to_text(w, lang, compact, max_depth)]
+    return "\n".join(parts)
+
+
+def explanation_graph(expl: TransactionExplanation) -> nx.DiGraph:
+    """One graph: the outcome's proof, with each exception's why-not hanging off its root."""
+    g = to_graph(expl.proof)
+    root = g.graph["root"]
+    for order, (_, w) in enumerate(expl.whynots):
+        wg = to_graph(w)
+        for node, data in wg.nodes(data=True):
+            if node not in g:
+                g.add_node(node, **data)
+        for u, v, data in wg.edges(data=True):
+            if not g.has_edge(u, v):
+                g.add_edge(u, v, **data)
+        if not g.has_edge(root, wg.graph["root"]):
+            g.add_edge(root, wg.graph["root"], relation="whynot", order=100 + order)
+    return g
+
+
+def parse_goal(text: str) -> tuple[str, tuple[Value | None, ...]]:
+    """Read a goal atom like ``exception("tx2", "LPP")``; variables and ``_`` mean "any".
+
+    Raises:
+        ParseError: not in the rule language.
+        QueryError: not a single positive atom with constant or variable arguments.
+    """
+    body = parse_query(text, "<goal>")
+    if len(body) != 1 or not isinstance(body[0], Literal) or body[0].negated:
+        raise QueryError("a goal is one atom, e.g. exception(\"tx2\", \"LPP\")",
+                         hint="quote transaction ids: bare names are variables")
+    atom = body[0].atom
+    values: list[Value | None] = []
+    for arg in atom.args:
+        if isinstance(arg, Const):
+            values.append(arg.value)
+        elif isinstance(arg, Var):
+            values.append(None)
+        else:
+            raise QueryError("goal arguments are constants or variables", arg.span,
+                             hint="write the value itself, e.g. 26900000")
+    return atom.pred, tuple(values)
