@@ -223,6 +223,91 @@ def _decision_table(result: Any) -> str:
     return "\n".join(lines)
 
 
+@cli.command("rules")
+@click.option("--regime", type=click.Choice(["ifr", "enforced"]), default="ifr", show_default=True,
+              help="Which regime's rules.")
+@click.option("--graph", is_flag=True,
+              help="Export the predicate/rule dependency graph (with strata) instead of a list.")
+@click.option("--format", "fmt", type=click.Choice(["text", "dot", "svg", "png", "pdf", "graphml",
+                                                    "json", "mermaid"]),
+              default=None, help="List: text or json. Graph: dot (default), svg, png, pdf, "
+                                 "graphml, json, mermaid.")
+@click.option("--focus", default=None, metavar="PREDICATE",
+              help="Graph only the rules and predicates that PREDICATE depends on.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of labels.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file (required for png and pdf).")
+def rules_cmd(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,
+              output: str | None) -> None:
+    """List the rulebook's rules with their citations, or export how they interplay.
+
+    \b
+    Examples:
+      earlog rules
+      earlog rules --graph --format svg -o rules.svg
+      earlog rules --graph --focus review --format svg -o review.svg
+    """
+    _guarded(_rules)(regime, graph, fmt, focus, lang, output)
+
+
+def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,
+           output: str | None) -> None:
+    from .rulebook import load_rulebook
+    from .rulegraph import rule_graph, rules_dot, rules_graphml, rules_json, rules_mermaid
+
+    book = load_rulebook(regime)
+    if not graph:
+        if fmt not in (None, "text", "json"):
+            raise EarlogError(f"--format {fmt} needs --graph", hint="lists are text or json")
+        rules = [{"id": r.id, "cite": r.meta.cite, "predicate": r.head.pred,
+                  "label": r.meta.zh if lang == "zh" else r.meta.en,
+                  "regimes": list(r.meta.regimes), "uncertain": list(r.meta.uncertain),
+                  "source": f"{r.span.file}:{r.span.line}"} for r in book.rules]
+        if fmt == "json":
+            _write(json.dumps(rules, indent=2, ensure_ascii=False) + "\n", output)
+            return
+        rows = [[r["id"], r["cite"], r["predicate"], ",".join(r["regimes"]) or "all",
+                 ",".join(r["uncertain"]) or "-"] for r in rules]
+        _write(table(["id", "citation", "concludes", "regimes", "uncertain"], rows)
+               + f"\n({len(rows)} rules, regime {regime})\n", output)
+        return
+    g = rule_graph(book.checked)
+    if focus is not None:
+        import difflib
+
+        if f"p:{focus}" not in g:
+            close = difflib.get_close_matches(focus, [d["name"] for _, d in g.nodes(data=True)
+                                                      if d["kind"] != "rule"], n=1)
+            raise EarlogError(f"unknown predicate '{focus}'",
+                              hint=f"did you mean '{close[0]}'?" if close else "see: earlog rules")
+        import networkx as nx
+
+        keep = nx.ancestors(g, f"p:{focus}") | {f"p:{focus}"}
+        g = g.subgraph(keep).copy()
+    fmt = fmt or "dot"
+    if fmt == "text":
+        raise EarlogError("--graph exports a graph", hint="use --format dot, svg, graphml, json or mermaid")
+    if fmt in ("png", "pdf") and output is None:
+        raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
+                          hint=f"e.g. -o rules.{fmt}")
+    if fmt in ("dot", "svg", "png", "pdf"):
+        dot = rules_dot(g, lang)
+        if fmt == "dot":
+            _write(dot, output)
+            return
+        from .render import to_image
+
+        data = to_image(dot, fmt)
+        if output is None:
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            _write_bytes(data, output)
+        return
+    writer = {"graphml": rules_graphml, "json": rules_json, "mermaid": rules_mermaid}[fmt]
+    _write(writer(g), output)
+
+
 # ---- proofs: why, why-not, explain ---------------------------------------------
 
 PROOF_FORMATS = ("text", "dot", "svg", "png", "pdf", "graphml", "json", "mermaid")

@@ -37,7 +37,13 @@ class Diagnostic:
 
     def render(self, sources: dict[str, str] | None = None) -> str:
         """Format like a compiler: location, message, excerpt with caret, hint."""
-        out = [f"{self.span}: error: {self.message}"]
+        if self.span.line > 0:
+            where = f"{self.span}: "
+        elif self.span.file and not self.span.file.startswith("<"):
+            where = f"{self.span.file}: "
+        else:
+            where = ""
+        out = [f"{where}error: {self.message}"]
         text = (sources or {}).get(self.span.file)
         if text is None and self.span.line > 0:
             text = _read_quietly(self.span.file)
