@@ -237,7 +237,14 @@ def _cite_key(c: str) -> tuple[int, str]:
 
 
 def decision_json(result: ScenarioDecisions, command: str | None = None) -> dict[str, Any]:
-    """The JSON decision contract of SCENARIOS.md (plus optional fields)."""
+    """The JSON decision contract of SCENARIOS.md (plus optional fields).
+
+    Args:
+        result: the decided scenario.
+        command: the ``earlog`` command line that reproduces this output
+            (``receipt.command_line``); when given, the optional top-level
+            ``receipt`` field is added (``receipt.Receipt.to_dict``).
+    """
     book = result.rulebook
     payload: dict[str, Any] = {
         "scenario": result.scenario.id,
@@ -245,6 +252,10 @@ def decision_json(result: ScenarioDecisions, command: str | None = None) -> dict
         "rulebook": {"name": book.name, "version": book.version, "sha256": book.sha256},
         "decisions": [_decision_dict(d) for d in result.decisions],
     }
+    if command is not None:
+        from .receipt import make_receipt
+
+        payload["receipt"] = make_receipt(result, command).to_dict()
     return payload
 
 

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 import networkx as nx
 
@@ -22,11 +22,12 @@ __all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "to_graphml", "to_mermaid", "to
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
 
-def to_json(graph: nx.DiGraph) -> str:
+def to_json(graph: nx.DiGraph, receipt: Mapping[str, Any] | None = None) -> str:
     """The graph as JSON following ``proof.schema.json`` (``"schema": "earlog-proof/1"``).
 
     Nodes are in the graph's order (root first), edges grouped by parent in
-    premise order. Same graph, same bytes.
+    premise order. Same graph, same bytes. ``receipt`` (``Receipt.to_dict()``),
+    when given, becomes the optional top-level ``receipt`` field.
     """
     nodes = []
     for nid, data in graph.nodes(data=True):
@@ -38,6 +39,8 @@ def to_json(graph: nx.DiGraph) -> str:
              for u, v, d in graph.edges(data=True)]
     doc = {"schema": SCHEMA, "question": graph.graph["question"], "root": graph.graph["root"],
            "nodes": nodes, "edges": edges}
+    if receipt is not None:
+        doc["receipt"] = dict(receipt)
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
