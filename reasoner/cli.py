@@ -195,7 +195,11 @@ def _decide(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any
     loaded = [load_scenario(path) for path in scenarios]  # validate all before deciding any
     results = [decide(s, regime=regime, as_of=as_of, engine=engine) for s in loaded]
     if fmt == "json":
-        payloads = [decision_json(r) for r in results]
+        payloads = [decision_json(r, command=_command(
+            "decide", [r.scenario.file], {"--format": "json", "--regime": r.rulebook.regime,
+                                          "--as-of": as_of.isoformat() if as_of else None,
+                                          "--engine": None if engine == "earlog" else engine}))
+            for r in results]
         body = payloads[0] if len(payloads) == 1 else payloads
         _write(json.dumps(body, indent=2, ensure_ascii=False) + "\n", output)
         return
@@ -338,7 +342,7 @@ def _proof_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | None,
-                lang: str, theme: str) -> None:
+                lang: str, theme: str, receipt: Any = None) -> None:
     from .render import get_theme, to_dot, to_graphml, to_image, to_json, to_mermaid
 
     if fmt == "text":
@@ -359,7 +363,7 @@ def _emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | N
     elif fmt == "graphml":
         _write(to_graphml(graph), output)
     elif fmt == "json":
-        _write(to_json(graph), output)
+        _write(to_json(graph, receipt.to_dict() if receipt is not None else None), output)
     else:
         _write(to_mermaid(graph, th, lang=lang), output)
 
@@ -405,8 +409,9 @@ def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, comp
     proof = ProofBuilder(result.model, result.rulebook.checked, why_not_depth=1).proof(
         pred, rows[0], max_depth)
     shown = compact_proof(proof) if compact else proof
+    receipt = _proof_receipt(result, "why", [scenario, goal], compact, max_depth)
     _emit_proof(shown, to_graph(shown), to_text(proof, lang, compact, max_depth),
-                fmt, output, lang, theme)
+                fmt, output, lang, theme, receipt)
 
 
 @cli.command("why-not")
@@ -437,8 +442,10 @@ def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None,
     result = _decided(scenario, regime)
     w = why_not(result.model, result.rulebook.checked, pred, pattern, depth)
     shown = compact_why_not(w) if compact else w
+    receipt = _proof_receipt(result, "why-not", [scenario, goal], compact, max_depth,
+                             {"--depth": depth})
     _emit_proof(shown, to_graph(shown), to_text(w, lang, compact, max_depth),
-                fmt, output, lang, theme)
+                fmt, output, lang, theme, receipt)
 
 
 @cli.command("explain")
@@ -461,7 +468,225 @@ def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang
     result = _decided(scenario, regime)
     expl = explain_transaction(result, transaction, max_depth)
     text = explanation_text(expl, lang, compact, max_depth)
-    _emit_proof(expl, explanation_graph(expl), text, fmt, output, lang, theme)
+    receipt = _proof_receipt(result, "explain", [scenario, transaction], compact, max_depth,
+                             decisions=[expl.decision])
+    _emit_proof(expl, explanation_graph(expl), text, fmt, output, lang, theme, receipt)
+
+
+# ---- receipts, memos, what-if, proof diffs ------------------------------------------
+
+
+def _command(name: str, arguments: Sequence[str], options: dict[str, Any]) -> str:
+    """A clean ``earlog`` command line for a receipt (paths relative where possible)."""
+    from .receipt import command_line, display_path
+
+    shown = [display_path(a) if Path(a).suffix in (".yaml", ".yml") else a for a in arguments]
+    return command_line(name, shown, options)
+
+
+def _proof_receipt(result: Any, name: str, arguments: Sequence[str], compact: bool,
+                   max_depth: int | None, extra: dict[str, Any] | None = None,
+                   decisions: Any = None) -> Any:
+    """The receipt of a proof's JSON export (``why``, ``why-not``, ``explain``)."""
+    from .receipt import make_receipt
+
+    options = {**(extra or {}), "--format": "json", "--regime": result.rulebook.regime,
+               "--compact": compact, "--max-depth": max_depth}
+    return make_receipt(result, _command(name, arguments, options), decisions)
+
+
+MEMO_FORMATS = ("md", "html", "docx")
+
+
+@cli.command("memo")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("transactions", nargs=-1)
+@click.option("--format", "fmt", type=click.Choice(MEMO_FORMATS), default="md", show_default=True,
+              help="Markdown, one self-contained HTML page, or a Word document (needs -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout (required for docx).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of headings and labels.")
+@click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+              help="Reading of the law (default: the scenario's own).")
+def memo_cmd(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | None,
+             lang: str, regime: str | None) -> None:
+    """Write a memo for each TRANSACTION of SCENARIO (all when none is given).
+
+    Each memo is in IRAC form: the Issue in words; the Rule (each provision used,
+    cited, with its plain-language reading); the Application (the scenario's facts
+    with file:line, how each provision applies, and why each exception is ruled
+    out); the Conclusion (outcome, review policy, conditions, uncertainties); and a
+    receipt with the rulebook and scenario digests and the command that reproduces it.
+
+    \b
+    Examples:
+      earlog memo facts/scenarios/enforced-posture.yaml prc-parent
+      earlog memo S.yaml --format html -o memo.html
+      earlog memo S.yaml tx1 --format docx -o memo.docx --lang zh
+    """
+    _guarded(_memo)(scenario, transactions, fmt, output, lang, regime)
+
+
+def _memo(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | None, lang: str,
+          regime: str | None) -> None:
+    from .explanation import explain_transaction
+    from .memo import build_memo
+    from .receipt import display_path
+
+    if fmt == "docx" and output is None:
+        raise EarlogError("--format docx writes binary data; name a file with -o",
+                          hint="e.g. -o memo.docx")
+    result = _decided(scenario, regime)
+    memos = []
+    for tx in transactions or tuple(d.transaction for d in result.decisions):
+        expl = explain_transaction(result, tx)
+        options = {"--format": fmt, "--lang": lang, "--regime": result.rulebook.regime,
+                   "-o": display_path(output) if fmt == "docx" and output else None}
+        memos.append(build_memo(result, expl, _command("memo", [scenario, tx], options), lang))
+    if fmt == "docx":
+        from .render.memo_docx import memo_docx
+
+        _write_bytes(memo_docx(memos), output or "")
+    elif fmt == "html":
+        from .render.memo_html import memo_html
+
+        _write(memo_html(memos), output)
+    else:
+        from .render.memo_md import memo_md
+
+        _write(memo_md(memos), output)
+
+
+@cli.command("what-if")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("transaction")
+@click.option("--target", type=click.Choice(["permitted", "license_required", "out_of_scope",
+                                             "indeterminate"]), default=None,
+              help="Look for this outcome (default: any other outcome).")
+@click.option("--max-changes", type=click.IntRange(1, 3), default=2, show_default=True,
+              help="The largest set of changes tried.")
+@click.option("--max-candidates", type=click.IntRange(min=1), default=300, show_default=True,
+              help="How many variants may be decided in all (each takes ~0.05-0.3 s).")
+@click.option("--set", "assignments", multiple=True, metavar="ID.KEY=VALUE",
+              help="Decide one variant instead of searching, e.g. --set se_co.headquartered_in=DE "
+                   "(repeatable).")
+@click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+              help="Reading of the law (default: the scenario's own).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of the proof labels.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout.")
+def what_if_cmd(scenario: str, transaction: str, target: str | None, max_changes: int,
+                max_candidates: int, assignments: tuple[str, ...], regime: str | None, lang: str,
+                output: str | None) -> None:
+    """Find the smallest sets of changes to SCENARIO's facts that flip TRANSACTION's outcome.
+
+    The search changes declared fields (the consignee's headquarters, location,
+    parent; its ultimate parent's headquarters; the destination, quantity, end
+    use and final destination; the item's designer and datacenter status; the
+    consignee's government control, weights storage and VEU) over small domains
+    (one country per tier class plus the scenario's own), breadth-first by number
+    of changes. Each variant is validated like a scenario file and decided again.
+    It says when a bound stopped it. Progress goes to stderr.
+
+    \b
+    Examples:
+      earlog what-if S.yaml tx1
+      earlog what-if S.yaml tx1 --target permitted --max-changes 1
+      earlog what-if S.yaml tx1 --set cn_parent.headquartered_in=DE --set tx1.quantity=100
+    """
+    _guarded(_what_if)(scenario, transaction, target, max_changes, max_candidates, assignments,
+                       regime, lang, output)
+
+
+def _what_if(scenario: str, transaction: str, target: str | None, max_changes: int,
+             max_candidates: int, assignments: tuple[str, ...], regime: str | None, lang: str,
+             output: str | None) -> None:
+    from .render.whatif import set_text, whatif_text
+    from .scenario import load_scenario
+    from .whatif import what_if, what_if_set
+
+    scn = load_scenario(scenario)
+    if assignments:
+        _write(set_text(what_if_set(scn, transaction, assignments, regime), lang), output)
+        return
+
+    def progress(done: int, budget: int) -> None:
+        if done % 50 == 0:
+            click.echo(f"what-if: {done}/{budget} variants decided", err=True)
+
+    found = what_if(scn, transaction, regime, target, max_changes, max_candidates, progress)
+    if found.bound_reached:
+        click.echo(f"what-if: bound reached (--max-candidates {max_candidates})", err=True)
+    _write(whatif_text(found, lang), output)
+
+
+@cli.command("diff")
+@click.argument("left", type=click.Path(dir_okay=False))
+@click.argument("right", type=click.Path(dir_okay=False), required=False)
+@click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+              help="Reading of the law for LEFT (default: its own).")
+@click.option("--vs-regime", type=click.Choice(["ifr", "enforced"]), default=None,
+              help="Reading of the law for the right side (default: --regime, else its own).")
+@click.option("-t", "--transaction", "transactions", multiple=True,
+              help="Only this transaction (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "dot", "svg"]), default="text",
+              show_default=True, help="Text, or a graph with the changed steps highlighted.")
+@click.option("--all-steps", is_flag=True,
+              help="Text: list every step that appeared or disappeared, not only rules and facts.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="Language of labels.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write to this file instead of stdout.")
+def diff_cmd(left: str, right: str | None, regime: str | None, vs_regime: str | None,
+             transactions: tuple[str, ...], fmt: str, all_steps: bool, lang: str,
+             output: str | None) -> None:
+    """Show which conclusions and proof steps change between two scenarios, or
+    between two readings of one scenario.
+
+    Transactions are matched by id. For each: the decision fields that differ,
+    and the proof steps that appeared (+) or disappeared (-), found by comparing
+    the explanation graphs (content-hash ids, then kind and label).
+
+    \b
+    Examples:
+      earlog diff A.yaml B.yaml
+      earlog diff S.yaml --regime ifr --vs-regime enforced
+      earlog diff S.yaml --regime ifr --vs-regime enforced --format svg -o diff.svg
+    """
+    if right is None and vs_regime is None:
+        raise click.UsageError("give a second scenario, or --vs-regime to compare two regimes")
+    _guarded(_diff)(left, right, regime, vs_regime, transactions, fmt, all_steps, lang, output)
+
+
+def _diff(left: str, right: str | None, regime: str | None, vs_regime: str | None,
+          transactions: tuple[str, ...], fmt: str, all_steps: bool, lang: str,
+          output: str | None) -> None:
+    from .decision import decide
+    from .proofdiff import diff_decisions
+    from .receipt import display_path
+    from .render.diff import diff_dot, diff_text
+    from .scenario import load_scenario
+
+    a = load_scenario(left)
+    b = load_scenario(right) if right is not None else a
+    found = diff_decisions(decide(a, regime=regime), decide(b, regime=vs_regime or regime),
+                           transactions, display_path(left), display_path(right or left))
+    if fmt == "text":
+        _write(diff_text(found, lang, None if all_steps else ("rule", "fact")), output)
+        return
+    dot = diff_dot(found, lang=lang)
+    if fmt == "dot":
+        _write(dot, output)
+        return
+    from .render import to_image
+
+    data = to_image(dot, "svg")
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        _write_bytes(data, output)
 
 
 def _json_value(v: Value) -> Any:
