@@ -395,9 +395,9 @@ def _quantities(t: Transaction, scn: Scenario, result: ScenarioDecisions) -> tup
     tpp = scn.item(t.item).tpp_per_unit if t.item is not None else None
     caps = [r[1] for r in result.model.rows("threshold") if r[0] == "lpp_cap"]
     prior = [r[1] for r in result.model.rows("lpp_prior") if r[0] == t.id]
-    if tpp and caps:
-        room = Decimal(caps[0]) - Decimal(prior[0] if prior else 0)
-        most = int(room // Decimal(tpp))
+    if tpp and caps and isinstance(caps[0], (int, Decimal)):
+        used = prior[0] if prior and isinstance(prior[0], (int, Decimal)) else 0
+        most = int((Decimal(caps[0]) - Decimal(used)) // Decimal(tpp))
         if most >= 1 and most not in out:
             out.append(most)
     return tuple(out)
@@ -420,12 +420,13 @@ def apply_changes(scenario: Scenario, changes: Sequence[Change]) -> Scenario:
 def _transplant(orig: Scenario, parsed: Scenario) -> Scenario:
     """``parsed`` with the original's spans: unchanged records are the original
     objects; a changed field points at "<what-if>" and the line it replaces."""
-    sections: dict[str, tuple[Any, ...]] = {}
-    for name in _SECTIONS:
+    def kept(name: str) -> tuple[Any, ...]:
         before = {r.id: r for r in getattr(orig, name)}
-        sections[name] = tuple(_respan(before[r.id], r) if r.id in before else r
-                               for r in getattr(parsed, name))
-    return dataclasses.replace(orig, **sections)
+        return tuple(_respan(before[r.id], r) if r.id in before else r
+                     for r in getattr(parsed, name))
+
+    return dataclasses.replace(orig, entities=kept("entities"), items=kept("items"),
+                               models=kept("models"), transactions=kept("transactions"))
 
 
 def _respan(orig: Any, new: Any) -> Any:

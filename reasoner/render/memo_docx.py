@@ -134,13 +134,13 @@ def _memo(doc: DocumentObject, notes: Footnotes, m: Memo, theme: Theme) -> None:
             doc.add_paragraph(f"{w['tests']}: " + "; ".join(s.tests), style="List Bullet 2")
     if m.ruled_out:
         doc.add_heading(w["ruled_out"], level=2)
-        for r in m.ruled_out:
+        for x in m.ruled_out:
             p = doc.add_paragraph(style="List Bullet")
-            p.add_run(f"{r.exception}: ").bold = True
-            p.add_run(r.label)
-            notes.add(p, r.cite)
-            p.add_run(f" \u2014 {w['fails_at']}: {r.condition}")
-            for d in r.details:
+            p.add_run(f"{x.exception}: ").bold = True
+            p.add_run(x.label)
+            notes.add(p, x.cite)
+            p.add_run(f" \u2014 {w['fails_at']}: {x.condition}")
+            for d in x.details:
                 doc.add_paragraph(f"{w['because']}: {d}", style="List Bullet 2")
     png = to_image(to_dot(m.graph, theme, lang=m.lang), "png")
     doc.add_picture(io.BytesIO(png), width=_FIGURE_WIDTH)

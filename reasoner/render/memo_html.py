@@ -110,10 +110,10 @@ def _article(m: Memo, k: int, theme: Theme) -> str:
     out.append("</ol>")
     if m.ruled_out:
         out += [f"<h3>{escape(w['ruled_out'])}</h3>", "<ul>"]
-        for r in m.ruled_out:
-            details = "".join(f"<li>{escape(w['because'])}: {escape(d)}</li>" for d in r.details)
-            out.append(f"<li><strong>{escape(r.exception)}</strong>: {escape(r.label)} "
-                       f"{_cite(r.cite)} \u2014 {escape(w['fails_at'])}: {escape(r.condition)}"
+        for x in m.ruled_out:
+            details = "".join(f"<li>{escape(w['because'])}: {escape(d)}</li>" for d in x.details)
+            out.append(f"<li><strong>{escape(x.exception)}</strong>: {escape(x.label)} "
+                       f"{_cite(x.cite)} \u2014 {escape(w['fails_at'])}: {escape(x.condition)}"
                        + (f"<ul>{details}</ul>" if details else "") + "</li>")
         out.append("</ul>")
     svg = to_image(to_dot(m.graph, theme, lang=m.lang), "svg").decode("utf-8")

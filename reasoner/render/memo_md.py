@@ -73,10 +73,10 @@ def _one(m: Memo) -> str:
             out.append(f"{pad}- {w['tests']}: " + "; ".join(md_escape(t) for t in s.tests))
     if m.ruled_out:
         out += ["", f"### {w['ruled_out']}", ""]
-        for r in m.ruled_out:
-            out.append(f"- **{md_escape(r.exception)}**: {md_escape(r.label)} "
-                       f"\\[{md_escape(r.cite)}\\] \u2014 {w['fails_at']}: {md_escape(r.condition)}")
-            out += [f"  - {w['because']}: {md_escape(d)}" for d in r.details]
+        for x in m.ruled_out:
+            out.append(f"- **{md_escape(x.exception)}**: {md_escape(x.label)} "
+                       f"\\[{md_escape(x.cite)}\\] \u2014 {w['fails_at']}: {md_escape(x.condition)}")
+            out += [f"  - {w['because']}: {md_escape(d)}" for d in x.details]
     out += ["", f"## {w['conclusion']}", "", md_escape(m.conclusion), ""]
     out += [f"- {k}: {md_escape(v)}" for k, v in m.summary()]
     if m.decision.conditions:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from ..decision import Decision
 from ..whatif import SetResult, WhatIfResult
 from .text import to_text
@@ -89,8 +91,10 @@ def set_text(result: SetResult, lang: str = "en") -> str:
     out += [f"  {c}" for c in r.changes]
     rows = decision_rows(r.before, r.after)
     widths = [max(len(row[i]) for row in rows + [("field", "before", "after")]) for i in range(3)]
-    line = lambda mark, cells: (  # noqa: E731
-        f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+
+    def line(mark: str, cells: Sequence[str]) -> str:
+        return f"{mark} " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     out += ["", line(" ", ("field", "before", "after")), line(" ", ["-" * w for w in widths])]
     out += [line("*" if row[1] != row[2] else " ", row) for row in rows]
     gained = [c for c in r.after.citations if c not in r.before.citations]
