@@ -13,7 +13,8 @@ from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, Transaction, scenario_facts
 from .span import NO_SPAN
 
-__all__ = ["Decision", "ScenarioDecisions", "decide", "decision_json", "FLAG_PREDICATES"]
+__all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "input_facts",
+           "FLAG_PREDICATES", "EXCEPTION_CODES"]
 
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
@@ -71,22 +72,24 @@ def decide(
     """
     book = load_rulebook(regime or scenario.regime)
     order = sorted(enumerate(scenario.transactions), key=lambda p: (p[1].date, p[0]))
-    base = _facts(scenario, as_of) + tuple(
+    base = input_facts(scenario, as_of) + tuple(
         Fact("tx_seq", (tx.id, k), tx.span) for k, (_, tx) in enumerate(order))
     lpp_facts: list[Fact] = []
     dirty: set[tuple[str, int]] = set()
     eng = get_engine(engine)
     model = eng.evaluate(book.checked, base, provenance=True)
+    view = DecisionView(model, book)
     out: dict[str, Decision] = {}
     for _, tx in order:
         slot = (tx.ultimate_consignee, tx.date.year)
         if slot in dirty:
             model = eng.evaluate(book.checked, (*base, *lpp_facts), provenance=True)
+            view = DecisionView(model, book)
             dirty.clear()
-        d = _decision(tx, model, book)
+        d = view.decision(tx)
         out[tx.id] = d
         if d.exceptions == ("LPP",):
-            tpp = _one(model, "tx_tpp", tx.id)
+            tpp = view.one("tx_tpp", tx.id)
             if tpp is not None:
                 lpp_facts.append(Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp, tx.id),
                                       tx.span))
@@ -95,7 +98,16 @@ def decide(
     return ScenarioDecisions(scenario, book, decisions, model)
 
 
-def _facts(scenario: Scenario, as_of: _dt.date | None) -> tuple[Fact, ...]:
+def input_facts(scenario: Scenario, as_of: _dt.date | None = None) -> tuple[Fact, ...]:
+    """The scenario's input facts, with every transaction read as of ``as_of`` when given.
+
+    Args:
+        scenario: a validated scenario.
+        as_of: overrides each transaction's ``tx_as_of`` (the law's reading date).
+
+    Returns:
+        ``scenario_facts(scenario)``, with ``tx_as_of`` replaced when ``as_of`` is given.
+    """
     facts = scenario_facts(scenario)
     if as_of is None:
         return facts
@@ -103,28 +115,74 @@ def _facts(scenario: Scenario, as_of: _dt.date | None) -> tuple[Fact, ...]:
     return kept + tuple(Fact("tx_as_of", (t.id, as_of), NO_SPAN) for t in scenario.transactions)
 
 
-def _one(model: Model, pred: str, tx: str) -> Value | None:
-    for row in model.rows(pred):
-        if row[0] == tx:
-            return row[1]
-    return None
+class DecisionView:
+    """Reads decisions out of one evaluated model.
+
+    Rows of transaction-keyed predicates are grouped by transaction once per
+    predicate (on first use), so reading every transaction's decision costs
+    O(model) rather than O(model) per transaction.
+
+    Args:
+        model: evaluated with provenance (citations come from first derivations).
+        book: the rulebook the model was computed with.
+    """
+
+    def __init__(self, model: Model, book: Rulebook) -> None:
+        self.model = model
+        self.book = book
+        self._by_tx: dict[str, dict[Value, list[Row]]] = {}
+        self._candidates: dict[Value, list[Any]] | None = None
+
+    def rows(self, pred: str, tid: str) -> list[Row]:
+        """The rows of ``pred`` whose first value is ``tid``."""
+        groups = self._by_tx.get(pred)
+        if groups is None:
+            groups = {}
+            for row in self.model.rows(pred):
+                groups.setdefault(row[0], []).append(row)
+            self._by_tx[pred] = groups
+        return groups.get(tid, [])
+
+    def values(self, pred: str, tid: str, col: int = 1) -> set[Value]:
+        """Column ``col`` of the rows of ``pred`` for ``tid``."""
+        return {row[col] for row in self.rows(pred, tid)}
+
+    def one(self, pred: str, tid: str) -> Value | None:
+        """The second value of some row of ``pred`` for ``tid`` (None when there is none)."""
+        rows = self.rows(pred, tid)
+        return rows[0][1] if rows else None
+
+    def exceptions(self, tid: str) -> tuple[str, ...]:
+        """The exception codes available for ``tid``, sorted."""
+        return tuple(sorted(x for x in EXCEPTION_CODES if self.model.holds("exception", (tid, x))))
+
+    def candidate_rules(self, code: Value) -> list[Any]:
+        """The rules concluding ``candidate(Tx, code)``, in rulebook order."""
+        if self._candidates is None:
+            self._candidates = {}
+            for rule in self.book.rules:
+                head = rule.head
+                if head.pred == "candidate" and isinstance(head.args[1], Const):
+                    self._candidates.setdefault(head.args[1].value, []).append(rule)
+        return self._candidates.get(code, [])
+
+    def decision(self, tx: Transaction) -> Decision:
+        """The decision for ``tx`` (see SCENARIOS.md for the fields)."""
+        return _decision(tx, self)
 
 
-def _values(model: Model, pred: str, tx: str, col: int = 1) -> set[Value]:
-    return {row[col] for row in model.rows(pred) if row[0] == tx}
-
-
-def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
+def _decision(tx: Transaction, view: DecisionView) -> Decision:
+    model, book = view.model, view.book
     tid = tx.id
-    outcomes = _values(model, "outcome", tid)
+    outcomes = view.values("outcome", tid)
     outcome = str(min(outcomes)) if outcomes else "indeterminate"
     in_scope = model.holds("in_scope", (tid,))
     needs = model.holds("needs_license", (tid,))
     license_required: bool | None = needs
     if model.holds("license_unknown", (tid,)):
         license_required = None
-    exceptions = tuple(sorted(x for x in EXCEPTION_CODES if model.holds("exception", (tid, x))))
-    reviews = _values(model, "review", tid)
+    exceptions = view.exceptions(tid)
+    reviews = view.values("review", tid)
     review = str(sorted(reviews)[0]) if outcome == "license_required" and reviews else None
     used = _Walk(model, book)
     used.visit("outcome", (tid, outcome))
@@ -135,36 +193,33 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
     if in_scope:
         # The headquarters overlay (entity and ultimate parent) shapes AIA, the
         # filters and the review policy, mostly through negation.
-        for row in model.rows("cons_hq"):
-            if row[0] == tid:
-                used.visit("cons_hq", row)
-        for item in _values(model, "tx_item", tid):
+        for row in view.rows("cons_hq", tid):
+            used.visit("cons_hq", row)
+        for item in view.values("tx_item", tid):
             if model.holds("class_confirmed", (item,)):
                 used.visit("class_confirmed", (item,))
     if outcome == "permitted" and not needs:
-        for row in model.rows("no_license"):
-            if row[0] == tid:
-                used.visit("no_license", row)
+        for row in view.rows("no_license", tid):
+            used.visit("no_license", row)
     missing: set[str] = set()
     if outcome in ("license_required", "indeterminate"):
-        _ruled_out(tid, model, book, used, exceptions)
-        for row in model.rows("pending"):
-            if row[0] == tid and not model.holds("barred_pending", (tid, row[1])):
+        _ruled_out(tid, view, used, exceptions)
+        for row in view.rows("pending", tid):
+            if not model.holds("barred_pending", (tid, row[1])):
                 used.visit("pending", row)
                 missing.add(str(row[2]))
-        for row in model.rows("lr_unknown"):
-            if row[0] == tid:
-                used.visit("lr_unknown", row)
+        for row in view.rows("lr_unknown", tid):
+            used.visit("lr_unknown", row)
     for pred in FLAG_PREDICATES:
         if model.holds(pred, (tid,)):
             used.visit(pred, (tid,))
     if outcome == "indeterminate" and needs and not reviews and not missing:
         missing.add("tpp_per_unit")
-    conditions = tuple(sorted(str(r[1]) for r in model.rows("condition") if r[0] == tid))
-    flagged = {str(r[1]) for r in model.rows("tx_flag") if r[0] == tid}
+    conditions = tuple(sorted(str(r[1]) for r in view.rows("condition", tid)))
+    flagged = {str(r[1]) for r in view.rows("tx_flag", tid)}
     uncertainties = set(used.uncertain) | flagged | {f"missing:{m}" for m in missing}
     return Decision(
-        transaction=tid, as_of=_as_of(model, tid, tx), in_scope=in_scope,
+        transaction=tid, as_of=_as_of(view, tid, tx), in_scope=in_scope,
         license_required=license_required if in_scope else False,
         exceptions=exceptions, outcome=outcome, review_policy=review,
         citations=tuple(sorted(used.cites, key=_cite_key)),
@@ -173,28 +228,24 @@ def _decision(tx: Transaction, model: Model, book: Rulebook) -> Decision:
     )
 
 
-def _as_of(model: Model, tid: str, tx: Transaction) -> _dt.date:
-    v = _one(model, "tx_as_of", tid)
+def _as_of(view: DecisionView, tid: str, tx: Transaction) -> _dt.date:
+    v = view.one("tx_as_of", tid)
     return v if isinstance(v, _dt.date) else tx.date
 
 
-def _ruled_out(tid: str, model: Model, book: Rulebook, used: "_Walk",
-               available: tuple[str, ...]) -> None:
+def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str, ...]) -> None:
     """Cite each relevant exception that is unavailable: its own provision and the
     filters that barred it."""
-    kind = {"weights": model.holds("weights", (tid,)),
-            "tx_item": bool(_values(model, "tx_item", tid))}
+    model = view.model
+    kind = {"weights": model.holds("weights", (tid,)), "tx_item": bool(view.rows("tx_item", tid))}
     kind["tx_eccn"] = kind["tx_item"]
-    for x in _values(model, "relevant_exception", tid):
+    for x in view.values("relevant_exception", tid):
         if x in available:
             continue
         used.visit("relevant_exception", (tid, x))
         if model.holds("barred", (tid, x)):
             used.visit("barred", (tid, x))
-        for rule in book.rules:
-            head = rule.head
-            if head.pred != "candidate" or head.args[1] != Const(x):
-                continue
+        for rule in view.candidate_rules(x):
             if any(isinstance(b, Literal) and not b.negated and kind.get(b.atom.pred) is False
                    for b in rule.body):
                 continue  # written for the other kind of transaction (chips vs weights)
