@@ -13,9 +13,9 @@ from .proof import Proof, ProofBuilder
 from .proofgraph import to_graph
 from .render.text import to_text
 from .syntax import parse_query
-from .whynot import WhyNot, why_not
+from .whynot import WhyNot, WhyNotBuilder
 
-__all__ = ["TransactionExplanation", "explain_transaction", "explanation_graph",
+__all__ = ["TransactionExplanation", "Explainer", "explain_transaction", "explanation_graph",
            "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
 
 # How deep the why-not of an unavailable exception goes: exception -> candidate
@@ -41,20 +41,49 @@ def explain_transaction(
     Raises:
         QueryError: no such transaction in the scenario.
     """
-    decisions = {d.transaction: d for d in result.decisions}
-    if tx not in decisions:
-        known = ", ".join(sorted(decisions))
-        raise QueryError(f"no transaction '{tx}' in scenario '{result.scenario.id}'",
-                         hint=f"transactions: {known}")
-    d = decisions[tx]
-    checked, model = result.rulebook.checked, result.model
-    proof = ProofBuilder(model, checked, why_not_depth=1).proof("outcome", (tx, d.outcome), max_depth)
-    relevant = sorted(str(r[1]) for r in model.rows("relevant_exception") if r[0] == tx)
-    whynots = tuple(
-        (x, why_not(model, checked, "exception", (tx, x), depth))
-        for x in relevant if x not in d.exceptions
-    )
-    return TransactionExplanation(d, proof, whynots)
+    return Explainer(result).explain(tx, max_depth, depth)
+
+
+class Explainer:
+    """Explains many transactions of one decided result, sharing lookups and sub-proofs.
+
+    ``Explainer(result).explain(tx)`` equals ``explain_transaction(result, tx)``;
+    explaining a batch this way builds the model's lookup indexes once.
+    """
+
+    def __init__(self, result: ScenarioDecisions) -> None:
+        self.result = result
+        self.decisions = {d.transaction: d for d in result.decisions}
+        checked, model = result.rulebook.checked, result.model
+        self.proofs = ProofBuilder(model, checked, why_not_depth=1)
+        # why-nots explain with plain proofs (no nested why-nots), over the same lookups
+        plain = ProofBuilder(model, checked)
+        plain.index, plain.labels = self.proofs.index, self.proofs.labels
+        self.whynots = WhyNotBuilder(plain)
+        self._relevant: dict[Value, list[str]] | None = None
+
+    def explain(self, tx: str, max_depth: int | None = None,
+                depth: int = WHY_NOT_DEPTH) -> TransactionExplanation:
+        """Explain ``tx`` (see ``explain_transaction``).
+
+        Raises:
+            QueryError: no such transaction in the result.
+        """
+        d = self.decisions.get(tx)
+        if d is None:
+            known = ", ".join(sorted(self.decisions))
+            raise QueryError(f"no transaction '{tx}' in scenario '{self.result.scenario.id}'",
+                             hint=f"transactions: {known}")
+        if self._relevant is None:
+            self._relevant = {}
+            for r in self.result.model.rows("relevant_exception"):
+                self._relevant.setdefault(r[0], []).append(str(r[1]))
+        proof = self.proofs.proof("outcome", (tx, d.outcome), max_depth)
+        whynots = tuple(
+            (x, self.whynots.why_not("exception", (tx, x), depth))
+            for x in sorted(self._relevant.get(tx, ())) if x not in d.exceptions
+        )
+        return TransactionExplanation(d, proof, whynots)
 
 
 def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,
