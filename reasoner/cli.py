@@ -69,7 +69,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [line(headers), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     return "\n".join(out)
@@ -264,7 +266,7 @@ def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: s
     if not graph:
         if fmt not in (None, "text", "json"):
             raise EarlogError(f"--format {fmt} needs --graph", hint="lists are text or json")
-        rules = [{"id": r.id, "cite": r.meta.cite, "predicate": r.head.pred,
+        rules: list[dict[str, Any]] = [{"id": r.id, "cite": r.meta.cite, "predicate": r.head.pred,
                   "label": r.meta.zh if lang == "zh" else r.meta.en,
                   "regimes": list(r.meta.regimes), "uncertain": list(r.meta.uncertain),
                   "source": f"{r.span.file}:{r.span.line}"} for r in book.rules]

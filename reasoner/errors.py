@@ -153,7 +153,7 @@ class CheckFailed(EarlogError):
         first = ordered[0]
         Exception.__init__(self, first.message)
         self.diagnostics = ordered
-        self.code = first.code  # type: ignore[misc]
+        self.code = first.code
 
     def __str__(self) -> str:
         return self.diagnostics[0].message

@@ -120,7 +120,8 @@ def _parse_error(exc: lark.UnexpectedInput, text: str, file: str) -> ParseError:
         width = max(len(str(tok)), 1)
     elif isinstance(exc, lark.UnexpectedCharacters):
         expected = set(exc.allowed or ())
-        found = f"'{text[exc.pos_in_stream]}'" if exc.pos_in_stream < len(text) else "end"
+        pos = exc.pos_in_stream or 0
+        found = f"'{text[pos]}'" if pos < len(text) else "end"
         width = 1
     else:  # UnexpectedEOF
         expected = set(getattr(exc, "expected", ()) or ())
@@ -168,8 +169,9 @@ class _Lowering:
 
     def span(self, node: Any) -> Span:
         if isinstance(node, lark.Token):
-            end_col = node.end_column if node.end_line == node.line else node.column + 1
-            return Span(self.file, node.line, node.column, node.line, end_col or node.column + 1)
+            line, col = node.line or 0, node.column or 0
+            end_col = node.end_column if node.end_line == node.line and node.end_column else col + 1
+            return Span(self.file, line, col, line, end_col)
         meta = node.meta
         if getattr(meta, "empty", True):
             return Span(self.file, 0, 0)

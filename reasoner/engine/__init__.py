@@ -22,5 +22,6 @@ def get_engine(name: str = "earlog") -> Engine:
     if name == "pydatalog":
         from .pydatalog_backend import PyDatalogEngine
 
-        return PyDatalogEngine()
+        engine: Engine = PyDatalogEngine()
+        return engine
     raise EngineError(f"unknown engine '{name}'", hint="engines: " + ", ".join(ENGINES))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, localcontext
+from operator import itemgetter
 from typing import Any, Callable, Iterable
 
 from ..ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
@@ -14,34 +15,51 @@ FAIL: Any = object()
 _CTX = Context(prec=80)
 
 Env = list[Any]
+Row = tuple[Value, ...]
 Sink = Callable[[Env], None]
 
 
 class Relation:
-    """A set of rows with lazily built hash indexes on column subsets."""
+    """A set of rows with lazily built hash indexes on column subsets.
+
+    An index on one column is keyed by the bare value, on several columns by
+    the tuple of values (``operator.itemgetter``'s convention).
+    """
 
     __slots__ = ("rows", "_indexes")
 
-    def __init__(self, rows: Iterable[tuple[Value, ...]] = ()) -> None:
-        self.rows: set[tuple[Value, ...]] = set(rows)
-        self._indexes: dict[tuple[int, ...], dict[tuple[Value, ...], list[tuple[Value, ...]]]] = {}
+    def __init__(self, rows: Iterable[Row] = ()) -> None:
+        self.rows: set[Row] = set(rows)
+        self._indexes: dict[tuple[int, ...], tuple[Callable[[Row], Any], dict[Any, list[Row]]]] = {}
 
-    def add(self, row: tuple[Value, ...]) -> bool:
+    def add(self, row: Row) -> bool:
         if row in self.rows:
             return False
         self.rows.add(row)
-        for cols, idx in self._indexes.items():
-            idx.setdefault(tuple(row[c] for c in cols), []).append(row)
+        for key_of, idx in self._indexes.values():
+            key = key_of(row)
+            bucket = idx.get(key)
+            if bucket is None:
+                idx[key] = [row]
+            else:
+                bucket.append(row)
         return True
 
-    def index(self, cols: tuple[int, ...]) -> dict[tuple[Value, ...], list[tuple[Value, ...]]]:
-        idx = self._indexes.get(cols)
-        if idx is None:
-            idx = {}
+    def index(self, cols: tuple[int, ...]) -> dict[Any, list[Row]]:
+        """The rows grouped by their values in ``cols`` (at least one column)."""
+        entry = self._indexes.get(cols)
+        if entry is None:
+            key_of = itemgetter(*cols)
+            idx: dict[Any, list[Row]] = {}
             for row in self.rows:
-                idx.setdefault(tuple(row[c] for c in cols), []).append(row)
-            self._indexes[cols] = idx
-        return idx
+                key = key_of(row)
+                bucket = idx.get(key)
+                if bucket is None:
+                    idx[key] = [row]
+                else:
+                    bucket.append(row)
+            entry = self._indexes[cols] = (key_of, idx)
+        return entry[1]
 
 
 def _num(v: Any) -> bool:
@@ -248,7 +266,7 @@ class Plan:
     def _scan(self, lit: Literal, i: int, bound: set[str], neg_local: set[str]) -> Callable[[Sink], Sink]:
         atom = lit.atom
         key_cols: list[int] = []
-        key_fns: list[Callable[[Env], Any]] = []
+        key_terms: list[Term] = []
         binds: list[tuple[int, int]] = []
         same: list[tuple[int, int]] = []
         first_col: dict[str, int] = {}
@@ -258,7 +276,7 @@ class Plan:
                     continue
                 if arg.name in bound:
                     key_cols.append(col)
-                    key_fns.append(compile_term(arg, self.slots))
+                    key_terms.append(arg)
                 elif arg.name in first_col:
                     same.append((first_col[arg.name], col))
                 else:
@@ -267,42 +285,50 @@ class Plan:
                         binds.append((col, self.slots[arg.name]))
             else:
                 key_cols.append(col)
-                key_fns.append(compile_term(arg, self.slots))
+                key_terms.append(arg)
         cols = tuple(key_cols)
         pred = atom.pred
         use_delta = i == self.delta_at
         plan = self
+        key_of, may_fail = _probe(key_terms, self.slots)
         if lit.negated:
             def make_neg(nxt: Sink) -> Sink:
+                rel = plan.sources(pred, False)
+                if not cols:
+                    return _negated_all(rel, same, nxt)
+                get = rel.index(cols).get
+
                 def neg(env: Env) -> None:
-                    key = tuple(f(env) for f in key_fns)
-                    if any(k is FAIL for k in key):
+                    key = key_of(env)
+                    if may_fail and _failed(key):
                         return
-                    bucket = plan.sources(pred, False).index(cols).get(key, ())
-                    if same:
-                        hit = any(all(r[a] == r[b] for a, b in same) for r in bucket)
-                    else:
-                        hit = bool(bucket)
-                    if not hit:
-                        nxt(env)
+                    bucket = get(key)
+                    if bucket and (not same or any(_same(r, same) for r in bucket)):
+                        return
+                    nxt(env)
                 return neg
             return make_neg
         row_slot = self.slots.setdefault(f"#row{id(lit)}", len(self.slots))
         self.scans.append((i, pred, row_slot))
         self.scans.sort()
 
+        # The relation and its index are resolved once per chain: sources do not
+        # change while a chain runs (new facts are committed after it).
         def make_scan(nxt: Sink) -> Sink:
+            rel = plan.sources(pred, use_delta)
+            each = _row_loop(binds, same, row_slot, nxt)
+            if not cols:
+                rows = rel.rows
+                return lambda env: each(env, rows)
+            get = rel.index(cols).get
+
             def scan(env: Env) -> None:
-                key = tuple(f(env) for f in key_fns)
-                rel = plan.sources(pred, use_delta)
-                bucket = rel.index(cols).get(key, ()) if cols else rel.rows
-                for row in bucket:
-                    if same and not all(row[a] == row[b] for a, b in same):
-                        continue
-                    for col, slot in binds:
-                        env[slot] = row[col]
-                    env[row_slot] = row
-                    nxt(env)
+                key = key_of(env)
+                if may_fail and _failed(key):
+                    return
+                bucket = get(key)
+                if bucket:
+                    each(env, bucket)
             return scan
         return make_scan
 
@@ -356,12 +382,14 @@ class Plan:
             key = tuple(e[s] for s in local_slots)
             if key not in seen:
                 seen[key] = term_f(e)
-        inner_chain = inner.chain(collect)
 
         def make_agg(nxt: Sink) -> Sink:
+            inner.sources = plan.sources
+            inner_chain = inner.chain(collect)
+
             def aggregate(env: Env) -> None:
-                holder[0] = seen = {}
-                inner.sources = plan.sources
+                seen: dict[tuple[Any, ...], Any] = {}
+                holder[0] = seen
                 inner_chain(env)
                 vals = [v for v in seen.values() if v is not FAIL]
                 result = _fold(fn, vals)
@@ -370,6 +398,89 @@ class Plan:
                     nxt(env)
             return aggregate
         return make_agg
+
+
+def _probe(terms: list[Term], slots: dict[str, int]) -> tuple[Callable[[Env], Any], bool]:
+    """A function computing an index key from an environment, and whether it may FAIL.
+
+    Keys follow ``Relation.index``: a bare value for one column, else a tuple.
+    """
+    if terms and all(isinstance(t, Var) for t in terms):
+        return itemgetter(*(slots[t.name] for t in terms if isinstance(t, Var))), False
+    fns = [compile_term(t, slots) for t in terms]
+    may_fail = any(isinstance(t, Call) for t in terms)
+    if len(fns) == 1:
+        return fns[0], may_fail
+    return (lambda env: tuple([f(env) for f in fns])), may_fail
+
+
+def _failed(key: Any) -> bool:
+    return key is FAIL or (isinstance(key, tuple) and any(k is FAIL for k in key))
+
+
+def _same(row: Row, same: list[tuple[int, int]]) -> bool:
+    return all(row[a] == row[b] for a, b in same)
+
+
+def _negated_all(rel: Relation, same: list[tuple[int, int]], nxt: Sink) -> Sink:
+    """``not p(_, _)``: continue only when no row (with repeated columns equal) exists."""
+    def neg(env: Env) -> None:
+        rows = rel.rows
+        if rows and (not same or any(_same(r, same) for r in rows)):
+            return
+        nxt(env)
+    return neg
+
+
+def _row_loop(binds: list[tuple[int, int]], same: list[tuple[int, int]], row_slot: int,
+              nxt: Sink) -> Callable[[Env, Iterable[Row]], None]:
+    """The inner loop of a scan: bind each matching row's columns, then continue.
+
+    Specialised for the common numbers of bound columns; the loop runs per row,
+    so it avoids nested calls and generator expressions.
+    """
+    if same:
+        def each_checked(env: Env, rows: Iterable[Row]) -> None:
+            for row in rows:
+                if _same(row, same):
+                    for col, slot in binds:
+                        env[slot] = row[col]
+                    env[row_slot] = row
+                    nxt(env)
+        return each_checked
+    if not binds:
+        def each0(env: Env, rows: Iterable[Row]) -> None:
+            for row in rows:
+                env[row_slot] = row
+                nxt(env)
+        return each0
+    if len(binds) == 1:
+        ((c0, s0),) = binds
+
+        def each1(env: Env, rows: Iterable[Row]) -> None:
+            for row in rows:
+                env[s0] = row[c0]
+                env[row_slot] = row
+                nxt(env)
+        return each1
+    if len(binds) == 2:
+        (c0, s0), (c1, s1) = binds
+
+        def each2(env: Env, rows: Iterable[Row]) -> None:
+            for row in rows:
+                env[s0] = row[c0]
+                env[s1] = row[c1]
+                env[row_slot] = row
+                nxt(env)
+        return each2
+
+    def each(env: Env, rows: Iterable[Row]) -> None:
+        for row in rows:
+            for col, slot in binds:
+                env[slot] = row[col]
+            env[row_slot] = row
+            nxt(env)
+    return each
 
 
 def _fold(fn: str, vals: list[Any]) -> Any:
@@ -407,4 +518,4 @@ def _all_vars(item: BodyItem | Term) -> set[str]:
         for sub in item.body:
             out |= _all_vars(sub)
         return out
-    return variables(item)  # type: ignore[arg-type]
+    return variables(item)
