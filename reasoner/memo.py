@@ -42,6 +42,7 @@ __all__ = [
 MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "title": "Memorandum",
+        "heading": "{title}: {subject}",
         "subject": "Scenario {scenario}, transaction {tx}",
         "issue": "Issue",
         "rule": "Rule",
@@ -77,6 +78,7 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
     },
     "zh": {
         "title": "备忘录",
+        "heading": "{title}：{subject}",
         "subject": "情景 {scenario}，交易 {tx}",
         "issue": "问题",
         "rule": "规则",
@@ -206,6 +208,13 @@ class Memo:
         """The headings and phrases of the memo's language."""
         return MEMO_WORDS[self.lang]
 
+    @property
+    def heading(self) -> str:
+        """The memo's title line, e.g. "Memorandum: Scenario s, transaction tx1"."""
+        w = self.words
+        subject = w["subject"].format(scenario=self.scenario, tx=self.transaction)
+        return w["heading"].format(title=w["title"], subject=subject)
+
     def summary(self) -> tuple[tuple[str, str], ...]:
         """The conclusion's fields as (label, value) rows, in the memo's language."""
         w = self.words
@@ -274,8 +283,9 @@ def issue_text(scn: Scenario, tx: Transaction, lang: str = "en") -> str:
     if lang == "zh":
         what = (f"{readable(tx.quantity)} 件 {_item(scn, tx.item)}" if tx.item is not None
                 else f"模型 {tx.model} 的权重")
-        route = f"在 {tx.to} 境内" if tx.type == "transfer_in_country" else f"从 {tx.from_} 至 {tx.to}"
-        return (f"{tx.date.isoformat()} 将{what}{route}{kind}、交付 {consignee}，"
+        route = (f"在 {tx.to} 境内转让" if tx.type == "transfer_in_country"
+                 else f"从 {tx.from_} {kind}至 {tx.to}")
+        return (f"{tx.date.isoformat()}，将 {what} {route} 并交付 {consignee}，"
                 f"依经 90 FR 4544 修订的 EAR 是否需要许可证？适用何种条件？")
     what = (f"{readable(tx.quantity)} units of {_item(scn, tx.item)}" if tx.item is not None
             else f"the weights of model {tx.model}")

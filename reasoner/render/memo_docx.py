@@ -105,8 +105,7 @@ def memo_docx(memos: Sequence[Memo], theme: Theme | None = None) -> bytes:
 
 def _memo(doc: DocumentObject, notes: Footnotes, m: Memo, theme: Theme) -> None:
     w = m.words
-    doc.add_heading(f"{w['title']}: {w['subject'].format(scenario=m.scenario, tx=m.transaction)}",
-                    level=0)
+    doc.add_heading(m.heading, level=0)
     if m.description:
         doc.add_paragraph().add_run(m.description).italic = True
     doc.add_heading(w["issue"], level=1)

@@ -82,8 +82,7 @@ def _cite(c: str) -> str:
 
 def _article(m: Memo, k: int, theme: Theme) -> str:
     w = m.words
-    subject = w["subject"].format(scenario=m.scenario, tx=m.transaction)
-    out = [f'<article id="memo-{k}">', f"<h1>{escape(w['title'])}: {escape(subject)}</h1>"]
+    out = [f'<article id="memo-{k}">', f"<h1>{escape(m.heading)}</h1>"]
     if m.description:
         out.append(f"<p><em>{escape(m.description)}</em></p>")
     out += [f"<h2>{escape(w['issue'])}</h2>", f"<p>{escape(m.issue)}</p>"]

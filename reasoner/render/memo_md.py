@@ -51,7 +51,7 @@ def memo_md(memos: Sequence[Memo]) -> str:
 
 def _one(m: Memo) -> str:
     w = m.words
-    out = [f"# {w['title']}: {md_escape(w['subject'].format(scenario=m.scenario, tx=m.transaction))}"]
+    out = [f"# {md_escape(m.heading)}"]
     if m.description:
         out += ["", f"*{md_escape(m.description)}*"]
     out += ["", f"## {w['issue']}", "", md_escape(m.issue)]
