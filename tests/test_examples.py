@@ -81,3 +81,22 @@ def test_all_seven_public_decisions_are_covered() -> None:
     "path,tx,regime", OWN, ids=[f"{p.stem}:{t}" + (f"@{r}" if r else "") for p, t, r in OWN])
 def test_own_scenario(path: Path, tx: str, regime: str | None) -> None:
     _check(path, tx, regime)
+
+
+@pytest.mark.skipif(not PUBLIC, reason="../shared/ear/examples not present")
+@pytest.mark.parametrize("path,tx,regime", PUBLIC, ids=[f"{p.stem}:{t}" for p, t, _ in PUBLIC])
+def test_public_example_explained(path: Path, tx: str, regime: str | None) -> None:
+    """`earlog explain` shows the decisive citations and, for each unavailable
+    exception, the condition that blocks it."""
+    from reasoner.explanation import explain_transaction, explanation_text
+
+    scn = load_scenario(path, allow_expect=True)
+    expl = explain_transaction(decide(scn, regime=regime), tx)
+    text = explanation_text(expl)
+    for cite in scn.expect[tx].get("cites", []):
+        assert cite in text, f"{cite} not shown in the explanation of {path.name} {tx}"
+    for exception, whynot in expl.whynots:
+        assert exception not in expl.decision.exceptions
+        section = text.split(f"Why {exception} is not available:")[1]
+        assert "fails:" in section.split("Why ")[0], f"no blocking condition for {exception}"
+        assert any(a.failure is not None for a in whynot.attempts)
