@@ -8,6 +8,8 @@ The pipeline, one module per arrow::
       --proof / whynot--> Proof, WhyNot (DAGs) --proofgraph--> graph
       --render--> text | DOT | SVG | GraphML | JSON | Mermaid
     scenario YAML --scenario--> facts;  rulebook + facts --decision--> decisions
+    decision + proof --memo--> Memo (IRAC) --render--> Markdown | HTML | DOCX
+    scenario variants --whatif--> minimal flips;  two decisions --proofdiff--> diff
     decision + proofs --explanation--> what `earlog explain` shows
 """
 
