@@ -8,9 +8,9 @@ The pipeline, one module per arrow::
       --proof / whynot--> Proof, WhyNot (DAGs) --proofgraph--> graph
       --render--> text | DOT | SVG | GraphML | JSON | Mermaid
     scenario YAML --scenario--> facts;  rulebook + facts --decision--> decisions
-    decision + proof --memo--> Memo (IRAC) --render--> Markdown | HTML | DOCX
-    scenario variants --whatif--> minimal flips;  two decisions --proofdiff--> diff
     decision + proofs --explanation--> what `earlog explain` shows
+      --memo--> Memo (IRAC) --render--> Markdown | HTML | DOCX   (with a --receipt--)
+    scenario variants --whatif--> minimal flips;  two decisions --proofdiff--> diff
 """
 
 from __future__ import annotations
@@ -22,9 +22,13 @@ from .decision import Decision, ScenarioDecisions, decide, decision_json
 from .engine import Engine, Model, get_engine
 from .errors import EarlogError
 from .ir import Program
+from .memo import Memo, build_memo
+from .proofdiff import ProofDiff, diff_decisions
+from .receipt import Receipt, make_receipt
 from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, load_scenario, parse_scenario
 from .syntax import parse_program, parse_query
+from .whatif import WhatIfResult, what_if, what_if_set
 
 __all__ = [
     "__version__",
@@ -32,18 +36,27 @@ __all__ = [
     "Decision",
     "EarlogError",
     "Engine",
+    "Memo",
     "Model",
     "Program",
+    "ProofDiff",
+    "Receipt",
     "Rulebook",
     "Scenario",
     "ScenarioDecisions",
+    "WhatIfResult",
+    "build_memo",
     "check",
     "decide",
     "decision_json",
+    "diff_decisions",
     "get_engine",
     "load_rulebook",
     "load_scenario",
+    "make_receipt",
     "parse_program",
     "parse_query",
     "parse_scenario",
+    "what_if",
+    "what_if_set",
 ]
