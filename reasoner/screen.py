@@ -24,7 +24,9 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import multiprocessing
+import re
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,8 +37,9 @@ from .engine import get_engine
 from .errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from .ir import Fact, Value
 from .rulebook import load_rulebook
-from .scenario import Scenario, Transaction, parse_transaction
-from .screenio import ExternalSorter, RawRow
+from .scenario import (END_USES, EXTRA_COUNTRIES, TX_TYPES, Scenario, Transaction,
+                       parse_transaction)
+from .screenio import TX_COLUMNS, ExternalSorter, RawRow
 from .span import Span
 
 __all__ = [
@@ -120,8 +123,16 @@ def decision_record(d: Decision) -> dict[str, Any]:
     }
 
 
-def validate_row(row: RawRow, context: Scenario, file: str) -> Transaction:
+def validate_row(row: RawRow, context: Scenario, file: str,
+                 fast: "_FastPath | None" = None) -> Transaction:
     """Validate one read row against the context's parties, items and models.
+
+    Args:
+        row: the row as read.
+        context: the screening context.
+        file: the input's name, for diagnostics.
+        fast: a fast path for rows written in canonical form (see ``_FastPath``);
+            every other row goes through ``scenario.parse_transaction``.
 
     Raises:
         ScenarioError: the row could not be read, or has one problem.
@@ -130,7 +141,80 @@ def validate_row(row: RawRow, context: Scenario, file: str) -> Transaction:
     where = Span(file, row.line, 1)
     if row.values is None:
         raise ScenarioError(row.error or "unreadable row", where)
+    if fast is not None:
+        tx = fast.transaction(row.values, where)
+        if tx is not None:
+            return tx
     return parse_transaction(row.values, context, where=where)
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_UNITS = re.compile(r"[1-9][0-9]{0,17}")
+
+
+class _FastPath:
+    """Builds the Transaction of a row written in canonical form, without the YAML
+    node tree that ``parse_transaction`` reads: known keys only, exact choices, ISO
+    dates, upper-case country codes, ids that exist, a plain positive quantity for
+    items. It returns None for anything else, which then gets the full validation
+    and its diagnostics. Invariant (tested): when it returns a Transaction, it equals
+    ``parse_transaction``'s, spans included.
+    """
+
+    def __init__(self, context: Scenario) -> None:
+        import pycountry
+
+        self.entities = {e.id for e in context.entities}
+        self.items = {i.id for i in context.items}
+        self.models = {m.id for m in context.models}
+        self.countries = {c.alpha_2 for c in pycountry.countries} | set(EXTRA_COUNTRIES)
+
+    def transaction(self, v: Mapping[str, Any], where: Span) -> Transaction | None:
+        if not _REQUIRED <= v.keys() or not v.keys() <= _KEYS:
+            return None
+        text = {k: x for k, x in v.items() if k != "quantity"}
+        if any(not isinstance(x, str) or x in _NULLS for x in text.values()):
+            return None
+        tid, item, model = v["id"], v.get("item"), v.get("model")
+        if v["type"] not in TX_TYPES or v["end_use"] not in END_USES \
+                or v["exporter"] not in self.entities \
+                or v["ultimate_consignee"] not in self.entities \
+                or any(v.get(k) not in self.countries for k in ("from", "to")) \
+                or v.get("final_destination", "US") not in self.countries \
+                or (item is None) == (model is None) \
+                or (item is not None and item not in self.items) \
+                or (model is not None and (model not in self.models or "quantity" in v)):
+            return None
+        quantity = None
+        if item is not None:
+            quantity = _units(v.get("quantity"))
+            if quantity is None:
+                return None
+        if not _DAY.fullmatch(v["date"]):
+            return None
+        try:
+            date = _dt.date.fromisoformat(v["date"])
+        except ValueError:
+            return None
+        return Transaction(
+            id=tid, type=v["type"], date=date, exporter=v["exporter"], from_=v["from"], to=v["to"],
+            ultimate_consignee=v["ultimate_consignee"], end_use=v["end_use"], item=item,
+            model=model, quantity=quantity, final_destination=v.get("final_destination"),
+            span=where, spans=tuple((k, where) for k in v))
+
+
+def _units(q: Any) -> int | None:
+    if isinstance(q, str):
+        return int(q) if _UNITS.fullmatch(q) else None
+    if isinstance(q, int) and not isinstance(q, bool) and q >= 1:
+        return q
+    return None
+
+
+_KEYS = frozenset(TX_COLUMNS)
+_REQUIRED = frozenset(("id", "type", "date", "exporter", "from", "to", "ultimate_consignee",
+                       "end_use"))
+_NULLS = ("", "~", "null", "Null", "NULL")
 
 
 def _rejected(row: RawRow, exc: EarlogError) -> Rejected:
@@ -176,12 +260,13 @@ class Screener:
         self._last: dict[Slot, tuple[Any, int]] = {}
         self.model_from: dict[str, tuple[str, Span]] = {}
         self._defaulted = {m.id for m in context.models if m.produced_in is None}
+        self._fast = _FastPath(self.context)
 
     # -- stage 1: validation, in file order --
 
     def _accept(self, row: RawRow) -> Transaction | Rejected:
         try:
-            tx = validate_row(row, self.context, self.file)
+            tx = validate_row(row, self.context, self.file, self._fast)
         except (ScenarioError, CheckFailed) as exc:
             return _rejected(row, exc)
         first = self._ids.get(tx.id)

@@ -290,3 +290,48 @@ def test_proof_names_are_safe() -> None:
     assert proof_name("tx-1.a", 2, "json") == "tx-1.a.json"
     assert proof_name("../x", 9, "svg") == ".._x-line9.svg"
     assert proof_name(".hidden", 3, "json") == ".hidden-line3.json"
+
+
+# ---- the validation fast path ----------------------------------------------------------
+
+
+def _mutations(row: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [row]
+    for key in list(row):
+        out.append({k: v for k, v in row.items() if k != key})
+        for bad in ("", "null", " ", "x", "us", " US", "0", "-3", "1.5", "1e3", "0012",
+                    "2025-02-30", "2025-2-3", "EXPORT", "true", 7):
+            out.append({**row, key: bad})
+    out.append({**row, "colour": "red"})
+    out.append({**row, "model": "frontier"})
+    out.append({**row, "quantity": 12, "item": "h100"})
+    out.append({**row, "quantity": True})
+    return out
+
+
+def test_fast_path_equals_parse_transaction(tmp_path: Path) -> None:
+    from reasoner.errors import EarlogError
+    from reasoner.scenario import parse_transaction
+    from reasoner.screen import _FastPath
+    from reasoner.span import Span
+
+    ctx = context()
+    fast = _FastPath(ctx)
+    rows = [r.values for r in read_rows(str(DATA / "orders.csv"), "csv")]
+    rows += [r.values for r in read_rows(str(DATA / "orders.jsonl"), "jsonl")]
+    taken = checked = 0
+    for base in rows:
+        assert base is not None
+        for values in _mutations(base):
+            where = Span("f.csv", 9, 1)
+            got = fast.transaction(values, where)
+            try:
+                want = parse_transaction(values, ctx, where=where)
+            except EarlogError:
+                assert got is None, values
+                continue
+            checked += 1
+            if got is not None:
+                taken += 1
+                assert got == want and got.span == want.span and got.spans == want.spans, values
+    assert taken > 20 and checked > taken  # both paths were exercised

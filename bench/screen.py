@@ -1,0 +1,222 @@
+"""Benchmark (not a test): ``earlog screen`` throughput and peak memory on generated order books.
+
+Run: python bench/screen.py [--sizes 1000,10000,100000] [--proof-sizes 1000,10000]
+                            [--jobs 1,2] [--memory-rows 1000000] [--quick]
+
+For each size it generates a deterministic book (bench/screen_data.py: Tier 1/2/3
+destinations, PRC and US parents, LPP regulars, model weights), runs ``earlog screen``
+in a subprocess and reports wall time, rows/s and peak RSS (ru_maxrss of the largest
+process, and the sum over the process tree sampled every 50 ms). Then: the same with
+``--explain-dir`` (proofs), the time growth from the smallest to the largest size, the
+memory of the streaming stages (reading, validation, the duplicate-id map, the order
+check, and the external sort) over ``--memory-rows`` rows, and the rulebook evaluated by
+the pyDatalog backend against earlog's evaluator on the same small file.
+
+Targets: 100k rows decided in < 60 s without proofs; proofs <= 1.3x; peak < 2 GB at 100k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+
+_WRAP = """\
+import resource, subprocess, sys
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+sys.stderr.write(p.stderr[-2000:] if p.returncode not in (0, 3) else "")
+print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def _data_module() -> Any:
+    spec = importlib.util.spec_from_file_location("screen_data", REPO / "bench" / "screen_data.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident KB of ``pid`` and its descendants (Linux /proc)."""
+    total = 0
+    stack = [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                stack.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return total
+
+
+def run_screen(args: list[str]) -> dict[str, Any]:
+    """Run ``earlog screen ARGS`` measured: seconds, exit code, peak KB (largest, tree)."""
+    cmd = [PY, "-c", _WRAP, PY, "-c", "from reasoner.cli import main; main()", "screen", *args,
+           "--no-progress"]
+    peak = [0]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=REPO)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.05)
+    t = threading.Thread(target=sample, daemon=True)
+    t.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    t.join()
+    code, largest = (int(x) for x in out.split())
+    if code not in (0, 3):
+        raise SystemExit(f"earlog screen failed ({code}): {err}")
+    return {"seconds": seconds, "code": code, "largest_kb": largest, "tree_kb": peak[0]}
+
+
+def stage_memory(ctx: Path, rows_file: Path, sort: bool) -> tuple[float, int]:
+    """Seconds and peak KB of reading + validating + id/order checks (+ external sort)
+    of a file, without deciding (the stages whose memory could grow with the file)."""
+    code = f"""
+import resource, sys, time
+from reasoner.scenario import load_scenario
+from reasoner.screen import Screener, Rejected
+from reasoner.screenio import read_rows
+ctx = load_scenario({str(ctx)!r}, require_transactions=False)
+s = Screener(ctx, {str(rows_file)!r}, sort={sort!r})
+t = time.perf_counter()
+stream = s._validated(read_rows({str(rows_file)!r}, "csv"))
+if {sort!r}:
+    stream = s._sorted(stream)
+n = sum(1 for x in stream if not isinstance(x, Rejected))
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, n)
+"""
+    out = subprocess.run([PY, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    sec, kb, _ = out.stdout.split()
+    return float(sec), int(kb)
+
+
+def engines(ctx: Path, rows_file: Path, rows: int) -> str:
+    """The pyDatalog backend against earlog's evaluator, deciding the same small book."""
+    from reasoner.decision import decide
+    from reasoner.errors import EarlogError
+    from reasoner.scenario import load_scenario
+    from reasoner.screen import Screener
+    from reasoner.screenio import read_rows
+
+    if not (REPO / "reasoner" / "engine" / "pydatalog_backend.py").exists():
+        return "pyDatalog backend: missing (reasoner/engine/pydatalog_backend.py does not exist)"
+    context = load_scenario(ctx, require_transactions=False)
+    s = Screener(context, str(rows_file))
+    txs = [got[1] for got in itertools.islice(s._validated(read_rows(str(rows_file), "csv")), rows)
+           if isinstance(got, tuple)]
+    scenario = context.with_transactions(txs)
+    times = {}
+    for name in ("earlog", "pydatalog"):
+        start = time.perf_counter()
+        try:
+            decide(scenario, engine=name)
+        except EarlogError as exc:
+            return f"pyDatalog backend refuses the rulebook: {exc}"
+        times[name] = time.perf_counter() - start
+    return (f"decide on {len(txs)} rows: earlog {times['earlog']:.2f} s, pyDatalog "
+            f"{times['pydatalog']:.2f} s (pyDatalog / earlog = "
+            f"{times['pydatalog'] / times['earlog']:.1f}x)")
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "| " + " | ".join(c.rjust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    return "\n".join([line(headers), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+                     + [line(r) for r in rows])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1000,10000,100000")
+    ap.add_argument("--proof-sizes", default="1000,10000",
+                    help="sizes also run with --explain-dir (proofs)")
+    ap.add_argument("--jobs", default="1,2", help="--jobs values to run each size with")
+    ap.add_argument("--memory-rows", type=int, default=1_000_000,
+                    help="rows for the streaming-stage memory measurement (0: skip)")
+    ap.add_argument("--engine-rows", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="1k and 10k only, no 1M stage run")
+    ap.add_argument("--keep", type=Path, default=None, help="keep generated files here")
+    args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.proof_sizes, args.memory_rows = "1000,10000", "1000", 0
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    proof_sizes = {int(s) for s in args.proof_sizes.split(",") if s}
+    jobs = [int(j) for j in args.jobs.split(",") if j]
+    gen = _data_module()
+    folder = Path(tempfile.mkdtemp(prefix="earlog-bench-")) if args.keep is None else args.keep
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        ctx = gen.write_context(folder / "context.yaml")
+        results: list[list[str]] = []
+        per_row: dict[tuple[int, str], float] = {}
+        for n in sizes:
+            data = gen.write_rows(folder / f"orders-{n}.csv", n, "csv")
+            for j in jobs:
+                modes = [("no", [])]
+                if n in proof_sizes:
+                    modes.append(("json", ["--explain-dir", str(folder / f"proofs-{n}-{j}")]))
+                for proofs, extra in modes:
+                    r = run_screen([str(data), "--context", str(ctx), "-o",
+                                    str(folder / f"out-{n}.csv"), "--jobs", str(j), *extra])
+                    per_row[(n, f"{j}/{proofs}")] = r["seconds"] / n
+                    results.append([f"{n:,}", str(j), proofs, f"{r['seconds']:.1f}",
+                                    f"{n / r['seconds']:,.0f}", f"{r['largest_kb'] / 1024:,.0f}",
+                                    f"{r['tree_kb'] / 1024:,.0f}"])
+                    print(table(["rows", "jobs", "proofs", "seconds", "rows/s", "peak MB (largest)",
+                                 "peak MB (tree)"], results[-1:]), flush=True)
+                    shutil.rmtree(folder / f"proofs-{n}-{j}", ignore_errors=True)
+        print()
+        print(table(["rows", "jobs", "proofs", "seconds", "rows/s", "peak MB (largest)",
+                     "peak MB (tree)"], results))
+        lo, hi = min(sizes), max(sizes)
+        for j in jobs:
+            if (lo, f"{j}/no") in per_row and (hi, f"{j}/no") in per_row and hi > lo:
+                ratio = per_row[(hi, f"{j}/no")] / per_row[(lo, f"{j}/no")]
+                print(f"time growth {lo:,} -> {hi:,} rows, --jobs {j}: x{hi / lo:,.0f} rows, "
+                      f"x{ratio * hi / lo:,.1f} time (per-row time x{ratio:.2f}; 1.00 = linear)")
+        for n in sorted(proof_sizes & set(sizes)):
+            for j in jobs:
+                if (n, f"{j}/json") in per_row:
+                    print(f"proof overhead at {n:,} rows, --jobs {j}: "
+                          f"x{per_row[(n, f'{j}/json')] / per_row[(n, f'{j}/no')]:.2f}")
+        if args.memory_rows:
+            big = gen.write_rows(folder / "orders-mem.csv", args.memory_rows, "csv")
+            for sort in (False, True):
+                sec, kb = stage_memory(ctx, big, sort)
+                print(f"streaming stages on {args.memory_rows:,} rows (read, validate, id and "
+                      f"order checks{', external sort' if sort else ''}; no deciding): "
+                      f"{sec:.0f} s, peak {kb / 1024:,.0f} MB")
+            big.unlink()
+        print(engines(ctx, folder / f"orders-{sizes[0]}.csv", args.engine_rows))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
