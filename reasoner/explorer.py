@@ -37,6 +37,7 @@ from .explanation import explain_transaction, explanation_graph
 from .formdata import (FORM_FILE, LineMap, document_yaml, empty_document, field_errors,
                        scenario_document)
 from .labels import LANGS
+from .proofgraph import to_graph
 from .receipt import command_line, display_path, make_receipt
 from .render import DEFAULT, to_dot, to_graphml, to_image, to_json
 from .render.highlight import HIGHLIGHT, RULE_HIGHLIGHT, highlight_dot
@@ -174,18 +175,21 @@ class ExplorerState:
     text: str
     lines: LineMap
     result: ScenarioDecisions
-    graphs: dict[str, nx.DiGraph] = field(default_factory=dict)
+    graphs: dict[tuple[str, bool], nx.DiGraph] = field(default_factory=dict)
     fired: dict[str, frozenset[str]] | None = None
 
-    def graph(self, tx: str) -> nx.DiGraph:
-        """The explanation graph of ``tx`` (its proof with each exception's why-not).
+    def graph(self, tx: str, whynots: bool = False) -> nx.DiGraph:
+        """The proof graph of ``tx``'s outcome; with ``whynots``, also each ruled-out
+        exception's why-not (``explanation_graph``). Node ids are the same in both.
 
         Raises:
             QueryError: no such transaction.
         """
-        if tx not in self.graphs:
-            self.graphs[tx] = explanation_graph(explain_transaction(self.result, tx))
-        return self.graphs[tx]
+        key = (tx, whynots)
+        if key not in self.graphs:
+            expl = explain_transaction(self.result, tx)
+            self.graphs[key] = explanation_graph(expl) if whynots else to_graph(expl.proof)
+        return self.graphs[key]
 
     def fired_for(self, tx: str) -> frozenset[str]:
         """Rule-graph ids of the rules that fired for ``tx`` (empty for an unknown id)."""
@@ -268,6 +272,7 @@ class Explorer:
             raise EarlogError("expected 'document': the scenario as a JSON object",
                               hint="POST {\"document\": {...}, \"transaction\": \"tx1\"}")
         lang = _lang(request.get("lang"))
+        whynots = request.get("whynots") is True
         text, lines = document_yaml(doc)
         try:
             state = self._state(text, lines)
@@ -285,8 +290,8 @@ class Explorer:
                                "decisions": payload["decisions"], "transaction": tx, "proof": None}
         if tx is not None:
             prev = request.get("previous")
-            out["proof"] = self._proof_view(state, tx, lang, prev if isinstance(prev, Mapping)
-                                            else None)
+            out["proof"] = self._proof_view(state, tx, lang, whynots,
+                                            prev if isinstance(prev, Mapping) else None)
         return 200, out
 
     def _state(self, text: str, lines: LineMap) -> ExplorerState:
@@ -315,21 +320,23 @@ class Explorer:
                              hint="change a fact or reload the page to decide again")
         return state
 
-    def _proof_view(self, state: ExplorerState, tx: str, lang: str,
+    def _proof_view(self, state: ExplorerState, tx: str, lang: str, whynots: bool,
                     prev: Mapping[str, Any] | None) -> dict[str, Any]:
         with self._lock:
-            graph = state.graph(tx)
-            statuses, steps, changes, method = self._compare(state, tx, graph, prev)
+            graph = state.graph(tx, whynots)
+            statuses, steps, changes, method = self._compare(state, tx, whynots, prev)
         dot = highlight_dot(to_dot(graph, DEFAULT, lang=lang), statuses, HIGHLIGHT)
         return {"svg": to_image(dot, "svg").decode("utf-8"), "nodes": list(graph.nodes),
                 "highlight": statuses, "steps": steps, "changes": changes, "method": method,
                 "compared_with": prev.get("state") if prev and method else None}
 
-    def _compare(self, state: ExplorerState, tx: str, graph: nx.DiGraph,
+    def _compare(self, state: ExplorerState, tx: str, whynots: bool,
                  prev: Mapping[str, Any] | None
                  ) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, Any]], str | None]:
-        """Statuses of the nodes new since ``prev`` (same transaction only), with step
-        labels and changed decision fields when the previous state is still cached."""
+        """Statuses of the shown nodes new since ``prev`` (same transaction only), the
+        steps that appeared or disappeared among the shown ones, and the decision
+        fields that changed (these two when the previous state is still cached)."""
+        graph = state.graph(tx, whynots)
         if not prev or prev.get("transaction") != tx:
             return {}, [], [], None
         key = prev.get("state")
@@ -341,8 +348,10 @@ class Explorer:
             diff = diff_decisions(before.result, state.result, [tx]).transactions[0]
             statuses = {n: d["status"] for n, d in diff.graph.nodes(data=True)
                         if d["status"] in ("appeared", "changed") and n in graph}
+            shown = {"appeared": graph, "disappeared": before.graph(tx, whynots)}
             steps = [{"status": s.status, "kind": s.kind, "label_en": s.label_en,
-                      "label_zh": s.label_zh, "cite": s.cite} for s in diff.steps]
+                      "label_zh": s.label_zh, "cite": s.cite} for s in diff.steps
+                     if s.node in shown[s.status]]
             changes = [{"field": f.name, "before": _jsonable(f.before), "after": _jsonable(f.after)}
                        for f in diff.fields]
             return statuses, steps, changes, "proofdiff"
@@ -358,8 +367,10 @@ class Explorer:
 
     # ---- downloads -----------------------------------------------------------------
 
-    def proof_file(self, key: Any, tx: Any, fmt: str, lang: str = "en") -> tuple[bytes, str, str]:
-        """The proof of ``tx`` in state ``key`` as a file: (bytes, content type, file name).
+    def proof_file(self, key: Any, tx: Any, fmt: str, lang: str = "en",
+                   whynots: bool = False) -> tuple[bytes, str, str]:
+        """The proof of ``tx`` in state ``key`` as a file: (bytes, content type, file name);
+        with ``whynots``, each ruled-out exception's why-not too.
 
         Raises:
             QueryError: unknown state or transaction. EarlogError: unknown format.
@@ -372,12 +383,14 @@ class Explorer:
         state = self.state(key)
         tid = self._tx(state, tx)
         with self._lock:
-            graph = state.graph(tid)
-        name = f"{state.result.scenario.id}-{tid}-proof.{fmt}"
+            graph = state.graph(tid, whynots)
+        name = f"{state.result.scenario.id}-{tid}-{'explain' if whynots else 'proof'}.{fmt}"
         if fmt == "json":
-            command = command_line("explain", [FORM_FILE, tid],
-                                   {"--format": "json", "--regime": state.result.rulebook.regime})
             d = next(d for d in state.result.decisions if d.transaction == tid)
+            options = {"--format": "json", "--regime": state.result.rulebook.regime}
+            command = (command_line("explain", [FORM_FILE, tid], options) if whynots else
+                       command_line("why", [FORM_FILE, f'outcome("{tid}", "{d.outcome}")'],
+                                    options))
             receipt = make_receipt(state.result, command, [d]).to_dict()
             return to_json(graph, receipt).encode("utf-8"), PROOF_FORMATS[fmt], name
         if fmt == "graphml":

@@ -273,7 +273,8 @@
     try {
       res = await fetch("/api/decide", {
         method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ document: S.doc, transaction: S.tx, lang: S.lang, previous }),
+        body: JSON.stringify({ document: S.doc, transaction: S.tx, lang: S.lang,
+          whynots: $("#whynots").checked, previous }),
       });
       data = await res.json();
     } catch (err) {
@@ -371,16 +372,26 @@
     if (p.changes.length) {
       box.append(el("div", {}, el("b", {}, `What changed for ${data.transaction}:`)));
       box.append(el("ul", {}, p.changes.map((c) => el("li", { class: "field-change" },
-        el("b", {}, c.field), `: ${fmt(c.before)} → ${fmt(c.after)}`))));
+        el("b", {}, c.field), `: ${change(c)}`))));
     }
     const appeared = p.steps.filter((s) => s.status === "appeared");
     const gone = p.steps.filter((s) => s.status === "disappeared");
-    const list = (steps, cls) => el("ul", {}, steps.slice(0, 8).map((s) => el("li", { class: cls },
-      label(s) + (s.cite ? ` [${s.cite}]` : ""))),
-    steps.length > 8 ? el("li", { class: "muted" }, `… ${steps.length - 8} more`) : null);
-    if (appeared.length) box.append(el("div", {}, `New in the proof (${appeared.length}):`), list(appeared, "appeared"));
-    if (gone.length) box.append(el("div", {}, `Gone from the proof (${gone.length}):`), list(gone, "disappeared"));
+    const list = (title, steps, cls) => el("details", {}, el("summary", {}, `${title} (${steps.length})`),
+      el("ul", {}, steps.map((s) => el("li", { class: cls }, label(s) + (s.cite ? ` [${s.cite}]` : "")))));
+    if (appeared.length) box.append(list("Steps new in the proof", appeared, "appeared"));
+    if (gone.length) box.append(list("Steps gone from the proof", gone, "disappeared"));
     if (!box.childElementCount) box.append(el("div", { class: "muted" }, "The proof did not change."));
+  }
+
+  // A changed decision field: lists as what was added and removed, values as before → after.
+  function change(c) {
+    if (Array.isArray(c.before) && Array.isArray(c.after)) {
+      const added = c.after.filter((x) => !c.before.includes(x));
+      const removed = c.before.filter((x) => !c.after.includes(x));
+      if (c.field === "citations") return `${added.length} added, ${removed.length} removed`;
+      return [...added.map((x) => `+ ${x}`), ...removed.map((x) => `− ${x}`)].join("; ");
+    }
+    return `${fmt(c.before)} → ${fmt(c.after)}`;
   }
 
   function fmt(v) {
@@ -413,9 +424,10 @@
     const d = S.last;
     const q = (extra) => new URLSearchParams({ state: d.state, tx: d.transaction || "", lang: S.lang,
       download: "1", ...extra }).toString();
+    const whynots = $("#whynots").checked ? "1" : "";
     for (const f of ["svg", "dot", "graphml", "json"]) {
       const a = $(`#dl-${f}`);
-      a.href = `/api/proof?${q({ format: f })}`;
+      a.href = `/api/proof?${q({ format: f, whynots })}`;
       a.setAttribute("aria-disabled", d.transaction ? "false" : "true");
     }
     $("#dl-yaml").href = `/api/scenario.yaml?${q({})}`;
@@ -550,6 +562,7 @@
       }
     });
     $("#rules").addEventListener("click", onRulesClick);
+    $("#whynots").addEventListener("change", schedule);
     $("#focus").addEventListener("change", loadRules);
     $("#depth").addEventListener("change", loadRules);
     $("#fit").addEventListener("click", () => {
