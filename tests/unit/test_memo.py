@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import io
 import json
 import shlex
@@ -133,7 +135,16 @@ def test_golden_memo(case: str, fmt: str, update_golden: bool) -> None:
         path.write_text(out, encoding="utf-8")
         return
     assert path.exists(), f"{path} is missing; run pytest --update-golden and review it"
-    assert out == path.read_text(encoding="utf-8"), f"{case}/expected.{fmt} differs"
+    expected = path.read_text(encoding="utf-8")
+    if fmt == "html":
+        # Graphviz's layout depends on the installed fonts; the SVG's presence and
+        # content are asserted by the HTML tests below, the rest of the memo here.
+        out, expected = _without_svg(out), _without_svg(expected)
+    assert out == expected, f"{case}/expected.{fmt} differs"
+
+
+def _without_svg(html: str) -> str:
+    return re.sub(r"<svg\b.*?</svg>", "<svg/>", html, flags=re.S)
 
 
 # ---- HTML ------------------------------------------------------------------------
