@@ -536,7 +536,8 @@
     S.memo = data.memo;
     S.rulesFocus = data.rules.focus;
     $("#depth").value = String(data.rules.depth);
-    $("#source").textContent = data.source;
+    $("#source").textContent = data.source.split("/").pop();
+    $("#source").title = data.source;
     renderForm();
     $("#facts").addEventListener("change", onChange);
     $("#facts").addEventListener("click", onClick);

@@ -122,6 +122,11 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             assert fill and fill.lower() in ("#fff176", "#fff9c4"), fill
             expect(page.locator("#changes")).to_contain_text("presumption_of_denial")
 
+            ARTIFACTS.mkdir(exist_ok=True)
+            parent.scroll_into_view_if_needed()
+            page.evaluate("window.scrollTo(0, 0)")
+            page.screenshot(path=str(ARTIFACTS / "explorer.png"), timeout=TIMEOUT_MS)
+
             # The rule graph marks rules that fired for tx1; clicking one shows its citation.
             expect(page.locator("#rules svg g.node.earlog-fired").first).to_be_attached()
             page.locator("#focus").select_option("d5_hq")
@@ -130,9 +135,7 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             fired.first.click()
             expect(page.locator("#rule-info")).to_contain_text("15 CFR 742.6(b)(10)(iii)(A)(1)")
             expect(page.locator("#rule-info")).to_contain_text("tx1")
-
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "explorer.png"), timeout=TIMEOUT_MS)
+            page.screenshot(path=str(ARTIFACTS / "explorer-rules.png"), timeout=TIMEOUT_MS)
 
             # A bad value is reported next to the field it concerns; nothing is decided.
             quantity = page.locator("input[data-path='[\"transactions\",0,\"quantity\"]']")
