@@ -345,3 +345,13 @@ def test_serve_help_and_invalid_scenario(tmp_path: Any) -> None:
     result = runner.invoke(cli, ["serve", str(bad), "--port", "0"])
     assert result.exit_code == 1
     assert f"{bad}:11:" in result.output and "unknown country code 'XX'" in result.output
+
+
+def test_starting_points_validate() -> None:
+    from reasoner.formdata import empty_document
+
+    status, body = Explorer(empty_document()).decide({"document": empty_document()})
+    assert status == 200 and body["decisions"][0]["outcome"] == "permitted"
+    bundled = Explorer.from_path(None)
+    assert bundled.source.endswith("aia-tier1.yaml")
+    assert [t["id"] for t in bundled.document["transactions"]][0] == "dc-germany"
