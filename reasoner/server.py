@@ -209,6 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         ex = self.server.explorer
         if path in ("/", "/index.html"):
             self._static("index.html")
+        elif path == "/favicon.ico":
+            self._static("favicon.svg")
         elif path.startswith("/static/"):
             self._static(path[len("/static/"):])
         elif path == "/api/init":

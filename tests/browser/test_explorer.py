@@ -97,6 +97,10 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             viewport={"width": 1500, "height": 1000}, timeout=TIMEOUT_MS)
         try:
             page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda msg: errors.append(msg.text)
+                    if msg.type == "error" and "422" not in msg.text else None)  # 422: bad facts
             page.set_default_timeout(TIMEOUT_MS)
             expect.set_options(timeout=TIMEOUT_MS)
             page.goto(server_url, timeout=TIMEOUT_MS)
@@ -137,6 +141,10 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             expect(page.locator("#rule-info")).to_contain_text("tx1")
             page.screenshot(path=str(ARTIFACTS / "explorer-rules.png"), timeout=TIMEOUT_MS)
 
+            # Chinese labels: the proof is drawn again in zh.
+            page.locator("#lang").select_option("zh")
+            expect(page.locator("#proof svg")).to_contain_text("总部")
+
             # A bad value is reported next to the field it concerns; nothing is decided.
             quantity = page.locator("input[data-path='[\"transactions\",0,\"quantity\"]']")
             quantity.fill("lots")
@@ -146,5 +154,6 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             expect(error).to_contain_text("whole number")
             expect(quantity).to_have_attribute("aria-invalid", "true")
             expect(page.locator("#status")).to_contain_text("nothing decided")
+            assert errors == [], errors
         finally:
             context.close()
