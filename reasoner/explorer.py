@@ -206,6 +206,8 @@ class Explorer:
     Args:
         document: the form's starting document.
         source: where it came from (a path, or ``template``), shown on the page.
+        scenario: the validated scenario the document came from, if any (its ECCNs
+            join the choices).
         max_states: how many decided states to keep.
     """
 
@@ -258,7 +260,8 @@ class Explorer:
 
         Args:
             request: ``{"document": {...}, "transaction": id?, "lang": "en"|"zh",
-                "previous": {"state", "transaction", "nodes": [...]}?}``.
+                "whynots": bool?, "previous": {"state", "transaction", "nodes": [...]}?}``;
+                ``whynots`` adds each ruled-out exception's why-not to the proof.
 
         Returns:
             (200, decisions + proof) or (422, ``{"ok": false, "errors": [...]}``)
