@@ -735,10 +735,14 @@ def screen_cmd(file: str, context_path: str, input_format: str | None, fmt: str,
     """Decide every transaction of a CSV or JSONL FILE against a CONTEXT scenario.
 
     FILE has one transaction per row, with exactly the transaction fields of the
-    scenario format as columns: id,type,date,exporter,from,to,ultimate_consignee,
-    item,model,quantity,end_use,final_destination (an empty cell is null). The
-    decisions (the fields of the JSON decision contract, lists joined with ';' in
-    CSV) stream to stdout or -o, in file order. A summary goes to stderr.
+    scenario format as columns (an empty cell is null):
+
+    \b
+      id,type,date,exporter,from,to,ultimate_consignee,item,model,quantity,
+      end_use,final_destination
+
+    The decisions (the fields of the JSON decision contract, lists joined with
+    ';' in CSV) stream to stdout or -o, in file order. A summary goes to stderr.
 
     LPP is counted per consignee and calendar year across the whole file, in date
     order: within each consignee and year, rows must not go back in date (such a
