@@ -11,6 +11,8 @@ The pipeline, one module per arrow::
     decision + proofs --explanation--> what `earlog explain` shows
       --memo--> Memo (IRAC) --render--> Markdown | HTML | DOCX   (with a --receipt--)
     scenario variants --whatif--> minimal flips;  two decisions --proofdiff--> diff
+    CSV/JSONL rows --screenio--> rows --screen--> decisions in chunks (LPP carried forward)
+      --screenio--> CSV/JSONL decisions, rejects, proofs
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from .proofdiff import ProofDiff, diff_decisions
 from .receipt import Receipt, make_receipt
 from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, load_scenario, parse_scenario
+from .screen import Screener
 from .syntax import parse_program, parse_query
 from .whatif import WhatIfResult, what_if, what_if_set
 
@@ -44,6 +47,7 @@ __all__ = [
     "Rulebook",
     "Scenario",
     "ScenarioDecisions",
+    "Screener",
     "WhatIfResult",
     "build_memo",
     "check",
