@@ -335,3 +335,28 @@ def test_fast_path_equals_parse_transaction(tmp_path: Path) -> None:
                 taken += 1
                 assert got == want and got.span == want.span and got.spans == want.spans, values
     assert taken > 20 and checked > taken  # both paths were exercised
+
+
+@pytest.mark.parametrize("regime,as_of", [("enforced", None), (None, "2026-03-01")],
+                         ids=["enforced", "as-of"])
+def test_regime_and_as_of_equal_decide(regime: str | None, as_of: str | None) -> None:
+    import datetime as dt
+
+    when = dt.date.fromisoformat(as_of) if as_of else None
+    ctx = context()
+    results = screen(DATA / "orders.csv", ctx, chunk_size=3, regime=regime, as_of=when)
+    txs = [r.transaction for r in results if isinstance(r, Screened)]
+    reference = decide(ctx.with_transactions(txs), regime=regime, as_of=when).decisions
+    got = [r.decision for r in results if isinstance(r, Screened)]
+    assert [decision_record(d) for d in got] == [decision_record(d) for d in reference]
+    if when is not None:
+        assert all(d.as_of == when for d in got)
+
+
+def test_cli_regime_option(tmp_path: Path) -> None:
+    out = tmp_path / "o.jsonl"
+    code, _, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT), "--regime",
+                       "enforced", "--as-of", "2026-03-01", "-o", str(out), "--format", "jsonl")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert {r["as_of"] for r in records} == {"2026-03-01"}
