@@ -251,10 +251,8 @@ def dependency_graph(program: Program) -> nx.MultiDiGraph:
     ``span`` (where the use is).
     """
     g = nx.MultiDiGraph()
-    for f in program.facts:
-        g.add_node(f.pred)
-    for d in program.decls:
-        g.add_node(d.pred)
+    g.add_nodes_from({f.pred for f in program.facts})
+    g.add_nodes_from({d.pred for d in program.decls})
     for i, r in enumerate(program.rules):
         g.add_node(r.head.pred)
         for atom, neg, in_agg in _atoms(r.body):

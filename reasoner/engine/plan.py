@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterable
 
 from ..ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
 
-__all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body"]
+__all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body", "apply_function"]
 
 FAIL: Any = object()
 _CTX = Context(prec=80)
@@ -107,6 +107,20 @@ def _call(fn: str, args: list[Any]) -> Any:
     if not _comparable(a, b):
         return FAIL
     return max(a, b) if fn == "max" else min(a, b)
+
+
+def apply_function(fn: str, args: list[Any]) -> Any:
+    """Apply an operator or built-in of ``ir.FUNCTIONS`` exactly; FAIL when undefined.
+
+    Example:
+        >>> apply_function("*", [Decimal("0.25"), 10**26])
+        25000000000000000000000000
+        >>> apply_function("+", [1, "a"]) is FAIL
+        True
+    """
+    if any(a is FAIL for a in args):
+        return FAIL
+    return _call(fn, args)
 
 
 def _comparable(a: Any, b: Any) -> bool:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from operator import itemgetter
+from typing import Callable, Iterable
 
 from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
-from ..ir import BodyItem, Fact, Literal, Rule, Value, variables
+from ..ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
 from .model import Derivation, Model, Row
 from .plan import FAIL, Env, Plan, Relation, compile_body, compile_term
 
@@ -30,12 +31,27 @@ class _CompiledRule:
         self.names = sorted(bound_variables(rule.body))
 
     def head_fn(self, plan: Plan) -> Callable[[Env], Row | None]:
-        fns = [compile_term(a, plan.slots) for a in self.rule.head.args]
+        """The head row of a match, or None when an expression is undefined."""
+        args = self.rule.head.args
+        if all(isinstance(a, Var) for a in args):
+            slots = [plan.slots[a.name] for a in args if isinstance(a, Var)]
+            if len(slots) >= 2:
+                return itemgetter(*slots)
+            if len(slots) == 1:
+                (only,) = slots
+                return lambda env: (env[only],)
+            return lambda env: ()
+        fns = [compile_term(a, plan.slots) for a in args]
 
         def head(env: Env) -> Row | None:
-            row = tuple(f(env) for f in fns)
-            return None if any(v is FAIL for v in row) else row
+            row = tuple([f(env) for f in fns])
+            return None if FAIL in row else row
         return head
+
+    @property
+    def total_head(self) -> bool:
+        """Whether the head is defined for every match (plain variables only)."""
+        return all(isinstance(a, Var) for a in self.rule.head.args)
 
 
 class SemiNaiveEngine:
@@ -85,6 +101,11 @@ class SemiNaiveEngine:
         return Model({p: r.rows for p, r in rels.items()}, prov, given)
 
 
+# A round's new facts per head predicate: row -> its first derivation (None
+# without provenance). Rows already known are dropped when committed.
+_Pending = dict[str, dict[Row, Derivation | None]]
+
+
 def _run_stratum(
     compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
     prov: dict[tuple[str, Row], Derivation] | None,
@@ -96,7 +117,7 @@ def _run_stratum(
             return delta.get(pred) or _EMPTY
         return rels[pred]
 
-    pending: dict[str, list[tuple[Row, Any]]] = {}
+    pending: _Pending = {}
     for cr in compiled:
         _fire(cr, cr.full, sources, rels, pending, prov)
     new = _commit(pending, rels, prov)
@@ -114,36 +135,59 @@ _EMPTY = Relation()
 
 def _fire(
     cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
-    rels: dict[str, Relation], pending: dict[str, list[tuple[Row, Any]]],
+    rels: dict[str, Relation], pending: _Pending,
     prov: dict[tuple[str, Row], Derivation] | None,
 ) -> None:
     plan.sources = sources
     head = cr.head_fn(plan)
-    pred = cr.rule.head.pred
-    target = rels[pred].rows
-    out = pending.setdefault(pred, [])
-    seen: set[Row] = set()
+    out = pending.setdefault(cr.rule.head.pred, {})
     if prov is None:
-        def sink(env: Env) -> None:
-            row = head(env)
-            if row is not None and row not in target and row not in seen:
-                seen.add(row)
-                out.append((row, None))
+        sink = _plain_sink(head, cr.total_head, out)
     else:
-        name_slots = [(n, plan.slots[n]) for n in cr.names]
-        scans = plan.scans
-
-        def sink(env: Env) -> None:
-            row = head(env)
-            if row is None or row in target or row in seen:
-                return
-            seen.add(row)
-            premises = tuple((p, env[slot]) for _, p, slot in scans)
-            level = 1 + max((prov_level(prov, k) for k in premises), default=0)
-            bindings = tuple((n, env[s]) for n, s in name_slots)
-            out.append((row, Derivation(cr.index, bindings, premises, level)))
+        target = rels[cr.rule.head.pred].rows
+        sink = _provenance_sink(cr, plan, head, target, out, prov)
     env: Env = [None] * len(plan.slots)
     plan.chain(sink)(env)
+
+
+def _plain_sink(head: Callable[[Env], Row | None], total: bool,
+                out: dict[Row, Derivation | None]) -> Callable[[Env], None]:
+    """Record each head row; duplicates and known rows are sorted out at commit."""
+    if total:
+        def sink_total(env: Env) -> None:
+            out[head(env)] = None  # type: ignore[index]
+        return sink_total
+
+    def sink(env: Env) -> None:
+        row = head(env)
+        if row is not None:
+            out[row] = None
+    return sink
+
+
+def _provenance_sink(
+    cr: _CompiledRule, plan: Plan, head: Callable[[Env], Row | None], target: set[Row],
+    out: dict[Row, Derivation | None], prov: dict[tuple[str, Row], Derivation],
+) -> Callable[[Env], None]:
+    """Record the first derivation of each new head row."""
+    name_slots = [(n, plan.slots[n]) for n in cr.names]
+    scan_slots = [(p, slot) for _, p, slot in plan.scans]
+    index = cr.index
+    prov_get = prov.get
+
+    def sink(env: Env) -> None:
+        row = head(env)
+        if row is None or row in target or row in out:
+            return
+        premises = tuple([(p, env[slot]) for p, slot in scan_slots])
+        level = 0
+        for key in premises:
+            d = prov_get(key)
+            if d is not None and d.level > level:
+                level = d.level
+        bindings = tuple([(n, env[s]) for n, s in name_slots])
+        out[row] = Derivation(index, bindings, premises, level + 1)
+    return sink
 
 
 def prov_level(prov: dict[tuple[str, Row], Derivation], key: tuple[str, Row]) -> int:
@@ -152,16 +196,19 @@ def prov_level(prov: dict[tuple[str, Row], Derivation], key: tuple[str, Row]) ->
 
 
 def _commit(
-    pending: dict[str, list[tuple[Row, Any]]], rels: dict[str, Relation],
+    pending: _Pending, rels: dict[str, Relation],
     prov: dict[tuple[str, Row], Derivation] | None,
 ) -> dict[str, list[Row]]:
     new: dict[str, list[Row]] = {}
     for pred, rows in pending.items():
-        rel = rels[pred]
-        for row, derivation in rows:
-            if rel.add(row):
-                new.setdefault(pred, []).append(row)
-                if prov is not None:
+        add = rels[pred].add
+        fresh = [row for row in rows if add(row)]
+        if fresh:
+            new[pred] = fresh
+            if prov is not None:
+                for row in fresh:
+                    derivation = rows[row]
+                    assert derivation is not None
                     prov[(pred, row)] = derivation
     return new
 
