@@ -35,7 +35,7 @@ class Model:
     """The least stratified model of a program over some facts."""
 
     relations: dict[str, set[Row]]
-    provenance: dict[tuple[str, Row], Derivation] | None = None
+    provenance: Mapping[tuple[str, Row], Derivation] | None = None
     given: Mapping[tuple[str, Row], Fact] = field(default_factory=dict)
 
     def rows(self, pred: str) -> set[Row]:

@@ -6,7 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Context, localcontext
 from functools import reduce
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from pyDatalog import pyDatalog, pyParser
 
@@ -72,7 +72,7 @@ class PyDatalogEngine:
         rels, given = _given_facts(checked, facts)
         with _LOCK, localcontext(_CTX):
             for component in checked.strata:
-                _run_component([checked.rules[i] for i in component], rels)
+                _run_component([checked.rules[i] for i in component], rels, checked.arity)
         return Model(rels, None, given)
 
 
@@ -157,7 +157,7 @@ def _given_facts(
     return rels, given
 
 
-def _run_component(rules: list[Rule], rels: dict[str, set[Row]]) -> None:
+def _run_component(rules: list[Rule], rels: dict[str, set[Row]], arity: Mapping[str, int]) -> None:
     """Evaluate one strongly connected component over the facts known so far.
 
     Every predicate it reads from lower components is loaded as plain facts, so
@@ -168,9 +168,7 @@ def _run_component(rules: list[Rule], rels: dict[str, set[Row]]) -> None:
         names = _Names()
         used = {r.head.pred for r in rules} | {a.pred for r in rules for a in _atoms(r.body)}
         for pred in sorted(used):
-            term = names.pred(pred)
-            for row in rels.get(pred, ()):
-                +term(*[_const(v) for v in row])
+            _load(names.pred(pred), rels.get(pred, set()), arity.get(pred, 0))
         for rule in rules:
             _ClauseBuilder(names).add(rule)
         for pred in sorted({r.head.pred for r in rules}):
@@ -182,6 +180,16 @@ def _run_component(rules: list[Rule], rels: dict[str, set[Row]]) -> None:
             f"pyDatalog failed: {type(exc).__name__}: {exc}", rules[0].span, _HINT) from exc
     finally:
         pyDatalog.clear()
+
+
+def _load(pred: Any, rows: set[Row], arity: int) -> None:
+    """Assert ``rows`` as facts of ``pred``; an empty relation must still be defined."""
+    for row in rows:
+        +pred(*[_const(v) for v in row])
+    if not rows:  # pyDatalog rejects a query of a predicate it never saw
+        dummy = [_const(0)] * arity
+        +pred(*dummy)
+        -pred(*dummy)
 
 
 def _atoms(body: tuple[BodyItem, ...]) -> list[Atom]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 from operator import itemgetter
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator, Mapping
 
 from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
@@ -11,7 +12,7 @@ from ..ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
 from .model import Derivation, Model, Row
 from .plan import FAIL, Env, Plan, Relation, compile_body, compile_term
 
-__all__ = ["SemiNaiveEngine", "solve"]
+__all__ = ["SemiNaiveEngine", "Provenance", "solve"]
 
 
 class _CompiledRule:
@@ -91,24 +92,98 @@ class SemiNaiveEngine:
                     fact.span, "check the fact file against the predicate's declaration")
             if rels[fact.pred].add(fact.values):
                 given[(fact.pred, fact.values)] = fact
-        prov: dict[tuple[str, Row], Derivation] | None = {} if provenance else None
+        prov = Provenance() if provenance else None
         rules = checked.rules
-        for stratum in checked.strata:
-            heads = {rules[i].head.pred for i in stratum}
-            recursive = heads & checked.recursive
-            compiled = [_CompiledRule(i, rules[i], recursive) for i in stratum]
-            _run_stratum(compiled, rels, recursive, prov)
+        # Evaluation allocates millions of small containers and no garbage cycles
+        # worth collecting: the cyclic collector would rescan the growing model.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for stratum in checked.strata:
+                heads = {rules[i].head.pred for i in stratum}
+                recursive = heads & checked.recursive
+                compiled = [_CompiledRule(i, rules[i], recursive) for i in stratum]
+                _run_stratum(compiled, rels, recursive, prov)
+        finally:
+            if collecting:
+                gc.enable()
         return Model({p: r.rows for p, r in rels.items()}, prov, given)
 
 
-# A round's new facts per head predicate: row -> its first derivation (None
-# without provenance). Rows already known are dropped when committed.
-_Pending = dict[str, dict[Row, Derivation | None]]
+# What a first derivation is recorded from: the rule's index, its named
+# variables' env slots and its positive premises' (pred, env slot of the row).
+_Info = tuple[int, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
+# A round's new facts per head predicate: row -> a copy of the environment of its
+# first derivation (its last slot the _Info), or None without provenance. Known
+# rows are dropped at commit.
+_Pending = dict[str, dict[Row, "Env | None"]]
+
+
+class Provenance(Mapping[tuple[str, Row], Derivation]):
+    """The first derivation of each derived fact, built on demand.
+
+    The engine records a derivation as a copy of the matching environment
+    (one list copy per new fact, its last slot naming the rule); the ``Derivation`` (bindings,
+    premises, level) is built when first looked up. Premises of a derivation
+    were all known before it, so levels follow by an acyclic walk.
+    """
+
+    __slots__ = ("records", "_built", "_levels")
+
+    def __init__(self) -> None:
+        # pred -> row -> environment of its first derivation; env[-1] is the rule's _Info
+        self.records: dict[str, dict[Row, Env]] = {}
+        self._built: dict[tuple[str, Row], Derivation] = {}
+        self._levels: dict[tuple[str, Row], int] = {}
+
+    def __getitem__(self, key: tuple[str, Row]) -> Derivation:
+        d = self._built.get(key)
+        if d is None:
+            env = self.records[key[0]][key[1]]
+            rule, name_slots, _ = env[-1]
+            bindings = tuple([(n, env[s]) for n, s in name_slots])
+            d = Derivation(rule, bindings, self._premises(key), self._level(key))
+            self._built[key] = d
+        return d
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, tuple) or len(key) != 2:
+            return False
+        return key[1] in self.records.get(key[0], {})
+
+    def __iter__(self) -> Iterator[tuple[str, Row]]:
+        return ((pred, row) for pred, rows in self.records.items() for row in rows)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.records.values()))
+
+    def _premises(self, key: tuple[str, Row]) -> tuple[tuple[str, Row], ...]:
+        env = self.records[key[0]][key[1]]
+        scan_slots = env[-1][2]
+        return tuple([(p, env[s]) for p, s in scan_slots])
+
+    def _level(self, key: tuple[str, Row]) -> int:
+        """Derivation height: 0 for given facts, else 1 + the premises' maximum."""
+        levels = self._levels
+        stack = [key]
+        while stack:
+            k = stack[-1]
+            if k in levels:
+                stack.pop()
+                continue
+            premises = self._premises(k)
+            todo = [p for p in premises if p not in levels and p in self]
+            if todo:
+                stack.extend(todo)
+                continue
+            levels[k] = 1 + max((levels.get(p, 0) for p in premises), default=0)
+            stack.pop()
+        return levels[key]
 
 
 def _run_stratum(
     compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
-    prov: dict[tuple[str, Row], Derivation] | None,
+    prov: Provenance | None,
 ) -> None:
     delta: dict[str, Relation] = {}
 
@@ -136,7 +211,7 @@ _EMPTY = Relation()
 def _fire(
     cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
     rels: dict[str, Relation], pending: _Pending,
-    prov: dict[tuple[str, Row], Derivation] | None,
+    prov: Provenance | None,
 ) -> None:
     plan.sources = sources
     head = cr.head_fn(plan)
@@ -145,13 +220,14 @@ def _fire(
         sink = _plain_sink(head, cr.total_head, out)
     else:
         target = rels[cr.rule.head.pred].rows
-        sink = _provenance_sink(cr, plan, head, target, out, prov)
-    env: Env = [None] * len(plan.slots)
+        sink = _provenance_sink(head, target, out)
+    # the last slot holds what a derivation is recorded from (see Provenance)
+    env: Env = [None] * len(plan.slots) + [_info(cr, plan)]
     plan.chain(sink)(env)
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
-                out: dict[Row, Derivation | None]) -> Callable[[Env], None]:
+                out: dict[Row, Env | None]) -> Callable[[Env], None]:
     """Record each head row; duplicates and known rows are sorted out at commit."""
     if total:
         def sink_total(env: Env) -> None:
@@ -165,39 +241,28 @@ def _plain_sink(head: Callable[[Env], Row | None], total: bool,
     return sink
 
 
-def _provenance_sink(
-    cr: _CompiledRule, plan: Plan, head: Callable[[Env], Row | None], target: set[Row],
-    out: dict[Row, Derivation | None], prov: dict[tuple[str, Row], Derivation],
-) -> Callable[[Env], None]:
-    """Record the first derivation of each new head row."""
-    name_slots = [(n, plan.slots[n]) for n in cr.names]
-    scan_slots = [(p, slot) for _, p, slot in plan.scans]
-    index = cr.index
-    prov_get = prov.get
+def _info(cr: _CompiledRule, plan: Plan) -> _Info:
+    return (
+        cr.index,
+        tuple((n, plan.slots[n]) for n in cr.names),
+        tuple((p, slot) for _, p, slot in plan.scans),
+    )
 
+
+def _provenance_sink(
+    head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, Env | None],
+) -> Callable[[Env], None]:
+    """Record the first derivation of each new head row: a copy of its environment."""
     def sink(env: Env) -> None:
         row = head(env)
         if row is None or row in target or row in out:
             return
-        premises = tuple([(p, env[slot]) for p, slot in scan_slots])
-        level = 0
-        for key in premises:
-            d = prov_get(key)
-            if d is not None and d.level > level:
-                level = d.level
-        bindings = tuple([(n, env[s]) for n, s in name_slots])
-        out[row] = Derivation(index, bindings, premises, level + 1)
+        out[row] = env[:]
     return sink
 
 
-def prov_level(prov: dict[tuple[str, Row], Derivation], key: tuple[str, Row]) -> int:
-    d = prov.get(key)
-    return d.level if d is not None else 0
-
-
 def _commit(
-    pending: _Pending, rels: dict[str, Relation],
-    prov: dict[tuple[str, Row], Derivation] | None,
+    pending: _Pending, rels: dict[str, Relation], prov: Provenance | None,
 ) -> dict[str, list[Row]]:
     new: dict[str, list[Row]] = {}
     for pred, rows in pending.items():
@@ -206,10 +271,8 @@ def _commit(
         if fresh:
             new[pred] = fresh
             if prov is not None:
-                for row in fresh:
-                    derivation = rows[row]
-                    assert derivation is not None
-                    prov[(pred, row)] = derivation
+                # every pending row is new: the provenance sink skips known ones
+                prov.records.setdefault(pred, {}).update(rows)  # type: ignore[arg-type]
     return new
 
 
