@@ -132,6 +132,7 @@ class DecisionView:
         self.book = book
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
         self._candidates: dict[Value, list[Any]] | None = None
+        self.steps: dict[tuple[str, Row], _Step | None] = {}
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -184,7 +185,7 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
     exceptions = view.exceptions(tid)
     reviews = view.values("review", tid)
     review = str(sorted(reviews)[0]) if outcome == "license_required" and reviews else None
-    used = _Walk(model, book)
+    used = _Walk(model, book, view.steps)
     used.visit("outcome", (tid, outcome))
     for x in exceptions:
         used.visit("exception", (tid, x))
@@ -252,15 +253,25 @@ def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str
             used.add_rule(rule.meta.cite)
 
 
-class _Walk:
-    """Collects the citations and uncertainties of every rule in a fact's proof."""
+# a derived fact's step in a proof: citation, uncertainty ids, premises
+_Step = tuple[str, tuple[str, ...], tuple[tuple[str, Row], ...]]
 
-    def __init__(self, model: Model, book: Rulebook) -> None:
+
+class _Walk:
+    """Collects the citations and uncertainties of every rule in a fact's proof.
+
+    ``steps`` caches, per fact, its first derivation's citation, uncertainties and
+    premises (None for a given fact); one cache serves every walk over a model.
+    """
+
+    def __init__(self, model: Model, book: Rulebook,
+                 steps: dict[tuple[str, Row], _Step | None] | None = None) -> None:
         self.model = model
         self.book = book
         self.cites: set[str] = set()
         self.uncertain: set[str] = set()
         self._seen: set[tuple[str, Row]] = set()
+        self._steps = {} if steps is None else steps
 
     def add_rule(self, cite: str, uncertain: Iterable[str] = ()) -> None:
         if cite:
@@ -268,19 +279,33 @@ class _Walk:
         self.uncertain |= set(uncertain)
 
     def visit(self, pred: str, row: Row) -> None:
+        prov = self.model.provenance
+        if prov is None:
+            return
+        steps, seen, rules = self._steps, self._seen, self.book.rules
         stack = [(pred, tuple(row))]
-        prov = self.model.provenance or {}
         while stack:
             key = stack.pop()
-            if key in self._seen:
+            if key in seen:
                 continue
-            self._seen.add(key)
-            d = prov.get(key)
-            if d is None:
+            seen.add(key)
+            if key in steps:
+                step = steps[key]
+            else:
+                step = None
+                if key in prov:
+                    d = prov[key]
+                    meta = rules[d.rule].meta
+                    step = (meta.cite, tuple(meta.uncertain), d.premises)
+                steps[key] = step
+            if step is None:
                 continue
-            meta = self.book.rules[d.rule].meta
-            self.add_rule(meta.cite, meta.uncertain)
-            stack.extend(d.premises)
+            cite, uncertain, premises = step
+            if cite:
+                self.cites.add(cite)
+            if uncertain:
+                self.uncertain.update(uncertain)
+            stack.extend(premises)
 
 
 def _cite_key(c: str) -> tuple[int, str]:
