@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 from operator import itemgetter
-from typing import Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
@@ -113,10 +113,13 @@ class SemiNaiveEngine:
 # What a first derivation is recorded from: the rule's index, its named
 # variables' env slots and its positive premises' (pred, env slot of the row).
 _Info = tuple[int, tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]
-# A round's new facts per head predicate: row -> a copy of the environment of its
-# first derivation (its last slot the _Info), or None without provenance. Known
-# rows are dropped at commit.
-_Pending = dict[str, dict[Row, "Env | None"]]
+# A frozen copy of an environment (a tuple: once its contents are atomic, the
+# cyclic collector stops tracking it).
+_Snapshot = tuple[Any, ...]
+# A round's new facts per head predicate: row -> a snapshot of the environment of
+# its first derivation (its last slot the _Info), or None without provenance.
+# Known rows are dropped at commit.
+_Pending = dict[str, dict[Row, "_Snapshot | None"]]
 
 
 class Provenance(Mapping[tuple[str, Row], Derivation]):
@@ -132,7 +135,7 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
 
     def __init__(self) -> None:
         # pred -> row -> environment of its first derivation; env[-1] is the rule's _Info
-        self.records: dict[str, dict[Row, Env]] = {}
+        self.records: dict[str, dict[Row, _Snapshot]] = {}
         self._built: dict[tuple[str, Row], Derivation] = {}
         self._levels: dict[tuple[str, Row], int] = {}
 
@@ -227,7 +230,7 @@ def _fire(
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
-                out: dict[Row, Env | None]) -> Callable[[Env], None]:
+                out: dict[Row, _Snapshot | None]) -> Callable[[Env], None]:
     """Record each head row; duplicates and known rows are sorted out at commit."""
     if total:
         def sink_total(env: Env) -> None:
@@ -250,14 +253,14 @@ def _info(cr: _CompiledRule, plan: Plan) -> _Info:
 
 
 def _provenance_sink(
-    head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, Env | None],
+    head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, _Snapshot | None],
 ) -> Callable[[Env], None]:
     """Record the first derivation of each new head row: a copy of its environment."""
     def sink(env: Env) -> None:
         row = head(env)
         if row is None or row in target or row in out:
             return
-        out[row] = env[:]
+        out[row] = tuple(env)
     return sink
 
 
@@ -266,13 +269,17 @@ def _commit(
 ) -> dict[str, list[Row]]:
     new: dict[str, list[Row]] = {}
     for pred, rows in pending.items():
-        add = rels[pred].add
-        fresh = [row for row in rows if add(row)]
+        rel = rels[pred]
+        if prov is not None:
+            # every pending row is new: the provenance sink skips known ones
+            fresh = list(rows)
+            rel.extend_new(fresh)
+            prov.records.setdefault(pred, {}).update(rows)  # type: ignore[arg-type]
+        else:
+            add = rel.add
+            fresh = [row for row in rows if add(row)]
         if fresh:
             new[pred] = fresh
-            if prov is not None:
-                # every pending row is new: the provenance sink skips known ones
-                prov.records.setdefault(pred, {}).update(rows)  # type: ignore[arg-type]
     return new
 
 
