@@ -17,7 +17,7 @@ from ..span import Span
 from .model import Model, Row
 from .plan import FAIL, apply_function, compare
 
-__all__ = ["PyDatalogEngine"]
+__all__ = ["PyDatalogEngine", "refuse_unsupported"]
 
 # pyDatalog keeps one global (thread-local) database: one evaluation at a time.
 _LOCK = threading.Lock()

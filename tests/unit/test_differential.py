@@ -227,3 +227,29 @@ def test_unstratifiable_program_is_rejected_before_any_engine(text: str) -> None
     with pytest.raises(CheckFailed) as err:
         check(parse_program(text))
     assert err.value.code == "cyclic_negation"
+
+
+@pytest.mark.parametrize("text, words", [
+    ('s(1, 2). t(S) :- S = sum(V : s(_, V)).', "aggregates"),
+    ("f(true). g(X) :- f(X).", "true/false"),
+    ('f("True"). g(X) :- f(X).', 'string "True"'),
+    ("f(1). g(X) :- f(X), not h(X + 1). h(2).", "expressions inside 'not'"),
+], ids=["aggregate", "boolean", "misread-string", "expression-in-negation"])
+def test_pydatalog_refuses_what_it_cannot_run_exactly(text: str, words: str) -> None:
+    with pytest.raises(UnsupportedProgramError) as err:
+        PyDatalogEngine().evaluate(check(parse_program(text)))
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("text, pred, expected", [
+    ("n(1). n(2). n(3). q(2). r(X) :- not q(X), n(X).", "r", {(1,), (3,)}),
+    ("b(1e26). q(Y) :- b(X), Y = X * 0.25.", "q", {(25 * 10**24,)}),
+    ('d("x", 2025-01-13). y(Y) :- d(_, D), Y = year(D), D > 2024-12-31.', "y", {(2025,)}),
+    ('n(1). n("a"). m(X) :- n(X), X < 2.', "m", {(1,)}),
+    ("e(1, 2). e(2, 3). e(3, 1). p(X, Y) :- e(X, Y). p(X, Z) :- p(X, Y), p(Y, Z).", "p",
+     {(a, b) for a in (1, 2, 3) for b in (1, 2, 3)}),
+], ids=["negation-first", "exact-decimal", "dates", "mixed-kinds", "nonlinear-cycle"])
+def test_pydatalog_agrees_with_seminaive(text: str, pred: str, expected: set[tuple[object, ...]]) -> None:
+    checked = check(parse_program(text))
+    assert PyDatalogEngine().evaluate(checked).rows(pred) == expected
+    assert SemiNaiveEngine().evaluate(checked).rows(pred) == expected
