@@ -128,7 +128,7 @@ def rows(n: int, consignees: int = 300, seed: int = 7, shuffle: float = 0.0) -> 
     people = _consignees(ctx, consignees)
     rnd = random.Random(seed + 1)
     # a quarter of the consignees are regulars that buy small lots all year (LPP)
-    regulars = [e for e in people[3:] if rnd.random() < 0.25]
+    regulars = [e for e in people[3:] if rnd.random() < 0.25] or people[3:] or people
     item_ids = [i[0] for i in ITEMS]
 
     def one(k: int, day: int) -> dict[str, Any]:

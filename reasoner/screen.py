@@ -9,7 +9,7 @@
 #        ──window──▶   chunk_size rows per partition; consignees are split between
 #                      partitions (worker processes) by a hash of their id
 #        ──decide──▶   one chunk: evaluate, then re-evaluate only the transactions of
-#                      (consignee, year) slots whose LPP assumption was wrong, until stable
+#                      (consignee, year) slots after a wrong LPP assumption, until stable
 #        ──carry──▶    each slot's LPP total goes forward as lpp_shipped(E, Y, N, "history")
 #
 # Invariants:
@@ -370,7 +370,10 @@ class _Partition:
         The rows of each slot are decided in (date, line) order. A first evaluation
         assumes no LPP shipment inside the chunk; after each evaluation, in every slot,
         rows are final up to and including the first whose LPP use differs from what
-        was assumed; the rest are evaluated again with the corrected assumptions.
+        was assumed; the rest are evaluated again with new assumptions (``_guess``),
+        until every row is final. Each round settles at least one row per open slot,
+        so this ends; the result does not depend on the assumptions, only the number
+        of rounds does (usually two).
         """
         order = sorted(chunk, key=lambda p: (p[1].date, p[0]))
         seq = [Fact("tx_seq", (tx.id, k), tx.span) for k, (_, tx) in enumerate(order)]
@@ -381,6 +384,7 @@ class _Partition:
         fixed = [*self.static, *seq, *self._defaults(model_from), *self._carried()]
         start = dict.fromkeys(slots, 0)
         shipped: dict[str, Fact] = {}  # LPP shipments assumed in this chunk, by tx id
+        claimed: set[str] = set()  # rows that were LPP-only in some evaluation
         done: dict[str, Screened] = {}
         while any(start[s] < len(m) for s, m in slots.items()):
             batch = [tx for s, m in slots.items() for tx in m[start[s]:]]
@@ -389,19 +393,22 @@ class _Partition:
                                 self.book)
             final: list[Transaction] = []
             for s, members in slots.items():
-                settled = True
-                for k in range(start[s], len(members)):
+                k = start[s]
+                while k < len(members):
                     tx = members[k]
                     assumed = tx.id in shipped
                     used = self._lpp_use(view, tx)
-                    if used is None:
-                        shipped.pop(tx.id, None)
-                    else:
-                        shipped[tx.id] = used
-                    if settled:
-                        final.append(tx)
-                        start[s] = k + 1
-                        settled = assumed == (used is not None)
+                    self._assume(shipped, tx, used)
+                    final.append(tx)
+                    k += 1
+                    if assumed != (used is not None):
+                        break
+                start[s] = k
+                for tx in members[k:]:
+                    if self._lpp_use(view, tx) is not None:
+                        claimed.add(tx.id)
+                if k < len(members):
+                    self._guess(view, s, members, k, shipped, claimed)
             for tx, screened in self._finish(view, final, batch, lines):
                 done[tx.id] = screened
         for _, tx in order:
@@ -409,6 +416,37 @@ class _Partition:
             if fact is not None:
                 self._carry(tx, fact.values[2], fact.span)
         return [done[tx.id] for _, tx in chunk]
+
+    @staticmethod
+    def _assume(shipped: dict[str, Fact], tx: Transaction, used: Fact | None) -> None:
+        if used is None:
+            shipped.pop(tx.id, None)
+        else:
+            shipped[tx.id] = used
+
+    def _guess(self, view: DecisionView, slot: Slot, members: list[Transaction], k: int,
+               shipped: dict[str, Fact], claimed: set[str]) -> None:
+        """Assume LPP use for the unsettled rows ``members[k:]`` of a slot.
+
+        Any assumption is corrected by the next evaluation, so this only saves
+        evaluations: in order, a row that has been LPP-only in some evaluation is
+        assumed to ship if the slot's total so far plus its TPP is within the cap.
+        """
+        caps = [r[1] for r in view.model.rows("threshold") if r[0] == "lpp_cap"]
+        carried = self.carry.get(slot)
+        total: Any = carried[0] if carried is not None else 0
+        for tx in members[:k]:
+            if tx.id in shipped:
+                total = total + shipped[tx.id].values[2]
+        for tx in members[k:]:
+            tpp = view.one("tx_tpp", tx.id)
+            if tpp is not None and tx.id in claimed and len(caps) == 1 \
+                    and total + tpp <= caps[0]:
+                total = total + tpp
+                shipped[tx.id] = Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp,
+                                                      tx.id), tx.span)
+            else:
+                shipped.pop(tx.id, None)
 
     def _carry(self, tx: Transaction, tpp: Value, span: Span) -> None:
         slot = (tx.ultimate_consignee, tx.date.year)
