@@ -12,7 +12,7 @@ from operator import itemgetter
 from typing import Any, Iterable, Iterator, Mapping
 
 from .engine.model import Model, Row
-from .engine.plan import FAIL, compare, compile_term, order_body
+from .engine.plan import FAIL, compare, compile_term, fold_aggregate, order_body
 from .ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
 
 __all__ = [
@@ -42,7 +42,6 @@ Match = tuple[str, Row]
 _SCANS_BEFORE_INDEX = 2
 
 # sum as the engine computes it: exact, through the engine's own "+".
-_ADD = compile_term(Call("+", (Var("a"), Var("b"))), {"a": 0, "b": 1})
 
 
 def row_key(row: tuple[Value, ...]) -> tuple[tuple[str, Any], ...]:
@@ -207,7 +206,7 @@ def aggregate(agg: Aggregate, env: Env, index: Index) -> Aggregated:
             seen[key] = (eval_term(agg.term, sol), sol, facts)
     vals = [v for v, _, _ in seen.values() if v is not FAIL]
     counted = tuple((sol, facts) for v, sol, facts in seen.values() if v is not FAIL)
-    index.aggregates[memo] = out = Aggregated(_fold(agg.fn, vals), counted)
+    index.aggregates[memo] = out = Aggregated(fold_aggregate(agg.fn, vals), counted)
     return out
 
 
@@ -232,24 +231,6 @@ def unify_head(head: Atom, pattern: Pattern) -> tuple[Env, tuple[Comparison, ...
         else:
             checks.append(Comparison("=", arg, Const(want), arg.span))
     return env, tuple(checks)
-
-
-def _fold(fn: str, vals: list[Any]) -> Any:
-    if fn == "count":
-        return len(vals)
-    if fn == "sum":
-        total: Any = 0
-        for v in vals:
-            total = _ADD([total, v])
-            if total is FAIL:
-                return FAIL
-        return total
-    if not vals:
-        return FAIL
-    try:
-        return max(vals) if fn == "max" else min(vals)
-    except TypeError:
-        return FAIL
 
 
 def step(item: BodyItem, env: Env, index: Index) -> Iterator[tuple[Env, Match | None]]:

@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable
 
 from ..ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
 
-__all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body", "apply_function"]
+__all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body", "apply_function",
+           "fold_aggregate"]
 
 FAIL: Any = object()
 _CTX = Context(prec=80)
@@ -418,7 +419,7 @@ class Plan:
                 holder[0] = seen
                 inner_chain(env)
                 vals = [v for v in seen.values() if v is not FAIL]
-                result = _fold(fn, vals)
+                result = fold_aggregate(fn, vals)
                 if result is not FAIL:
                     env[out] = result
                     nxt(env)
@@ -509,7 +510,8 @@ def _row_loop(binds: list[tuple[int, int]], same: list[tuple[int, int]], row_slo
     return each
 
 
-def _fold(fn: str, vals: list[Any]) -> Any:
+def fold_aggregate(fn: str, vals: list[Any]) -> Any:
+    """The value of aggregate ``fn`` over ``vals`` (FAIL when undefined, e.g. max of nothing)."""
     if fn == "count":
         return len(vals)
     if fn == "sum":
