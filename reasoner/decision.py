@@ -191,6 +191,10 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
         used.visit("exception", (tid, x))
     if review is not None:
         used.visit("review", (tid, review))
+    # Every legal basis of the license requirement, not only the one the engine
+    # happened to derive first (which depends on set order).
+    for row in view.rows("license_required", tid):
+        used.visit("license_required", row)
     if in_scope:
         # The headquarters overlay (entity and ultimate parent) shapes AIA, the
         # filters and the review policy, mostly through negation.

@@ -349,12 +349,6 @@ def test_regime_and_as_of_equal_decide(regime: str | None, as_of: str | None) ->
     reference = decide(ctx.with_transactions(txs), regime=regime, as_of=when).decisions
     got = [r.decision for r in results if isinstance(r, Screened)]
     ignore: set[str] = set()
-    if regime == "enforced":
-        # Known decide issue: needs_license(Tx) :- license_required(Tx, _) is walked through
-        # the engine's first derivation, which picks one of several license_required bases
-        # by set order, so decide's own citations for cn1 change with PYTHONHASHSEED and
-        # with the other transactions in the scenario. Everything else must be equal.
-        ignore = {"citations"}
     want = [{k: v for k, v in decision_record(d).items() if k not in ignore} for d in reference]
     assert [{k: v for k, v in decision_record(d).items() if k not in ignore} for d in got] == want
     if when is not None:
