@@ -13,7 +13,7 @@ from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, Transaction, scenario_facts
 from .span import NO_SPAN
 
-__all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "input_facts",
+__all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "decision_record", "input_facts",
            "FLAG_PREDICATES", "EXCEPTION_CODES"]
 
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
@@ -339,8 +339,9 @@ def decision_json(result: ScenarioDecisions, command: str | None = None) -> dict
     return payload
 
 
-def _decision_dict(d: Decision) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def decision_record(d: Decision) -> dict[str, Any]:
+    """The decision's fields of the JSON contract (SCENARIOS.md), exactly."""
+    return {
         "transaction": d.transaction,
         "as_of": d.as_of.isoformat(),
         "in_scope": d.in_scope,
@@ -351,6 +352,10 @@ def _decision_dict(d: Decision) -> dict[str, Any]:
         "citations": list(d.citations),
         "uncertainties": list(d.uncertainties),
     }
+
+
+def _decision_dict(d: Decision) -> dict[str, Any]:
+    out = decision_record(d)
     if d.conditions:
         out["conditions"] = list(d.conditions)
     return out

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from .decision import Decision, DecisionView, ScenarioDecisions, input_facts
+from .decision import Decision, DecisionView, ScenarioDecisions, decision_record, input_facts
 from .engine import get_engine
 from .errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from .ir import Fact, Value
@@ -106,21 +106,6 @@ class Summary:
             self.reviews[d.review_policy] += 1
         if result.proof is not None:
             self.proofs += 1
-
-
-def decision_record(d: Decision) -> dict[str, Any]:
-    """The decision's fields of the JSON contract (SCENARIOS.md), exactly."""
-    return {
-        "transaction": d.transaction,
-        "as_of": d.as_of.isoformat(),
-        "in_scope": d.in_scope,
-        "license_required": d.license_required,
-        "exceptions": list(d.exceptions),
-        "outcome": d.outcome,
-        "review_policy": d.review_policy,
-        "citations": list(d.citations),
-        "uncertainties": list(d.uncertainties),
-    }
 
 
 def validate_row(row: RawRow, context: Scenario, file: str,
