@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 from .engine import Model, get_engine
-from .engine.model import Row
+from .engine.model import Derivation, Row
+from .engine.seminaive import Provenance
 from .ir import Const, Fact, Literal, Value
 from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, Transaction, scenario_facts
@@ -132,7 +133,7 @@ class DecisionView:
         self.book = book
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
         self._candidates: dict[Value, list[Any]] | None = None
-        self.steps: dict[tuple[str, Row], _Step | None] = {}
+        self.closures: dict[tuple[str, Row], _Closure] = {}
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -185,7 +186,7 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
     exceptions = view.exceptions(tid)
     reviews = view.values("review", tid)
     review = str(sorted(reviews)[0]) if outcome == "license_required" and reviews else None
-    used = _Walk(model, book, view.steps)
+    used = _Walk(model, book, view.closures)
     used.visit("outcome", (tid, outcome))
     for x in exceptions:
         used.visit("exception", (tid, x))
@@ -257,25 +258,26 @@ def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str
             used.add_rule(rule.meta.cite)
 
 
-# a derived fact's step in a proof: citation, uncertainty ids, premises
-_Step = tuple[str, tuple[str, ...], tuple[tuple[str, Row], ...]]
+# what a fact's proof cites: its rules' citations and uncertainty ids
+_Closure = tuple[frozenset[str], frozenset[str]]
+_NOTHING: _Closure = (frozenset(), frozenset())
 
 
 class _Walk:
     """Collects the citations and uncertainties of every rule in a fact's proof.
 
-    ``steps`` caches, per fact, its first derivation's citation, uncertainties and
-    premises (None for a given fact); one cache serves every walk over a model.
+    ``closures`` memoizes, per fact, what its first derivation's whole proof cites;
+    one memo serves every walk over a model, so transactions that share sub-proofs
+    (tiers, country groups, headquarters) pay for them once.
     """
 
     def __init__(self, model: Model, book: Rulebook,
-                 steps: dict[tuple[str, Row], _Step | None] | None = None) -> None:
+                 closures: dict[tuple[str, Row], _Closure] | None = None) -> None:
         self.model = model
         self.book = book
         self.cites: set[str] = set()
         self.uncertain: set[str] = set()
-        self._seen: set[tuple[str, Row]] = set()
-        self._steps = {} if steps is None else steps
+        self._memo = {} if closures is None else closures
 
     def add_rule(self, cite: str, uncertain: Iterable[str] = ()) -> None:
         if cite:
@@ -283,33 +285,55 @@ class _Walk:
         self.uncertain |= set(uncertain)
 
     def visit(self, pred: str, row: Row) -> None:
-        prov = self.model.provenance
-        if prov is None:
+        """Add what the proof of ``pred(row)`` cites (nothing for a given fact)."""
+        if self.model.provenance is None:
             return
-        steps, seen, rules = self._steps, self._seen, self.book.rules
-        stack = [(pred, tuple(row))]
+        cites, uncertain = self._closure((pred, tuple(row)))
+        self.cites |= cites
+        self.uncertain |= uncertain
+
+    def _closure(self, key: tuple[str, Row]) -> _Closure:
+        # Post-order over first derivations; their premises were all derived
+        # before them, so the walk is acyclic.
+        memo, prov, rules = self._memo, self.model.provenance, self.book.rules
+        assert prov is not None
+        stack = [key]
         while stack:
-            key = stack.pop()
-            if key in seen:
+            k = stack[-1]
+            if k in memo:
+                stack.pop()
                 continue
-            seen.add(key)
-            if key in steps:
-                step = steps[key]
-            else:
-                step = None
-                if key in prov:
-                    d = prov[key]
-                    meta = rules[d.rule].meta
-                    step = (meta.cite, tuple(meta.uncertain), d.premises)
-                steps[key] = step
+            step = _first_step(prov, k)
             if step is None:
+                memo[k] = _NOTHING
+                stack.pop()
                 continue
-            cite, uncertain, premises = step
-            if cite:
-                self.cites.add(cite)
-            if uncertain:
-                self.uncertain.update(uncertain)
-            stack.extend(premises)
+            rule, premises = step
+            todo = [p for p in premises if p not in memo]
+            if todo:
+                stack.extend(todo)
+                continue
+            meta = rules[rule].meta
+            cites = {meta.cite} if meta.cite else set()
+            uncertain = set(meta.uncertain)
+            for p in premises:
+                c, u = memo[p]
+                cites |= c
+                uncertain |= u
+            memo[k] = (frozenset(cites), frozenset(uncertain))
+            stack.pop()
+        return memo[key]
+
+
+def _first_step(prov: Mapping[tuple[str, Row], Derivation],
+                key: tuple[str, Row]) -> tuple[int, tuple[tuple[str, Row], ...]] | None:
+    """The rule and premises of ``key``'s first derivation (None for a given fact)."""
+    if isinstance(prov, Provenance):
+        return prov.step(key)
+    if key not in prov:
+        return None
+    d = prov[key]
+    return d.rule, d.premises
 
 
 def _cite_key(c: str) -> tuple[int, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import threading
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -93,21 +94,41 @@ class SemiNaiveEngine:
             if rels[fact.pred].add(fact.values):
                 given[(fact.pred, fact.values)] = fact
         prov = Provenance() if provenance else None
-        rules = checked.rules
         # Evaluation allocates millions of small containers and no garbage cycles
         # worth collecting: the cyclic collector would rescan the growing model.
         collecting = gc.isenabled()
         gc.disable()
         try:
-            for stratum in checked.strata:
-                heads = {rules[i].head.pred for i in stratum}
-                recursive = heads & checked.recursive
-                compiled = [_CompiledRule(i, rules[i], recursive) for i in stratum]
+            for compiled, recursive in _compiled(checked):
                 _run_stratum(compiled, rels, recursive, prov)
         finally:
             if collecting:
                 gc.enable()
         return Model({p: r.rows for p, r in rels.items()}, prov, given)
+
+
+# Compiled strata of recently evaluated programs, per thread (plans are reused
+# between evaluations but not shared while one runs): id -> (program, strata).
+_PLANS = threading.local()
+_PLANS_KEPT = 4
+
+
+def _compiled(checked: CheckedProgram) -> list[tuple[list[_CompiledRule], set[str]]]:
+    """Each stratum's compiled rules and recursive predicates, compiled once per program."""
+    cache: dict[int, tuple[CheckedProgram, list[tuple[list[_CompiledRule], set[str]]]]]
+    cache = _PLANS.__dict__.setdefault("programs", {})
+    got = cache.get(id(checked))
+    if got is not None and got[0] is checked:
+        return got[1]
+    rules = checked.rules
+    strata = []
+    for stratum in checked.strata:
+        recursive = {rules[i].head.pred for i in stratum} & checked.recursive
+        strata.append(([_CompiledRule(i, rules[i], recursive) for i in stratum], recursive))
+    if len(cache) >= _PLANS_KEPT:
+        del cache[next(iter(cache))]
+    cache[id(checked)] = (checked, strata)
+    return strata
 
 
 # What a first derivation is recorded from: the rule's index, its named
@@ -159,6 +180,16 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
 
     def __len__(self) -> int:
         return sum(map(len, self.records.values()))
+
+    def step(self, key: tuple[str, Row]) -> tuple[int, tuple[tuple[str, Row], ...]] | None:
+        """The rule index and premises of ``key``'s first derivation, without building
+        the ``Derivation`` (None for a fact that was not derived)."""
+        rows = self.records.get(key[0])
+        env = rows.get(key[1]) if rows is not None else None
+        if env is None:
+            return None
+        rule, _, scan_slots = env[-1]
+        return rule, tuple([(p, env[s]) for p, s in scan_slots])
 
     def _premises(self, key: tuple[str, Row]) -> tuple[tuple[str, Row], ...]:
         env = self.records[key[0]][key[1]]
