@@ -34,6 +34,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .decision import Decision, DecisionView, ScenarioDecisions, decision_record, input_facts
 from .engine import get_engine
+from .gcpause import gc_paused
 from .errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from .ir import Fact, Value
 from .rulebook import load_rulebook
@@ -360,6 +361,11 @@ class _Partition:
         so this ends; the result does not depend on the assumptions, only the number
         of rounds does (usually two).
         """
+        with gc_paused():
+            return self._decide(chunk, model_from)
+
+    def _decide(self, chunk: Sequence[tuple[int, Transaction]],
+                model_from: Mapping[str, tuple[str, Span]]) -> list[Screened]:
         order = sorted(chunk, key=lambda p: (p[1].date, p[0]))
         seq = [Fact("tx_seq", (tx.id, k), tx.span) for k, (_, tx) in enumerate(order)]
         lines = {tx.id: line for line, tx in chunk}

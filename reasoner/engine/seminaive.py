@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
+from ..gcpause import gc_paused
 from ..ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
 from .model import Derivation, Model, Row
 from .plan import FAIL, Env, Plan, Relation, compile_body, compile_term
@@ -81,30 +81,27 @@ class SemiNaiveEngine:
         Raises:
             EngineError: a given fact has the wrong arity.
         """
-        rels: dict[str, Relation] = {p: Relation() for p in checked.arity}
-        given: dict[tuple[str, Row], Fact] = {}
-        for fact in (*checked.program.facts, *facts):
-            want = checked.arity.get(fact.pred)
-            if want is None:
-                rels[fact.pred] = Relation()
-            elif want != len(fact.values):
-                raise EngineError(
-                    f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
-                    fact.span, "check the fact file against the predicate's declaration")
-            if rels[fact.pred].add(fact.values):
-                given[(fact.pred, fact.values)] = fact
-        prov = Provenance() if provenance else None
-        # Evaluation allocates millions of small containers and no garbage cycles
-        # worth collecting: the cyclic collector would rescan the growing model.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            for compiled, recursive in _compiled(checked):
-                _run_stratum(compiled, rels, recursive, prov)
-        finally:
-            if collecting:
-                gc.enable()
-        return Model({p: r.rows for p, r in rels.items()}, prov, given)
+        with gc_paused():
+            return _evaluate(checked, facts, provenance)
+
+
+def _evaluate(checked: CheckedProgram, facts: Iterable[Fact], provenance: bool) -> Model:
+    rels: dict[str, Relation] = {p: Relation() for p in checked.arity}
+    given: dict[tuple[str, Row], Fact] = {}
+    for fact in (*checked.program.facts, *facts):
+        want = checked.arity.get(fact.pred)
+        if want is None:
+            rels[fact.pred] = Relation()
+        elif want != len(fact.values):
+            raise EngineError(
+                f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
+                fact.span, "check the fact file against the predicate's declaration")
+        if rels[fact.pred].add(fact.values):
+            given[(fact.pred, fact.values)] = fact
+    prov = Provenance() if provenance else None
+    for compiled, recursive in _compiled(checked):
+        _run_stratum(compiled, rels, recursive, prov)
+    return Model({p: r.rows for p, r in rels.items()}, prov, given)
 
 
 # Compiled strata of recently evaluated programs, per thread (plans are reused
