@@ -38,6 +38,27 @@ class CheckedProgram:
     def rules(self) -> tuple[Rule, ...]:
         return self.program.rules
 
+    def without(self, preds: Iterable[str]) -> "CheckedProgram":
+        """The same program evaluating no rule that concludes one of ``preds``.
+
+        Rule indices are unchanged (provenance still names rules of ``program``);
+        the dropped predicates stay empty in the model. Every other predicate has
+        the same facts, as no remaining rule reads a dropped one.
+
+        Raises:
+            ValueError: some remaining rule reads a dropped predicate.
+        """
+        dropped = set(preds)
+        for rule in self.rules:
+            if rule.head.pred not in dropped:
+                read = {atom.pred for atom, _, _ in _atoms(rule.body)} & dropped
+                if read:
+                    raise ValueError(f"rule {rule.meta.id or rule.head.pred} reads {sorted(read)}")
+        strata = tuple(kept for kept in (
+            tuple(i for i in stratum if self.rules[i].head.pred not in dropped)
+            for stratum in self.strata) if kept)
+        return CheckedProgram(self.program, self.arity, strata, self.stratum_of, self.recursive)
+
 
 def check(
     program: Program,

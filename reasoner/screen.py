@@ -341,6 +341,8 @@ class _Partition:
         self.context = context
         self.as_of = as_of
         self.engine = get_engine("earlog")
+        # screening reports no `condition` (see the invariants above): not derived
+        self.checked = self.book.checked.without(("condition",))
         self.static = tuple(f for f in input_facts(context, as_of) if f.pred != "lpp_shipped")
         # lpp_shipped(E, Y, N, "history"): the history plus LPP shipments of earlier chunks
         self.carry: dict[Slot, tuple[Value, Span]] = {
@@ -380,7 +382,7 @@ class _Partition:
         while any(start[s] < len(m) for s, m in slots.items()):
             batch = [tx for s, m in slots.items() for tx in m[start[s]:]]
             facts = (*fixed, *self._tx_facts(batch), *shipped.values())
-            view = DecisionView(self.engine.evaluate(self.book.checked, facts, provenance=True),
+            view = DecisionView(self.engine.evaluate(self.checked, facts, provenance=True),
                                 self.book)
             final: list[Transaction] = []
             for s, members in slots.items():

@@ -134,3 +134,23 @@ def test_exec_in_query_text_is_only_an_atom(tmp_path: Path, index: int) -> None:
     model = SemiNaiveEngine().evaluate(check(parse_program("q(1).")))
     assert solve((item,), model) == []
     assert not (tmp_path / "pwned").exists()
+
+
+def test_without_drops_only_the_named_conclusions() -> None:
+    checked = check(parse_program(
+        "p(1). p(2). q(X) :- p(X), not r(X). r(2). s(X) :- q(X). note(X) :- s(X)."))
+    engine = SemiNaiveEngine()
+    full = engine.evaluate(checked).as_dict()
+    less = engine.evaluate(checked.without(["note"])).as_dict()
+    assert full["note"] == {(1,)} and less["note"] == set()
+    assert {p: r for p, r in less.items() if p != "note"} == \
+        {p: r for p, r in full.items() if p != "note"}
+    # rule indices are kept: provenance of the smaller program names the same rules
+    prov = engine.evaluate(checked.without(["note"])).provenance
+    assert prov is not None and checked.rules[prov[("s", (1,))].rule].head.pred == "s"
+
+
+def test_without_refuses_a_predicate_another_rule_reads() -> None:
+    checked = check(parse_program("p(1). q(X) :- p(X). s(X) :- q(X)."))
+    with pytest.raises(ValueError, match="reads"):
+        checked.without(["q"])
