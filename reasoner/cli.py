@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -722,8 +723,10 @@ SCREEN_REJECTED_EXIT = 3
               help="Sort the rows by date first (on-disk merge sort, bounded memory); decisions "
                    "then come out in date order. Without it, a row dated before an earlier row "
                    "of the same consignee and calendar year is rejected.")
-@click.option("--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Worker processes; consignees are split between them.")
+@click.option("--jobs", type=click.IntRange(min=1), default=lambda: _cpus(),
+              show_default="the number of CPUs",
+              help="Worker processes; consignees are split between them (1: decide "
+                   "in this process).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="Rows decided together per worker (default 1000).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
@@ -763,6 +766,14 @@ def screen_cmd(file: str, context_path: str, input_format: str | None, fmt: str,
                              jobs, chunk_size, progress)
     if code:
         sys.exit(code)
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _screen(file: str, context_path: str, input_format: str | None, fmt: str,
