@@ -14,6 +14,7 @@ from . import __version__
 from .engine import ENGINES
 from .errors import EarlogError
 from .ir import Value, format_value
+from .screenio import write_atomic
 
 __all__ = ["main", "cli"]
 
@@ -46,19 +47,7 @@ def _write(text: str, output: str | None) -> None:
     if output is None or output == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
-    _write_bytes(text.encode("utf-8"), output)
-
-
-def _write_bytes(data: bytes, output: str) -> None:
-    target = Path(output)
-    tmp = target.with_name(f".{target.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise EarlogError(f"cannot write '{output}': {exc.strerror}",
-                          hint="check that the folder exists and is writable") from None
+    write_atomic(Path(output), text.encode("utf-8"))
 
 
 def _cell(v: Value) -> str:
@@ -309,7 +298,7 @@ def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: s
         if output is None:
             click.echo(data.decode("utf-8"), nl=False)
         else:
-            _write_bytes(data, output)
+            write_atomic(Path(output), data)
         return
     writer = {"graphml": rules_graphml, "json": rules_json, "mermaid": rules_mermaid}[fmt]
     _write(writer(g), output)
@@ -362,7 +351,7 @@ def _emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | N
         if output is None:
             click.echo(data.decode("utf-8"), nl=False)
         else:
-            _write_bytes(data, output)
+            write_atomic(Path(output), data)
     elif fmt == "graphml":
         _write(to_graphml(graph), output)
     elif fmt == "json":
@@ -550,7 +539,7 @@ def _memo(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | 
     if fmt == "docx":
         from .render.memo_docx import memo_docx
 
-        _write_bytes(memo_docx(memos), output or "")
+        write_atomic(Path(output or ""), memo_docx(memos))
     elif fmt == "html":
         from .render.memo_html import memo_html
 
@@ -689,7 +678,7 @@ def _diff(left: str, right: str | None, regime: str | None, vs_regime: str | Non
     if output is None:
         click.echo(data.decode("utf-8"), nl=False)
     else:
-        _write_bytes(data, output)
+        write_atomic(Path(output), data)
 
 
 # ---- bulk screening ---------------------------------------------------------------
@@ -785,7 +774,7 @@ def _screen(file: str, context_path: str, input_format: str | None, fmt: str,
     from .scenario import load_scenario
     from .screen import CHUNK_SIZE, Rejected, Screener, Summary, decision_record
     from .screenio import (AtomicFile, DecisionWriter, RejectWriter, input_format as pick_format,
-                           proof_name, read_rows, write_atomic)
+                           proof_name, read_rows)
 
     kind = pick_format(file, input_format)
     context = load_scenario(context_path, require_transactions=False)
