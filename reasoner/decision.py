@@ -297,22 +297,25 @@ class _Walk:
         # before them, so the walk is acyclic.
         memo, prov, rules = self._memo, self.model.provenance, self.book.rules
         assert prov is not None
-        stack = [key]
+        stack: list[tuple[tuple[str, Row], Any]] = [(key, None)]
         while stack:
-            k = stack[-1]
+            k, step = stack[-1]
             if k in memo:
                 stack.pop()
                 continue
-            step = _first_step(prov, k)
             if step is None:
-                memo[k] = _NOTHING
-                stack.pop()
-                continue
+                step = _first_step(prov, k)
+                if step is None:
+                    memo[k] = _NOTHING
+                    stack.pop()
+                    continue
+                todo = [p for p in step[1] if p not in memo]
+                if todo:
+                    stack[-1] = (k, step)
+                    stack.extend([(p, None) for p in todo])
+                    continue
+            stack.pop()
             rule, premises = step
-            todo = [p for p in premises if p not in memo]
-            if todo:
-                stack.extend(todo)
-                continue
             meta = rules[rule].meta
             cites = {meta.cite} if meta.cite else set()
             uncertain = set(meta.uncertain)
@@ -321,7 +324,6 @@ class _Walk:
                 cites |= c
                 uncertain |= u
             memo[k] = (frozenset(cites), frozenset(uncertain))
-            stack.pop()
         return memo[key]
 
 
