@@ -116,9 +116,14 @@ print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrs
 
 
 def engines(ctx: Path, rows_file: Path, rows: int) -> str:
-    """The pyDatalog backend against earlog's evaluator, deciding the same small book."""
-    from reasoner.decision import decide
+    """The pyDatalog backend against earlog's evaluator on the same small book: ``decide``
+    (every evaluation it makes, earlog recording provenance as decide asks), then one
+    evaluation of the rulebook over the book's facts without provenance; the models must
+    be equal (a ratio between different answers would mean nothing)."""
+    from reasoner.decision import decide, input_facts
+    from reasoner.engine import get_engine
     from reasoner.errors import EarlogError
+    from reasoner.rulebook import load_rulebook
     from reasoner.scenario import load_scenario
     from reasoner.screen import Screener
     from reasoner.screenio import read_rows
@@ -130,17 +135,30 @@ def engines(ctx: Path, rows_file: Path, rows: int) -> str:
     txs = [got[1] for got in itertools.islice(s._validated(read_rows(str(rows_file), "csv")), rows)
            if isinstance(got, tuple)]
     scenario = context.with_transactions(txs)
-    times = {}
+    book = load_rulebook(scenario.regime)
+    facts = input_facts(scenario)
+    times: dict[str, float] = {}
+    models: dict[str, Any] = {}
     for name in ("earlog", "pydatalog"):
-        start = time.perf_counter()
         try:
-            decide(scenario, engine=name)
+            start = time.perf_counter()
+            models[f"decide {name}"] = decide(scenario, engine=name).model
+            times[f"decide {name}"] = time.perf_counter() - start
+            start = time.perf_counter()
+            models[f"eval {name}"] = get_engine(name).evaluate(book.checked, facts, provenance=False)
+            times[f"eval {name}"] = time.perf_counter() - start
         except EarlogError as exc:
             return f"pyDatalog backend refuses the rulebook: {exc}"
-        times[name] = time.perf_counter() - start
-    return (f"decide on {len(txs)} rows: earlog {times['earlog']:.2f} s, pyDatalog "
-            f"{times['pydatalog']:.2f} s (pyDatalog / earlog = "
-            f"{times['pydatalog'] / times['earlog']:.1f}x)")
+    lines = []
+    for step, what in (("decide", f"decide on {len(txs)} rows"),
+                       ("eval", "one evaluation of the rulebook, no provenance")):
+        ours, theirs = models[f"{step} earlog"].relations, models[f"{step} pydatalog"].relations
+        differ = sorted(p for p in set(ours) | set(theirs) if ours.get(p, set()) != theirs.get(p, set()))
+        agree = "same model" if not differ else "MODELS DIFFER on " + ", ".join(differ[:5])
+        e, p = times[f"{step} earlog"], times[f"{step} pydatalog"]
+        lines.append(f"{what}: earlog {e:.2f} s, pyDatalog {p:.2f} s "
+                     f"(pyDatalog / earlog = {p / e:.1f}x; {agree})")
+    return "\n".join(lines)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -13,7 +13,7 @@ from .proof import Proof, ProofBuilder
 from .proofgraph import to_graph
 from .render.text import to_text
 from .syntax import parse_query
-from .whynot import WhyNot, WhyNotBuilder
+from .whynot import WhyNot
 
 __all__ = ["TransactionExplanation", "Explainer", "explain_transaction", "explanation_graph",
            "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
@@ -56,10 +56,9 @@ class Explainer:
         self.decisions = {d.transaction: d for d in result.decisions}
         checked, model = result.rulebook.checked, result.model
         self.proofs = ProofBuilder(model, checked, why_not_depth=1)
-        # why-nots explain with plain proofs (no nested why-nots), over the same lookups
-        plain = ProofBuilder(model, checked)
-        plain.index, plain.labels = self.proofs.index, self.proofs.labels
-        self.whynots = WhyNotBuilder(plain)
+        # why-nots explain with plain proofs (no nested why-nots); the builder is the one the
+        # proofs' negations use, so both share sub-results
+        self.whynots = self.proofs.why_nots()
         self._relevant: dict[Value, list[str]] | None = None
 
     def explain(self, tx: str, max_depth: int | None = None,

@@ -61,6 +61,9 @@ class Index:
         self._found: dict[tuple[str, tuple[int, ...], tuple[Value, ...]], tuple[Row, ...]] = {}
         self._asked: dict[tuple[str, tuple[int, ...]], int] = {}
         self.aggregates: dict[tuple[int, tuple[tuple[str, Any], ...]], "Aggregated"] = {}
+        # solutions' plan per body object and bound variables (the body is kept so ids stay unique)
+        self.plans: dict[tuple[int, frozenset[str]], tuple[tuple[BodyItem, ...], list[int],
+                                                           dict[int, int]]] = {}
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
         """The rows of ``pred`` equal to ``pattern`` where it is not None, sorted."""
@@ -270,12 +273,17 @@ def solutions(
     body: tuple[BodyItem, ...], env: Env, index: Index
 ) -> Iterator[tuple[Env, tuple[Match, ...]]]:
     """Every solution of ``body`` extending ``env``, with the facts matched (body order)."""
-    try:
-        order = order_body(body, set(env))
-    except ValueError:
-        order = list(range(len(body)))
-    positions = {i: k for k, i in enumerate(i for i, b in enumerate(body)
-                                            if isinstance(b, Literal) and not b.negated)}
+    memo = (id(body), frozenset(env))
+    plan = index.plans.get(memo)
+    if plan is None or plan[0] is not body:
+        try:
+            order = order_body(body, set(env))
+        except ValueError:
+            order = list(range(len(body)))
+        positions = {i: k for k, i in enumerate(i for i, b in enumerate(body)
+                                                if isinstance(b, Literal) and not b.negated)}
+        plan = index.plans[memo] = (body, order, positions)
+    _, order, positions = plan
 
     def go(k: int, cur: Env, facts: dict[int, Match]) -> Iterator[tuple[Env, tuple[Match, ...]]]:
         if k == len(order):

@@ -211,7 +211,12 @@ class ProofBuilder:
         self.why_not_depth = why_not_depth
         self._memo: dict[tuple[str, Row, int | None], Proof] = {}
         self._whynot: WhyNotBuilder | None = None
-        self._by_head: dict[str, list[int]] | None = None
+        self._by_head: dict[str, list[int]] = {}
+        for i, r in enumerate(checked.rules):
+            self._by_head.setdefault(r.head.pred, []).append(i)
+        # per rule index: the variables its body binds, and its X = expr assignments
+        self._outer: dict[int, set[str]] = {}
+        self._assigned: dict[int, dict[int, Var]] = {}
 
     def proof(self, pred: str, row: Row, max_depth: int | None = None) -> Proof:
         """The proof of ``pred(row)`` (see ``explain``).
@@ -262,7 +267,9 @@ class ProofBuilder:
             return Proof(step, (), truncated=bool(rule.body))
         nxt = None if left is None else left - 1
         facts = iter(chosen)
-        assigned = _assignments(rule)
+        assigned = self._assigned.get(index)
+        if assigned is None:
+            assigned = self._assigned[index] = _assignments(rule)
         premises: list[Proof] = []
         for i, item in enumerate(rule.body):
             if isinstance(item, Literal) and not item.negated:
@@ -282,12 +289,14 @@ class ProofBuilder:
         is the fallback.
         """
         best: tuple[Any, int, Env, tuple[tuple[str, Row], ...]] | None = None
-        for i in self._rules_for(pred):
+        for i in self.rules_for(pred):
             rule = self.checked.rules[i]
             unified = unify_head(rule.head, row)
             if unified is None:
                 continue
-            outer = bound_variables(rule.body)
+            outer = self._outer.get(i)
+            if outer is None:
+                outer = self._outer[i] = bound_variables(rule.body)
             for n, (sol, facts) in enumerate(solutions(rule.body + unified[1], unified[0], self.index)):
                 if n >= CHOICE_CAP:
                     break
@@ -302,11 +311,8 @@ class ProofBuilder:
             return d.rule, {n: v for n, v in d.bindings if n in outer}, d.premises
         return best[1], best[2], best[3]
 
-    def _rules_for(self, pred: str) -> list[int]:
-        if self._by_head is None:
-            self._by_head = {}
-            for i, r in enumerate(self.checked.rules):
-                self._by_head.setdefault(r.head.pred, []).append(i)
+    def rules_for(self, pred: str) -> list[int]:
+        """The indexes of the rules whose head is ``pred``, in program order (do not modify)."""
         return self._by_head.get(pred, [])
 
     def _level(self, fact: tuple[str, Row]) -> int:
@@ -342,20 +348,30 @@ class ProofBuilder:
         en, zh = self.labels.atom(lit.atom.pred, pattern)
         text = "not " + pattern_text(lit.atom.pred, pattern)
         whynot = None
-        derived = any(r.head.pred == lit.atom.pred for r in self.checked.rules)
+        derived = bool(self.rules_for(lit.atom.pred))
         if why_not and derived and self.why_not_depth > 0:
-            whynot = self._why_nots().why_not(lit.atom.pred, pattern, self.why_not_depth - 1)
+            whynot = self.why_nots().why_not(lit.atom.pred, pattern, self.why_not_depth - 1)
         return NegationStep(lit.atom.pred, pattern, text, en, zh, whynot)
 
-    def _why_nots(self) -> WhyNotBuilder:
-        """A why-not builder whose proofs attach no further why-nots (it stays finite)."""
+    def why_nots(self) -> WhyNotBuilder:
+        """A why-not builder whose proofs attach no further why-nots (it stays finite).
+
+        The same builder every time, so why-nots asked for here and by a caller share
+        their sub-results.
+        """
         if self._whynot is None:
             from .whynot import WhyNotBuilder
 
-            plain = ProofBuilder(self.model, self.checked)
-            plain.index, plain.labels = self.index, self.labels
-            self._whynot = WhyNotBuilder(plain)
+            self._whynot = WhyNotBuilder(self.plain())
         return self._whynot
+
+    def plain(self) -> ProofBuilder:
+        """A builder over the same model whose proofs attach no why-nots, sharing this one's
+        lookups and per-rule analyses (not its proofs, which may carry why-nots)."""
+        plain = ProofBuilder(self.model, self.checked)
+        plain.index, plain.labels = self.index, self.labels
+        plain._by_head, plain._outer, plain._assigned = self._by_head, self._outer, self._assigned
+        return plain
 
     def aggregate(self, agg: Aggregate, env: Env, left: int | None) -> Proof:
         """The aggregate's step with the facts of its first contributing matches."""

@@ -177,6 +177,8 @@ class WhyNotBuilder:
         self.index: Index = proofs.index
         self.labels: LabelBook = proofs.labels
         self._memo: dict[tuple[str, Pattern, int], WhyNot] = {}
+        # written order per (rule, variables bound by the head, head expressions checked)
+        self._orders: dict[tuple[int, frozenset[str], tuple[int, ...]], list[int]] = {}
 
     def why_not(self, pred: str, pattern: Pattern, depth: int) -> WhyNot:
         """Why ``pred(pattern)`` does not hold (the caller has checked that it does not)."""
@@ -190,7 +192,7 @@ class WhyNotBuilder:
     def _why_not(self, pred: str, pattern: Pattern, depth: int) -> WhyNot:
         en, zh = self.labels.atom(pred, pattern)
         text = pattern_text(pred, pattern)
-        rules = [(i, r) for i, r in enumerate(self.checked.rules) if r.head.pred == pred]
+        rules = [(i, self.checked.rules[i]) for i in self.proofs.rules_for(pred)]
         if not rules:
             return WhyNot(pred, pattern, text, en, zh, "no_fact")
         attempts = []
@@ -205,7 +207,10 @@ class WhyNotBuilder:
     def _attempt(self, index: int, rule: Rule, env: Env, checks: tuple[Comparison, ...],
                  depth: int) -> Attempt:
         body = rule.body + checks
-        order = written_order(body, set(env))
+        memo = (index, frozenset(env), tuple(id(c.left) for c in checks))
+        order = self._orders.get(memo)
+        if order is None:
+            order = self._orders[memo] = written_order(body, set(env))
         frontier: list[tuple[Env, tuple[tuple[int, Any, Var | None], ...]]] = [(env, ())]
         capped = False
         for i in order:
@@ -278,7 +283,7 @@ class WhyNotBuilder:
         pattern = instantiate(atom, env)
         if pattern is None:
             return Failure(at, condition, text, "undefined")
-        derived = any(r.head.pred == atom.pred for r in self.checked.rules)
+        derived = bool(self.proofs.rules_for(atom.pred))
         en, zh = self.labels.atom(atom.pred, pattern)
         shown = pattern_text(atom.pred, pattern)
         if not derived or self.index.rows(atom.pred, pattern):
