@@ -401,6 +401,7 @@ class Plan:
         term_f = compile_term(agg.term, self.slots)
         fn = agg.fn
         out = self.slots[agg.result.name]
+        known = agg.result.name in bound
         plan = self
         holder: list[dict[tuple[Any, ...], Any]] = [{}]
 
@@ -420,9 +421,14 @@ class Plan:
                 inner_chain(env)
                 vals = [v for v in seen.values() if v is not FAIL]
                 result = fold_aggregate(fn, vals)
-                if result is not FAIL:
-                    env[out] = result
-                    nxt(env)
+                if result is FAIL:
+                    return
+                if known:  # the result variable is already bound: a test, not a binding
+                    if compare("=", env[out], result):
+                        nxt(env)
+                    return
+                env[out] = result
+                nxt(env)
             return aggregate
         return make_agg
 

@@ -30,3 +30,10 @@ def test_provenance_bindings_hold_only_top_level_variables() -> None:
     m = _model('p(1). s(1, 5). q(X, S) :- p(X), not banned(X, Y), S = sum(N : s(X, N)). banned(9, 9).')
     d = m.provenance[("q", (1, 5))]
     assert dict(d.bindings) == {"X": 1, "S": 5}
+
+
+@pytest.mark.parametrize("provenance", [False, True])
+def test_aggregate_result_bound_earlier_is_compared_not_overwritten(provenance: bool) -> None:
+    text = "q(1, 1). q(2, 5). s(1, 2). s(1, 3). s(2, 5). p(X, S) :- q(X, S), S = sum(V : s(X, V))."
+    m = SemiNaiveEngine().evaluate(check(parse_program(text)), provenance=provenance)
+    assert m.rows("p") == {(2, 5)}
