@@ -6,9 +6,10 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from .engine import Model, get_engine
+from .engine import Engine, Model, get_engine
 from .engine.model import Derivation, Row
 from .engine.seminaive import Provenance
+from .errors import EngineError
 from .ir import Const, Fact, Literal, Value
 from .rulebook import Rulebook, load_rulebook
 from .scenario import Scenario, Transaction, scenario_facts
@@ -78,13 +79,13 @@ def decide(
     lpp_facts: list[Fact] = []
     dirty: set[tuple[str, int]] = set()
     eng = get_engine(engine)
-    model = eng.evaluate(book.checked, base, provenance=True)
+    model = _evaluate(eng, book, base)
     view = DecisionView(model, book)
     out: dict[str, Decision] = {}
     for _, tx in order:
         slot = (tx.ultimate_consignee, tx.date.year)
         if slot in dirty:
-            model = eng.evaluate(book.checked, (*base, *lpp_facts), provenance=True)
+            model = _evaluate(eng, book, (*base, *lpp_facts))
             view = DecisionView(model, book)
             dirty.clear()
         d = view.decision(tx)
@@ -97,6 +98,29 @@ def decide(
                 dirty.add(slot)
     decisions = tuple(out[t.id] for t in scenario.transactions)
     return ScenarioDecisions(scenario, book, decisions, model)
+
+
+def _evaluate(eng: Engine, book: Rulebook, facts: tuple[Fact, ...]) -> Model:
+    """The model of the rulebook over ``facts``, with the derivations that citations
+    and uncertainties are read from.
+
+    An engine that records no derivations (pyDatalog) still decides: earlog's
+    evaluator traces the derivations, and both must agree on every fact.
+
+    Raises:
+        EngineError: the two engines computed different models.
+    """
+    model = eng.evaluate(book.checked, facts, provenance=True)
+    if model.provenance is not None:
+        return model
+    traced = get_engine("earlog").evaluate(book.checked, facts, provenance=True)
+    differ = sorted(p for p in set(model.relations) | set(traced.relations)
+                    if model.rows(p) != traced.rows(p))
+    if differ:
+        raise EngineError(f"the {eng.name} engine and earlog's evaluator disagree on "
+                          + ", ".join(differ[:5]),
+                          hint="this is a bug in one of the engines; decide with --engine earlog")
+    return Model(model.relations, traced.provenance, model.given)
 
 
 def input_facts(scenario: Scenario, as_of: _dt.date | None = None) -> tuple[Fact, ...]:

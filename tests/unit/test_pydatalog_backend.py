@@ -127,7 +127,23 @@ def test_rulebook_model_agrees_on_scenario(name: str) -> None:
     theirs = decide(scenario, engine="pydatalog")
     assert _typed(theirs.model.as_dict()) == _typed(ours.model.as_dict())
     assert theirs.model.rows("lpp_prior")  # the aggregates ran
-    # citations and uncertainties are read from provenance, which pyDatalog has not
-    skip = ("citations", "uncertainties")
-    assert [{k: v for k, v in decision_record(d).items() if k not in skip} for d in theirs.decisions] \
-        == [{k: v for k, v in decision_record(d).items() if k not in skip} for d in ours.decisions]
+    # pyDatalog records no derivations: earlog's evaluator traces them (decision._evaluate)
+    assert theirs.model.provenance is not None
+    assert [decision_record(d) for d in theirs.decisions] \
+        == [decision_record(d) for d in ours.decisions]
+    assert any(d.citations for d in theirs.decisions)
+
+
+def test_decide_refuses_when_the_engines_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasoner.engine.pydatalog_backend import PyDatalogEngine
+    from reasoner.errors import EngineError
+
+    real = PyDatalogEngine.evaluate
+
+    def lossy(self, checked, facts=(), provenance=True):  # type: ignore[no-untyped-def]
+        model = real(self, checked, facts, provenance)
+        model.relations["outcome"] = set()
+        return model
+    monkeypatch.setattr(PyDatalogEngine, "evaluate", lossy)
+    with pytest.raises(EngineError, match="disagree on outcome"):
+        decide(load_scenario(SCENARIOS / "aia-tier1.yaml"), engine="pydatalog")
