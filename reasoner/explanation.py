@@ -10,13 +10,13 @@ from .errors import QueryError
 from .ir import Const, Literal, Value, Var
 from .labels import check_lang
 from .proof import Proof, ProofBuilder
-from .proofgraph import to_graph
+from .proofgraph import FlatGraph, GraphLayout
 from .render.text import to_text
 from .syntax import parse_query
 from .whynot import WhyNot
 
-__all__ = ["TransactionExplanation", "Explainer", "explain_transaction", "explanation_graph",
-           "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
+__all__ = ["TransactionExplanation", "Explainer", "ExplanationWriter", "explain_transaction",
+           "explanation_graph", "explanation_flat", "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
 
 # How deep the why-not of an unavailable exception goes: exception -> candidate
 # -> the candidate rule's failing condition -> one more level.
@@ -85,6 +85,41 @@ class Explainer:
         return TransactionExplanation(d, proof, whynots)
 
 
+class ExplanationWriter:
+    """Explains and lays out many transactions of one decided result, sharing the work.
+
+    Sub-proofs and why-nots (``Explainer``), node descriptions and ids
+    (``GraphLayout``) and each node's JSON text (``JsonWriter``) are computed once
+    for all the transactions; ``graph(tx)`` and ``json(tx)`` equal
+    ``explanation_flat(explain_transaction(result, tx))`` and
+    ``to_json(explanation_graph(explain_transaction(result, tx)))``. Memory grows
+    with the result's proofs: use one writer per result.
+    """
+
+    def __init__(self, result: ScenarioDecisions) -> None:
+        from .render.export import JsonWriter
+
+        self.explainer = Explainer(result)
+        self.layout = GraphLayout()
+        self.writer = JsonWriter()
+
+    def graph(self, tx: str) -> FlatGraph:
+        """The explanation graph of ``tx``.
+
+        Raises:
+            QueryError: no such transaction in the result.
+        """
+        return explanation_flat(self.explainer.explain(tx), self.layout)
+
+    def json(self, tx: str) -> str:
+        """The explanation graph of ``tx`` as JSON (``proof.schema.json``).
+
+        Raises:
+            QueryError: no such transaction in the result.
+        """
+        return self.writer.write(self.graph(tx))
+
+
 def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,
                      max_depth: int | None = None) -> str:
     """The decision, its proof, and each exception's why-not, as terminal text."""
@@ -105,20 +140,36 @@ def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bo
     return "\n".join(parts)
 
 
-def explanation_graph(expl: TransactionExplanation) -> nx.DiGraph:
-    """One graph: the outcome's proof, with each exception's why-not hanging off its root."""
-    g = to_graph(expl.proof)
-    root = g.graph["root"]
+def explanation_graph(expl: TransactionExplanation, layout: GraphLayout | None = None) -> nx.DiGraph:
+    """One graph: the outcome's proof, with each exception's why-not hanging off its root.
+
+    ``layout``, when given, is shared by the explanations of one ``Explainer``
+    (see ``explanation_flat``); the graph does not depend on it.
+    """
+    return explanation_flat(expl, layout).to_networkx()
+
+
+def explanation_flat(expl: TransactionExplanation, layout: GraphLayout | None = None) -> FlatGraph:
+    """``explanation_graph`` as a ``FlatGraph``.
+
+    Args:
+        expl: the explanation.
+        layout: a layout shared by the explanations of one ``Explainer``, so
+            that sub-proofs they share are described and hashed once; default
+            a fresh one.
+
+    Returns:
+        The proof's graph, with each why-not's nodes merged in (nodes already
+        present are kept as they are) and an edge ``whynot`` (order 100 + k for
+        the k-th why-not) from the root to each why-not's root.
+    """
+    layout = GraphLayout() if layout is None else layout
+    g = layout.graph(expl.proof)
     for order, (_, w) in enumerate(expl.whynots):
-        wg = to_graph(w)
-        for node, data in wg.nodes(data=True):
-            if node not in g:
-                g.add_node(node, **data)
-        for u, v, data in wg.edges(data=True):
-            if not g.has_edge(u, v):
-                g.add_edge(u, v, **data)
-        if not g.has_edge(root, wg.graph["root"]):
-            g.add_edge(root, wg.graph["root"], relation="whynot", order=100 + order)
+        top = layout.add(g, w)
+        root_edges = g.edges[g.root]
+        if top not in root_edges:
+            root_edges[top] = ("whynot", 100 + order)
     return g
 
 

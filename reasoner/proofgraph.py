@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Union
+from json.encoder import encode_basestring
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Union
 
 import networkx as nx
 
@@ -19,7 +21,8 @@ from .labels import LANGS, WORDS, pattern_text
 from .proof import NegationStep, Proof, Step
 from .whynot import Attempt, Failure, WhyNot
 
-__all__ = ["SCHEMA", "NODE_ATTRS", "RELATIONS", "OUTCOMES", "GRAPH_KINDS", "to_graph"]
+__all__ = ["SCHEMA", "NODE_ATTRS", "RELATIONS", "OUTCOMES", "GRAPH_KINDS", "to_graph", "FlatGraph",
+           "GraphLayout"]
 
 SCHEMA = "earlog-proof/1"
 
@@ -69,79 +72,166 @@ def to_graph(explained: Explained) -> nx.DiGraph:
         >>> len(root), g.nodes[root]["kind"], g.nodes[root]["label_en"]
         (16, 'fact', 'e(1)')
     """
-    layout = _Layout()
-    try:
-        top = layout.visit(explained)
-        ids = layout.ids()
-    except RecursionError:
-        raise RenderError("the proof is too deep to lay out as a graph",
-                          hint="explain with max_depth (e.g. max_depth=50)") from None
-    g = nx.DiGraph()
-    g.graph.update(schema=SCHEMA, question="why" if isinstance(explained, Proof) else "why-not",
-                   root=ids[top])
-    _add(g, layout, ids, top)
-    return g
+    return GraphLayout().graph(explained).to_networkx()
 
 
-def _add(g: nx.DiGraph, layout: "_Layout", ids: dict[int, str], top: int) -> None:
-    """Add nodes in depth-first pre-order (root first), then each node's edges in child order."""
-    order: list[int] = []
-    seen: set[str] = set()
-    stack = [top]
-    while stack:
-        key = stack.pop()
-        if ids[key] in seen:
-            continue
-        seen.add(ids[key])
-        order.append(key)
-        stack.extend(child for _, child in reversed(layout.nodes[key][1]))
-    for key in order:
-        g.add_node(ids[key], **layout.nodes[key][0])
-    for key in order:
-        for position, (relation, child) in enumerate(layout.nodes[key][1]):
-            if not g.has_edge(ids[key], ids[child]):
-                g.add_edge(ids[key], ids[child], relation=relation, order=position)
+@dataclass(slots=True)
+class FlatGraph:
+    """A proof graph as plain dicts, read-only (node attributes may be shared with a layout).
+
+    ``nodes`` maps each id to its attributes, in graph order (root first);
+    ``edges`` maps a parent's id to its children's ids, each with (relation,
+    order), in insertion order. ``to_networkx`` gives the graph of ``to_graph``.
+    """
+
+    question: str
+    root: str
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges: dict[str, dict[str, tuple[str, int]]] = field(default_factory=dict)
+
+    def edge_list(self) -> Iterator[tuple[str, str, str, int]]:
+        """(parent, child, relation, order), grouped by parent in node order (networkx's order)."""
+        for u in self.nodes:
+            for v, (relation, order) in self.edges.get(u, {}).items():
+                yield u, v, relation, order
+
+    def to_networkx(self) -> nx.DiGraph:
+        """The same graph as a networkx DiGraph (graph attributes ``schema``, ``question``, ``root``)."""
+        g = nx.DiGraph()
+        g.graph.update(schema=SCHEMA, question=self.question, root=self.root)
+        for nid, attrs in self.nodes.items():
+            g.add_node(nid, **attrs)
+        for u, v, relation, order in self.edge_list():
+            g.add_edge(u, v, relation=relation, order=order)
+        return g
 
 
-class _Layout:
-    """Flattens the object DAG into keyed nodes; keys are object ids (all alive via the root).
+class GraphLayout:
+    """Lays out proofs and why-nots that share sub-objects, describing and hashing each once.
 
+    One layout can serve every proof built by one ``ProofBuilder``: shared
+    sub-proofs are the same objects, so only new objects cost anything. Objects
+    are keyed by ``id()`` and kept alive by the layout, so keys stay unique.
     Iterative, so that deep proofs (long recursive chains) lay out too.
     """
 
     def __init__(self) -> None:
-        self.nodes: dict[int, Node] = {}
+        self._nodes: dict[int, Node] = {}
+        self._ids: dict[int, str] = {}
+        # each node's edges, children deduplicated by id: (child key, child id, relation, order)
+        self._edges: dict[int, list[tuple[int, str, str, int]]] = {}
+        self._keep: list[Any] = []
 
-    def visit(self, top: Any) -> int:
+    def graph(self, explained: Explained) -> FlatGraph:
+        """The graph of one proof or why-not (what ``to_graph`` returns, as a ``FlatGraph``).
+
+        Raises:
+            RenderError: the proof is deeper than Python's recursion limit allows.
+        """
+        g = FlatGraph("why" if isinstance(explained, Proof) else "why-not", "")
+        g.root = self.add(g, explained)
+        return g
+
+    def add(self, g: FlatGraph, explained: Explained) -> str:
+        """Add the nodes of ``explained`` missing from ``g`` (in depth-first pre-order, root
+        first) with their edges, as networkx's ``add_node``/``add_edge`` would if
+        ``to_graph(explained)`` were merged into ``g``; return the id of its root.
+
+        Raises:
+            RenderError: the proof is deeper than Python's recursion limit allows.
+        """
+        try:
+            top = self._visit(explained)
+        except RecursionError:
+            raise RenderError("the proof is too deep to lay out as a graph",
+                              hint="explain with max_depth (e.g. max_depth=50)") from None
+        ids, nodes, edges = self._ids, g.nodes, g.edges
+        order: list[int] = []
+        stack = [top]
+        while stack:
+            key = stack.pop()
+            nid = ids[key]
+            if nid in nodes:
+                # already in g, and with it every node below it (ids are Merkle hashes)
+                continue
+            nodes[nid] = self._nodes[key][0]
+            order.append(key)
+            stack.extend(child for child, _, _, _ in reversed(self._edges[key]))
+        for key in order:
+            out = edges.setdefault(ids[key], {})
+            for _, cid, relation, position in self._edges[key]:
+                if cid not in out:
+                    out[cid] = (relation, position)
+        return ids[top]
+
+    def _visit(self, top: Any) -> int:
+        """Describe every object reachable from ``top`` that is new; hash the new ones."""
+        new: list[int] = []
         stack = [top]
         while stack:
             obj = stack.pop()
-            if id(obj) in self.nodes:
+            if id(obj) in self._nodes:
                 continue
             attrs, children = _describe(obj)
-            self.nodes[id(obj)] = (attrs, [(rel, id(child)) for rel, child in children])
+            self._nodes[id(obj)] = (attrs, [(rel, id(child)) for rel, child in children])
+            self._keep.append(obj)
+            new.append(id(obj))
             stack.extend(child for _, child in children)
+        self._hash(new)
         return id(top)
 
-    def ids(self) -> dict[int, str]:
+    def _hash(self, keys: list[int]) -> None:
         """Each node's Merkle id: a hash of its attributes and its children's ids, in order."""
-        out: dict[int, str] = {}
-        for start in self.nodes:
+        out = self._ids
+        for start in keys:
             stack = [(start, False)]
             while stack:
                 key, ready = stack.pop()
                 if key in out:
                     continue
-                attrs, children = self.nodes[key]
+                attrs, children = self._nodes[key]
                 if not ready:
                     stack.append((key, True))
                     stack.extend((c, False) for _, c in children if c not in out)
                     continue
-                content = [attrs, [[rel, out[c]] for rel, c in children]]
-                blob = json.dumps(content, sort_keys=True, ensure_ascii=False,
-                                  separators=(",", ":"))
+                blob = _content(attrs, [(rel, out[c]) for rel, c in children])
                 out[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
-        return out
+                seen: set[str] = set()
+                edges: list[tuple[int, str, str, int]] = []
+                for position, (rel, c) in enumerate(children):
+                    if out[c] not in seen:
+                        seen.add(out[c])
+                        edges.append((c, out[c], rel, position))
+                self._edges[key] = edges
+
+
+_HASHED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+_SORTED_ATTRS = tuple(sorted(NODE_ATTRS))
+_KEYS = tuple(("{" if i == 0 else ",") + encode_basestring(k) + ":"
+              for i, k in enumerate(_SORTED_ATTRS))
+
+
+def _content(attrs: dict[str, Any], children: list[tuple[str, str]]) -> str:
+    """What a node's id hashes: ``[attrs, [[relation, child id], ...]]`` as compact JSON with
+    sorted keys (``json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"))``),
+    spelled out for the usual attributes (str values, an int ``truncated``)."""
+    if len(attrs) != len(_SORTED_ATTRS):
+        return _HASHED.encode([attrs, [list(c) for c in children]])
+    parts = ["["]
+    for prefix, key in zip(_KEYS, _SORTED_ATTRS):
+        value = attrs.get(key, _KEYS)
+        kind = type(value)
+        if kind is str:
+            parts += [prefix, encode_basestring(value)]
+        elif kind is int:
+            parts += [prefix, int.__repr__(value)]
+        else:
+            return _HASHED.encode([attrs, [list(c) for c in children]])
+    parts.append("},[")
+    parts.append(",".join("[" + encode_basestring(rel) + "," + encode_basestring(cid) + "]"
+                          for rel, cid in children))
+    parts.append("]]")
+    return "".join(parts)
 
 
 def _describe(obj: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:

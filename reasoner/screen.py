@@ -460,28 +460,29 @@ class _Partition:
     def _finish(self, view: DecisionView, final: list[Transaction], batch: list[Transaction],
                 lines: Mapping[str, int]) -> Iterator[tuple[Transaction, Screened]]:
         decisions = {tx.id: view.decision(tx) for tx in final}
-        explainer = None
+        # one writer per evaluation: the proofs of its transactions share sub-proofs,
+        # why-nots, graph nodes and node texts
+        proofs: Any = None  # an explanation.ExplanationWriter, imported when first needed
         for tx in final:
             d = decisions[tx.id]
             proof = None
             if self.proofs is not None and d.outcome in PROOF_OUTCOMES:
-                if explainer is None:
-                    from .explanation import Explainer
+                if proofs is None:
+                    from .explanation import ExplanationWriter
 
                     result = ScenarioDecisions(self.context.with_transactions(batch), self.book,
                                                tuple(decisions.values()), view.model)
-                    explainer = Explainer(result)
-                proof = self._render(explainer.explain(tx.id))
+                    proofs = ExplanationWriter(result)
+                proof = self._render(proofs, tx.id)
             yield tx, Screened(lines[tx.id], tx, d, proof)
 
-    def _render(self, expl: Any) -> bytes:
-        from .explanation import explanation_graph
-        from .render import get_theme, to_dot, to_image, to_json
+    def _render(self, proofs: Any, tx: str) -> bytes:
+        from .render import get_theme, to_dot, to_image
 
-        graph = explanation_graph(expl)
         if self.proofs == "svg":
-            return to_image(to_dot(graph, get_theme(self.theme)), "svg")
-        return to_json(graph).encode("utf-8")
+            return to_image(to_dot(proofs.graph(tx).to_networkx(), get_theme(self.theme)), "svg")
+        text: str = proofs.json(tx)
+        return text.encode("utf-8")
 
     def _tx_facts(self, txs: list[Transaction]) -> tuple[Fact, ...]:
         facts = input_facts(self.context.with_transactions(txs), self.as_of)

@@ -7,41 +7,111 @@ import json
 import shutil
 import subprocess
 from importlib import resources
-from typing import Any, Mapping
+from json.encoder import encode_basestring
+from typing import Any, Iterable, Mapping
 
 import networkx as nx
 
 from ..errors import RenderError
-from ..proofgraph import NODE_ATTRS, SCHEMA
+from ..proofgraph import NODE_ATTRS, SCHEMA, FlatGraph
 from ..labels import check_lang
 from .dot import node_label
 from .theme import DEFAULT, Theme
 
-__all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "to_graphml", "to_mermaid", "to_image", "json_schema"]
+__all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema"]
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
 
-def to_json(graph: nx.DiGraph, receipt: Mapping[str, Any] | None = None) -> str:
+def to_json(graph: nx.DiGraph | FlatGraph, receipt: Mapping[str, Any] | None = None) -> str:
     """The graph as JSON following ``proof.schema.json`` (``"schema": "earlog-proof/1"``).
 
     Nodes are in the graph's order (root first), edges grouped by parent in
     premise order. Same graph, same bytes. ``receipt`` (``Receipt.to_dict()``),
     when given, becomes the optional top-level ``receipt`` field.
     """
-    nodes = []
-    for nid, data in graph.nodes(data=True):
-        node: dict[str, Any] = {"id": nid}
-        for key in NODE_ATTRS:
-            node[key] = bool(data[key]) if key == "truncated" else data[key]
-        nodes.append(node)
-    edges = [{"from": u, "to": v, "relation": d["relation"], "order": d["order"]}
-             for u, v, d in graph.edges(data=True)]
-    doc = {"schema": SCHEMA, "question": graph.graph["question"], "root": graph.graph["root"],
-           "nodes": nodes, "edges": edges}
-    if receipt is not None:
-        doc["receipt"] = dict(receipt)
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return JsonWriter(cache=False).write(graph, receipt)
+
+
+class JsonWriter:
+    """``to_json`` for many graphs of one explainer: each node's JSON text is encoded once.
+
+    With ``cache`` (the default), a node's text is remembered by its id, which is
+    right for graphs from ``proofgraph`` (ids are hashes of the node's content).
+    The text is that of ``json.dumps(doc, ensure_ascii=False, indent=2)``.
+    """
+
+    def __init__(self, cache: bool = True) -> None:
+        self._nodes: dict[str, str] | None = {} if cache else None
+
+    def write(self, graph: nx.DiGraph | FlatGraph, receipt: Mapping[str, Any] | None = None) -> str:
+        """The graph as JSON (see ``to_json``)."""
+        if isinstance(graph, FlatGraph):
+            question, root = graph.question, graph.root
+            nodes: Iterable[tuple[str, Mapping[str, Any]]] = graph.nodes.items()
+            edges: Iterable[tuple[str, str, str, int]] = graph.edge_list()
+        else:
+            question, root = graph.graph["question"], graph.graph["root"]
+            nodes = graph.nodes(data=True)
+            edges = ((u, v, d["relation"], d["order"]) for u, v, d in graph.edges(data=True))
+        cache = self._nodes
+        texts = []
+        for nid, data in nodes:
+            text = cache.get(nid) if cache is not None else None
+            if text is None:
+                text = _node_json(nid, data)
+                if cache is not None:
+                    cache[nid] = text
+            texts.append(text)
+        edge_texts = [_EDGE % (_str(u), _str(v), _str(rel), _dump(order, 3))
+                      for u, v, rel, order in edges]
+        out = ["{\n  \"schema\": ", _str(SCHEMA), ",\n  \"question\": ", _dump(question, 1),
+               ",\n  \"root\": ", _dump(root, 1), ",\n  \"nodes\": ", _list(texts),
+               ",\n  \"edges\": ", _list(edge_texts)]
+        if receipt is not None:
+            out += [",\n  \"receipt\": ", _dump(dict(receipt), 1)]
+        out.append("\n}\n")
+        return "".join(out)
+
+
+# json.dumps(..., ensure_ascii=False, indent=2) of the document, spelled out: a node is
+# an object at depth 2 (6 spaces before its keys), strings never hold a raw newline.
+_EDGE = ('    {\n      "from": %s,\n      "to": %s,\n      "relation": %s,\n'
+         '      "order": %s\n    }')
+_NODE_KEYS = tuple(("id",) + NODE_ATTRS)
+_KEY_TEXT = {k: "\n      " + json.dumps(k) + ": " for k in _NODE_KEYS}
+
+
+def _str(s: str) -> str:
+    return encode_basestring(s) if type(s) is str else _dump(s, 3)
+
+
+def _dump(value: Any, depth: int) -> str:
+    """``value`` as it appears at nesting ``depth`` of an ``indent=2`` document."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    return text.replace("\n", "\n" + "  " * depth) if "\n" in text else text
+
+
+def _node_json(nid: str, data: Mapping[str, Any]) -> str:
+    parts = ["    {", _KEY_TEXT["id"], _str(nid)]
+    for key in NODE_ATTRS:
+        value = data[key]
+        parts += [",", _KEY_TEXT[key],
+                  ("true" if value else "false") if key == "truncated"
+                  else encode_basestring(value) if type(value) is str else _dump(value, 3)]
+    parts.append("\n    }")
+    return "".join(parts)
+
+
+def _list(items: list[str]) -> str:
+    return "[\n" + ",\n".join(items) + "\n  ]" if items else "[]"
 
 
 def json_schema() -> dict[str, Any]:
