@@ -1,9 +1,17 @@
-"""Benchmark (not a test): the cost of recording provenance, and of explaining one goal.
+"""Benchmark (not a test): the cost of recording provenance, of explaining one goal, and of
+the proofs ``earlog screen --explain-dir`` writes.
 
-Run: python bench/proofs.py [--transactions 10000] [--repeat 5]
+Run: python bench/proofs.py [--transactions 10000] [--repeat 5] [--screen-rows 1000]
 
 Targets: evaluation with provenance at most 1.3x evaluation without; explain()
-and why_not() of one goal, warm, under 100 ms.
+and why_not() of one goal, warm, under 100 ms. Screen proofs (issue 6): the run
+with proofs at most 1.3x the run without.
+
+The screen part decides a generated book (bench/screen_data.py) as one scenario,
+like one screening chunk, and times the proof of every license_required or
+indeterminate transaction with the collector paused (as screen runs): explaining,
+laying out and writing JSON, shared per model (``ExplanationWriter``, what screen
+uses) and unshared (a fresh explain_transaction + explanation_graph + to_json).
 """
 
 from __future__ import annotations
@@ -14,6 +22,10 @@ import random
 import statistics
 import time
 from typing import Callable
+
+import importlib.util
+from pathlib import Path
+from typing import Any
 
 from reasoner.checks import CheckedProgram, check
 from reasoner.engine import SemiNaiveEngine
@@ -85,12 +97,83 @@ def _median_ms(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times) * 1000
 
 
+def _screen_book(rows: int) -> Any:
+    """A generated book of ``rows`` transactions decided as one scenario."""
+    import tempfile
+
+    from reasoner.decision import decide
+    from reasoner.scenario import load_scenario
+    from reasoner.screen import validate_row
+    from reasoner.screenio import read_rows
+
+    here = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location("screen_data", here / "screen_data.py")
+    assert spec is not None and spec.loader is not None
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = load_scenario(str(data.write_context(Path(tmp) / "ctx.yaml")),
+                            require_transactions=False)
+        path = data.write_rows(Path(tmp) / "rows.csv", rows, "csv")
+        txs = [validate_row(r, ctx, str(path)) for r in read_rows(str(path), "csv")]
+    return decide(ctx.with_transactions(txs))
+
+
+def screen_proofs(rows: int, repeat: int) -> None:
+    """Per-proof cost of screen's proofs on one chunk of ``rows`` transactions."""
+    from reasoner.explanation import (Explainer, ExplanationWriter, explain_transaction,
+                                      explanation_graph)
+    from reasoner.gcpause import gc_paused
+
+    result = _screen_book(rows)
+    ids = [d.transaction for d in result.decisions
+           if d.outcome in ("license_required", "indeterminate")]
+    print(f"screen proofs: {len(ids)} of {rows} transactions (one chunk)")
+    best: dict[str, float] = {}
+    size = 0
+    for _ in range(repeat):
+        with gc_paused():
+            w = ExplanationWriter(result)
+            start = time.process_time()
+            for tx in ids:
+                w.explainer.explain(tx)
+            explained = time.process_time()
+            texts = [w.json(tx) for tx in ids]  # explanations are memoized: layout + JSON
+            done = time.process_time()
+        size = sum(len(t.encode("utf-8")) for t in texts)
+        for key, secs in (("explain", explained - start), ("layout + JSON", done - explained)):
+            best[key] = min(best.get(key, secs), secs)
+    for key, secs in best.items():
+        print(f"  shared {key + ':':16} {secs / len(ids) * 1000:7.2f} ms/proof (CPU, best of {repeat})")
+    sample = ids[: max(1, len(ids) // 10)]
+    with gc_paused():
+        ex = Explainer(result)
+        start = time.process_time()
+        for tx in sample:
+            to_json(explanation_graph(ex.explain(tx)))
+        mid = time.process_time()
+        for tx in sample:
+            to_json(explanation_graph(explain_transaction(result, tx)))
+        end = time.process_time()
+    print(f"  one Explainer, graph + to_json per proof: {(mid - start) / len(sample) * 1000:7.2f} ms/proof"
+          f" ({len(sample)} proofs)")
+    print(f"  nothing shared (explain_transaction):    {(end - mid) / len(sample) * 1000:7.2f} ms/proof")
+    print(f"  JSON size: {size / len(ids) / 1024:.1f} KB/proof")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--transactions", type=int, default=10_000)
     ap.add_argument("--entities", type=int, default=500)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--screen-rows", type=int, default=1000,
+                    help="rows of the screen-proofs chunk (0: skip)")
+    ap.add_argument("--screen-only", action="store_true", help="only the screen proofs")
     args = ap.parse_args()
+    if args.screen_rows:
+        screen_proofs(args.screen_rows, args.repeat)
+    if args.screen_only:
+        return
     checked: CheckedProgram = check(parse_program(RULES, "bench.dl"))
     given = facts(args.transactions, args.entities)
     engine = SemiNaiveEngine()

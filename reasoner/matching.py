@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Collection, Iterable, Iterator, Mapping
 
 from .engine.model import Model, Row
 from .engine.plan import FAIL, compare, compile_term, fold_aggregate, order_body
@@ -72,11 +72,12 @@ class Index:
         memo = (pred, cols, key)
         found = self._found.get(memo)
         if found is None:
-            found = tuple(sorted(self._bucket(pred, cols, key), key=row_key))
+            bucket = self._bucket(pred, cols, key)
+            found = tuple(bucket) if len(bucket) < 2 else tuple(sorted(bucket, key=row_key))
             self._found[memo] = found
         return found
 
-    def _bucket(self, pred: str, cols: tuple[int, ...], key: tuple[Value, ...]) -> Iterable[Row]:
+    def _bucket(self, pred: str, cols: tuple[int, ...], key: tuple[Value, ...]) -> Collection[Row]:
         rows = self.model.relations.get(pred, set())
         if not cols:
             return rows

@@ -207,31 +207,27 @@ class GraphLayout:
 
 _HASHED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 _SORTED_ATTRS = tuple(sorted(NODE_ATTRS))
-_KEYS = tuple(("{" if i == 0 else ",") + encode_basestring(k) + ":"
-              for i, k in enumerate(_SORTED_ATTRS))
+# the usual attributes (every one a str but truncated, an int) in sorted order
+_TEXT_ATTRS = tuple(k for k in _SORTED_ATTRS if k != "truncated")
+_CONTENT = "{" + ",".join(encode_basestring(k) + ":%s" for k in _SORTED_ATTRS) + "}"
+assert _SORTED_ATTRS[-1] == "truncated"
 
 
 def _content(attrs: dict[str, Any], children: list[tuple[str, str]]) -> str:
     """What a node's id hashes: ``[attrs, [[relation, child id], ...]]`` as compact JSON with
     sorted keys (``json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"))``),
     spelled out for the usual attributes (str values, an int ``truncated``)."""
-    if len(attrs) != len(_SORTED_ATTRS):
-        return _HASHED.encode([attrs, [list(c) for c in children]])
-    parts = ["["]
-    for prefix, key in zip(_KEYS, _SORTED_ATTRS):
-        value = attrs.get(key, _KEYS)
-        kind = type(value)
-        if kind is str:
-            parts += [prefix, encode_basestring(value)]
-        elif kind is int:
-            parts += [prefix, int.__repr__(value)]
+    truncated = attrs.get("truncated")
+    if len(attrs) == len(_SORTED_ATTRS) and type(truncated) is int:
+        try:
+            head = _CONTENT % (*(encode_basestring(attrs[k]) for k in _TEXT_ATTRS), truncated)
+        except (KeyError, TypeError):  # another key, or a value that is not a str
+            pass
         else:
-            return _HASHED.encode([attrs, [list(c) for c in children]])
-    parts.append("},[")
-    parts.append(",".join("[" + encode_basestring(rel) + "," + encode_basestring(cid) + "]"
-                          for rel, cid in children))
-    parts.append("]]")
-    return "".join(parts)
+            tail = ",".join(["[" + encode_basestring(rel) + "," + encode_basestring(cid) + "]"
+                             for rel, cid in children])
+            return "[" + head + ",[" + tail + "]]"
+    return _HASHED.encode([attrs, [list(c) for c in children]])
 
 
 def _describe(obj: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:

@@ -80,6 +80,10 @@ _EDGE = ('    {\n      "from": %s,\n      "to": %s,\n      "relation": %s,\n'
          '      "order": %s\n    }')
 _NODE_KEYS = tuple(("id",) + NODE_ATTRS)
 _KEY_TEXT = {k: "\n      " + json.dumps(k) + ": " for k in _NODE_KEYS}
+# the usual node: every attribute a str but truncated, the last one
+_TEXT_ATTRS = NODE_ATTRS[:-1]
+assert NODE_ATTRS[-1] == "truncated"
+_NODE = "    {" + ",".join(_KEY_TEXT[k] + "%s" for k in _NODE_KEYS) + "\n    }"
 
 
 def _str(s: str) -> str:
@@ -100,12 +104,18 @@ def _dump(value: Any, depth: int) -> str:
 
 
 def _node_json(nid: str, data: Mapping[str, Any]) -> str:
+    try:
+        if type(nid) is str:
+            return _NODE % (encode_basestring(nid),
+                            *(encode_basestring(data[k]) for k in _TEXT_ATTRS),
+                            "true" if data["truncated"] else "false")
+    except TypeError:  # a value that is not a str
+        pass
     parts = ["    {", _KEY_TEXT["id"], _str(nid)]
     for key in NODE_ATTRS:
         value = data[key]
         parts += [",", _KEY_TEXT[key],
-                  ("true" if value else "false") if key == "truncated"
-                  else encode_basestring(value) if type(value) is str else _dump(value, 3)]
+                  ("true" if value else "false") if key == "truncated" else _dump(value, 3)]
     parts.append("\n    }")
     return "".join(parts)
 
