@@ -514,7 +514,8 @@ def _worker(conn: Any, settings: tuple[Any, ...]) -> None:
             return
         chunk, model_from = msg
         try:
-            conn.send(("ok", part.decide(chunk, model_from)))
+            # the parent has the transactions: send back only what it lacks
+            conn.send(("ok", [(s.line, s.decision, s.proof) for s in part.decide(chunk, model_from)]))
         except EarlogError as exc:
             conn.send(("error", str(exc), exc.hint))
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises
@@ -534,6 +535,7 @@ class _Pool:
         self.conns: list[Any] = []
         self.procs: list[Any] = []
         self.pending: list[int] | None = None
+        self.sent: dict[int, Transaction] = {}  # the window in flight, by line
         if jobs > 1:
             methods = multiprocessing.get_all_start_methods()
             ctx: Any = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
@@ -556,6 +558,7 @@ class _Pool:
             parts[_partition_of(tx, self.jobs)].append((line, tx))
         out = self.drain()
         self.pending = []
+        self.sent = dict(window)
         for k, part in enumerate(parts):
             if part:
                 self.conns[k].send((part, model_from))
@@ -575,8 +578,9 @@ class _Pool:
                                   hint="run again with --jobs 1 to see the problem") from None
             if reply[0] != "ok":
                 raise EngineError(reply[1], hint=reply[2])
-            got.extend(reply[1])
+            got.extend(Screened(line, self.sent[line], d, proof) for line, d, proof in reply[1])
         self.pending = None
+        self.sent = {}
         got.sort(key=lambda s: s.line)
         return got
 
