@@ -157,7 +157,8 @@ class DecisionView:
         self.book = book
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
         self._candidates: dict[Value, list[Any]] | None = None
-        self.closures: dict[tuple[str, Row], _Closure] = {}
+        self.closures: dict[tuple[str, Row], int] = {}
+        self.marks = _Marks(book)
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -210,7 +211,7 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
     exceptions = view.exceptions(tid)
     reviews = view.values("review", tid)
     review = str(sorted(reviews)[0]) if outcome == "license_required" and reviews else None
-    used = _Walk(model, book, view.closures)
+    used = _Walk(model, view.marks, view.closures)
     used.visit("outcome", (tid, outcome))
     for x in exceptions:
         used.visit("exception", (tid, x))
@@ -282,44 +283,68 @@ def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str
             used.add_rule(rule.meta.cite)
 
 
-# what a fact's proof cites: its rules' citations and uncertainty ids
-_Closure = tuple[frozenset[str], frozenset[str]]
-_NOTHING: _Closure = (frozenset(), frozenset())
+class _Marks:
+    """The citations and uncertainty ids of a rulebook's rules as bits of an int, so
+    that what a proof cites is a bitwise or of what its steps cite."""
+
+    def __init__(self, book: Rulebook) -> None:
+        index: dict[tuple[bool, str], int] = {}
+        self.own: list[int] = []  # per rule index
+        for rule in book.rules:
+            marks = [(True, rule.meta.cite)] if rule.meta.cite else []
+            marks += [(False, u) for u in rule.meta.uncertain]
+            self.own.append(sum(1 << index.setdefault(m, len(index)) for m in set(marks)))
+        self.names = list(index)
+        self._decoded: dict[int, tuple[frozenset[str], frozenset[str]]] = {}
+
+    def decode(self, mask: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The citations and uncertainty ids whose bits are set in ``mask``."""
+        got = self._decoded.get(mask)
+        if got is None:
+            marks = [self.names[i] for i in range(mask.bit_length()) if mask >> i & 1]
+            got = (frozenset(t for is_cite, t in marks if is_cite),
+                   frozenset(t for is_cite, t in marks if not is_cite))
+            self._decoded[mask] = got
+        return got
 
 
 class _Walk:
     """Collects the citations and uncertainties of every rule in a fact's proof.
 
-    ``closures`` memoizes, per fact, what its first derivation's whole proof cites;
-    one memo serves every walk over a model, so transactions that share sub-proofs
-    (tiers, country groups, headquarters) pay for them once.
+    ``closures`` memoizes, per fact, what its first derivation's whole proof cites
+    (as ``_Marks`` bits); one memo serves every walk over a model, so transactions
+    that share sub-proofs (tiers, country groups, headquarters) pay for them once.
     """
 
-    def __init__(self, model: Model, book: Rulebook,
-                 closures: dict[tuple[str, Row], _Closure] | None = None) -> None:
+    def __init__(self, model: Model, marks: _Marks, closures: dict[tuple[str, Row], int]) -> None:
         self.model = model
-        self.book = book
-        self.cites: set[str] = set()
-        self.uncertain: set[str] = set()
-        self._memo = {} if closures is None else closures
+        self.marks = marks
+        self.mask = 0
+        self.extra: set[str] = set()
+        self._memo = closures
 
-    def add_rule(self, cite: str, uncertain: Iterable[str] = ()) -> None:
+    @property
+    def cites(self) -> frozenset[str]:
+        return self.marks.decode(self.mask)[0] | self.extra
+
+    @property
+    def uncertain(self) -> frozenset[str]:
+        return self.marks.decode(self.mask)[1]
+
+    def add_rule(self, cite: str) -> None:
         if cite:
-            self.cites.add(cite)
-        self.uncertain |= set(uncertain)
+            self.extra.add(cite)
 
     def visit(self, pred: str, row: Row) -> None:
         """Add what the proof of ``pred(row)`` cites (nothing for a given fact)."""
         if self.model.provenance is None:
             return
-        cites, uncertain = self._closure((pred, tuple(row)))
-        self.cites |= cites
-        self.uncertain |= uncertain
+        self.mask |= self._closure((pred, tuple(row)))
 
-    def _closure(self, key: tuple[str, Row]) -> _Closure:
+    def _closure(self, key: tuple[str, Row]) -> int:
         # Post-order over first derivations; their premises were all derived
         # before them, so the walk is acyclic.
-        memo, prov, rules = self._memo, self.model.provenance, self.book.rules
+        memo, prov, own = self._memo, self.model.provenance, self.marks.own
         assert prov is not None
         stack: list[tuple[tuple[str, Row], Any]] = [(key, None)]
         while stack:
@@ -330,7 +355,7 @@ class _Walk:
             if step is None:
                 step = _first_step(prov, k)
                 if step is None:
-                    memo[k] = _NOTHING
+                    memo[k] = 0
                     stack.pop()
                     continue
                 todo = [p for p in step[1] if p not in memo]
@@ -339,15 +364,10 @@ class _Walk:
                     stack.extend([(p, None) for p in todo])
                     continue
             stack.pop()
-            rule, premises = step
-            meta = rules[rule].meta
-            cites = {meta.cite} if meta.cite else set()
-            uncertain = set(meta.uncertain)
-            for p in premises:
-                c, u = memo[p]
-                cites |= c
-                uncertain |= u
-            memo[k] = (frozenset(cites), frozenset(uncertain))
+            mask = own[step[0]]
+            for p in step[1]:
+                mask |= memo[p]
+            memo[k] = mask
         return memo[key]
 
 
