@@ -7,10 +7,11 @@ For each size it generates a deterministic book (bench/screen_data.py: Tier 1/2/
 destinations, PRC and US parents, LPP regulars, model weights), runs ``earlog screen``
 in a subprocess and reports wall time, rows/s and peak RSS (ru_maxrss of the largest
 process, and the sum over the process tree sampled every 50 ms). Then: the same with
-``--explain-dir`` (proofs), the time growth from the smallest to the largest size, the
-memory of the streaming stages (reading, validation, the duplicate-id map, the order
-check, and the external sort) over ``--memory-rows`` rows, and the rulebook evaluated by
-the pyDatalog backend against earlog's evaluator on the same small file.
+``--explain-dir`` (proofs written), the time growth from the smallest to the largest
+size, what recording proofs (provenance) costs the evaluation and the decisions, a full
+screen of ``--memory-rows`` rows (time and peak memory), the memory of ``--sort``'s
+stages over those rows, and the rulebook evaluated by the pyDatalog backend against
+earlog's evaluator on the same small file (the ratio, and whether the models agree).
 
 Targets: 100k rows decided in < 60 s without proofs; proofs <= 1.3x; peak < 2 GB at 100k.
 """
@@ -215,7 +216,7 @@ def main() -> None:
                     help="sizes also run with --explain-dir (proofs)")
     ap.add_argument("--jobs", default="1,2", help="--jobs values to run each size with")
     ap.add_argument("--memory-rows", type=int, default=1_000_000,
-                    help="rows for the streaming-stage memory measurement (0: skip)")
+                    help="rows of the full screen run whose memory is measured (0: skip)")
     ap.add_argument("--engine-rows", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="1k and 10k only, no 1M stage run")
     ap.add_argument("--keep", type=Path, default=None, help="keep generated files here")
@@ -260,15 +261,23 @@ def main() -> None:
         for n in sorted(proof_sizes & set(sizes)):
             for j in jobs:
                 if (n, f"{j}/json") in per_row:
-                    print(f"proof overhead at {n:,} rows, --jobs {j}: "
+                    print(f"--explain-dir (proofs written) overhead at {n:,} rows, --jobs {j}: "
                           f"x{per_row[(n, f'{j}/json')] / per_row[(n, f'{j}/no')]:.2f}")
+        mid = [n for n in sizes if n <= 10_000] or sizes
+        print(recording(ctx, folder / f"orders-{max(mid)}.csv"), flush=True)
         if args.memory_rows:
             big = gen.write_rows(folder / "orders-mem.csv", args.memory_rows, "csv")
-            for sort in (False, True):
-                sec, kb = stage_memory(ctx, big, sort)
-                print(f"streaming stages on {args.memory_rows:,} rows (read, validate, id and "
-                      f"order checks{', external sort' if sort else ''}; no deciding): "
-                      f"{sec:.0f} s, peak {kb / 1024:,.0f} MB")
+            j = max(jobs)
+            r = run_screen([str(big), "--context", str(ctx), "-o", str(folder / "out-mem.csv"),
+                            "--jobs", str(j)])
+            print(f"full screen of {args.memory_rows:,} rows, --jobs {j}: {r['seconds']:.0f} s "
+                  f"({args.memory_rows / r['seconds']:,.0f} rows/s), peak "
+                  f"{r['largest_kb'] / 1024:,.0f} MB (largest process), "
+                  f"{r['tree_kb'] / 1024:,.0f} MB (all processes)", flush=True)
+            (folder / "out-mem.csv").unlink(missing_ok=True)
+            sec, kb = stage_memory(ctx, big, True)
+            print(f"--sort's stages on {args.memory_rows:,} rows (read, validate, id checks, "
+                  f"external sort; no deciding): {sec:.0f} s, peak {kb / 1024:,.0f} MB", flush=True)
             big.unlink()
         print(engines(ctx, folder / f"orders-{sizes[0]}.csv", args.engine_rows))
     finally:
