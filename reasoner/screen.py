@@ -34,8 +34,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from .decision import Decision, DecisionView, ScenarioDecisions, decision_record, input_facts
 from .engine import get_engine
-from .gcpause import gc_paused
 from .errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
+from .gcpause import gc_paused
 from .ir import Fact, Value
 from .rulebook import load_rulebook
 from .scenario import (END_USES, EXTRA_COUNTRIES, TX_TYPES, Scenario, Transaction,
