@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -58,24 +57,15 @@ def _same_graph(a: nx.DiGraph, b: nx.DiGraph) -> None:
 
 
 @pytest.fixture(scope="module")
-def book() -> Any:
+def decided(screen_data: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A generated book of 40 transactions decided as one scenario."""
-    spec = importlib.util.spec_from_file_location("screen_data", REPO / "bench" / "screen_data.py")
-    assert spec is not None and spec.loader is not None
-    data = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(data)
-    return data
-
-
-@pytest.fixture(scope="module")
-def decided(book: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     from reasoner.screen import validate_row
     from reasoner.screenio import read_rows
 
     folder = tmp_path_factory.mktemp("book")
-    ctx = load_scenario(str(book.write_context(folder / "ctx.yaml", consignees=12)),
+    ctx = load_scenario(str(screen_data.write_context(folder / "ctx.yaml", consignees=12)),
                         require_transactions=False)
-    path = book.write_rows(folder / "rows.csv", 40, "csv", consignees=12)
+    path = screen_data.write_rows(folder / "rows.csv", 40, "csv", consignees=12)
     txs = [validate_row(r, ctx, str(path)) for r in read_rows(str(path), "csv")]
     return decide(ctx.with_transactions(txs))
 

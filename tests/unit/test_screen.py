@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
 import random
@@ -22,14 +21,6 @@ from reasoner.screenio import DECISION_COLUMNS, ExternalSorter, proof_name, read
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "screen"
 CONTEXT = DATA / "context.yaml"
-
-
-def _bench_data() -> Any:
-    spec = importlib.util.spec_from_file_location("screen_data", REPO / "bench" / "screen_data.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -77,8 +68,8 @@ def test_csv_equals_decide(chunk_size: int) -> None:
     assert_equals_decide(results, context())
 
 
-def test_generated_book_equals_decide_with_workers(tmp_path: Path) -> None:
-    gen = _bench_data()
+def test_generated_book_equals_decide_with_workers(tmp_path: Path, screen_data: Any) -> None:
+    gen = screen_data
     ctx_path = gen.write_context(tmp_path / "context.yaml", consignees=6, seed=3)
     rows = gen.write_rows(tmp_path / "orders.csv", 90, "csv", consignees=6, seed=3)
     ctx = load_scenario(ctx_path, require_transactions=False)
