@@ -189,9 +189,10 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         return rule, tuple([(p, env[s]) for p, s in scan_slots])
 
     def _premises(self, key: tuple[str, Row]) -> tuple[tuple[str, Row], ...]:
-        env = self.records[key[0]][key[1]]
-        scan_slots = env[-1][2]
-        return tuple([(p, env[s]) for p, s in scan_slots])
+        step = self.step(key)
+        if step is None:
+            raise KeyError(key)
+        return step[1]
 
     def _level(self, key: tuple[str, Row]) -> int:
         """Derivation height: 0 for given facts, else 1 + the premises' maximum."""
