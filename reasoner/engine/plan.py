@@ -18,6 +18,7 @@ _CTX = Context(prec=80)
 Env = list[Any]
 Row = tuple[Value, ...]
 Sink = Callable[[Env], None]
+Sources = Callable[[str, bool], "Relation"]
 
 
 class Relation:
@@ -255,10 +256,11 @@ def _group_vars(agg: Aggregate, body: tuple[BodyItem, ...], at: int, head: Atom 
 
 
 class Plan:
-    """A compiled body: ``run(sources, sink)`` calls ``sink(env)`` per match.
+    """A compiled body: ``chain(sink, sources)`` calls ``sink(env)`` per match.
 
     ``sources(pred, delta)`` returns the Relation to read; ``scans`` lists the
     positive atoms in body order as (body index, pred, env slot of the matched row).
+    A plan holds no evaluation's relations, so it can be kept and reused.
     """
 
     def __init__(self, body: tuple[BodyItem, ...], slots: dict[str, int], order: list[int],
@@ -266,8 +268,7 @@ class Plan:
         self.slots = slots
         self.delta_at = delta_at
         self.scans: list[tuple[int, str, int]] = []
-        self._steps: list[Callable[[Sink], Sink]] = []
-        self.sources: Callable[[str, bool], Relation] = lambda p, d: Relation()
+        self._steps: list[Callable[[Sink, Sources], Sink]] = []
         bound = set(outer)
         local_neg = _negation_locals(body)
         for i in order:
@@ -275,22 +276,23 @@ class Plan:
             self._steps.append(self._step(item, i, bound, local_neg[i], body))
             bound |= variables(item)
 
-    def chain(self, sink: Sink) -> Sink:
-        """The compiled body ending in ``sink``: call it with an environment."""
+    def chain(self, sink: Sink, sources: Sources) -> Sink:
+        """The compiled body reading ``sources`` and ending in ``sink``: call it with an
+        environment."""
         chain = sink
         for make in reversed(self._steps):
-            chain = make(chain)
+            chain = make(chain, sources)
         return chain
 
     def _step(self, item: BodyItem, i: int, bound: set[str], neg_local: set[str],
-              body: tuple[BodyItem, ...]) -> Callable[[Sink], Sink]:
+              body: tuple[BodyItem, ...]) -> Callable[[Sink, Sources], Sink]:
         if isinstance(item, Literal):
             return self._scan(item, i, bound, neg_local)
         if isinstance(item, Comparison):
             return self._comparison(item, bound)
         return self._aggregate(item, i, bound, body)
 
-    def _scan(self, lit: Literal, i: int, bound: set[str], neg_local: set[str]) -> Callable[[Sink], Sink]:
+    def _scan(self, lit: Literal, i: int, bound: set[str], neg_local: set[str]) -> Callable[[Sink, Sources], Sink]:
         atom = lit.atom
         key_cols: list[int] = []
         key_terms: list[Term] = []
@@ -316,11 +318,10 @@ class Plan:
         cols = tuple(key_cols)
         pred = atom.pred
         use_delta = i == self.delta_at
-        plan = self
         key_of, may_fail = _probe(key_terms, self.slots)
         if lit.negated:
-            def make_neg(nxt: Sink) -> Sink:
-                rel = plan.sources(pred, False)
+            def make_neg(nxt: Sink, sources: Sources) -> Sink:
+                rel = sources(pred, False)
                 if not cols:
                     return _negated_all(rel, same, nxt)
                 get = rel.index(cols).get
@@ -341,8 +342,8 @@ class Plan:
 
         # The relation and its index are resolved once per chain: sources do not
         # change while a chain runs (new facts are committed after it).
-        def make_scan(nxt: Sink) -> Sink:
-            rel = plan.sources(pred, use_delta)
+        def make_scan(nxt: Sink, sources: Sources) -> Sink:
+            rel = sources(pred, use_delta)
             each = _row_loop(binds, same, row_slot, nxt)
             if not cols:
                 rows = rel.rows
@@ -359,7 +360,7 @@ class Plan:
             return scan
         return make_scan
 
-    def _comparison(self, cmp: Comparison, bound: set[str]) -> Callable[[Sink], Sink]:
+    def _comparison(self, cmp: Comparison, bound: set[str]) -> Callable[[Sink, Sources], Sink]:
         op = cmp.op
         target: int | None = None
         expr: Term | None = None
@@ -372,7 +373,7 @@ class Plan:
             f = compile_term(expr, self.slots)
             slot = target
 
-            def make_assign(nxt: Sink) -> Sink:
+            def make_assign(nxt: Sink, sources: Sources) -> Sink:
                 def assign(env: Env) -> None:
                     v = f(env)
                     if v is not FAIL:
@@ -382,7 +383,7 @@ class Plan:
             return make_assign
         lf, rf = compile_term(cmp.left, self.slots), compile_term(cmp.right, self.slots)
 
-        def make_filter(nxt: Sink) -> Sink:
+        def make_filter(nxt: Sink, sources: Sources) -> Sink:
             def filt(env: Env) -> None:
                 a, b = lf(env), rf(env)
                 if a is not FAIL and b is not FAIL and compare(op, a, b):
@@ -391,7 +392,7 @@ class Plan:
         return make_filter
 
     def _aggregate(self, agg: Aggregate, i: int, bound: set[str],
-                   body: tuple[BodyItem, ...]) -> Callable[[Sink], Sink]:
+                   body: tuple[BodyItem, ...]) -> Callable[[Sink, Sources], Sink]:
         inner_order = order_body(agg.body, bound)
         inner = Plan(agg.body, self.slots, inner_order, None, bound)
         local = sorted(set().union(*(variables(s) for s in agg.body)) | variables(agg.term))
@@ -402,7 +403,6 @@ class Plan:
         fn = agg.fn
         out = self.slots[agg.result.name]
         known = agg.result.name in bound
-        plan = self
         holder: list[dict[tuple[Any, ...], Any]] = [{}]
 
         def collect(e: Env) -> None:
@@ -411,9 +411,8 @@ class Plan:
             if key not in seen:
                 seen[key] = term_f(e)
 
-        def make_agg(nxt: Sink) -> Sink:
-            inner.sources = plan.sources
-            inner_chain = inner.chain(collect)
+        def make_agg(nxt: Sink, sources: Sources) -> Sink:
+            inner_chain = inner.chain(collect, sources)
 
             def aggregate(env: Env) -> None:
                 seen: dict[tuple[Any, ...], Any] = {}

@@ -245,7 +245,6 @@ def _fire(
     rels: dict[str, Relation], pending: _Pending,
     prov: Provenance | None,
 ) -> None:
-    plan.sources = sources
     head = cr.head_fn(plan)
     out = pending.setdefault(cr.rule.head.pred, {})
     if prov is None:
@@ -255,7 +254,7 @@ def _fire(
         sink = _provenance_sink(head, target, out)
     # the last slot holds what a derivation is recorded from (see Provenance)
     env: Env = [None] * len(plan.slots) + [_info(cr, plan)]
-    plan.chain(sink)(env)
+    plan.chain(sink, sources)(env)
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
@@ -320,13 +319,12 @@ def solve(body: tuple[BodyItem, ...], model: Model) -> list[dict[str, Value]]:
     rels = {p: Relation(r) for p, r in model.relations.items()}
     plan = compile_body(body)
     names = sorted(n for n in plan.slots if not n.startswith("#") and not n.startswith("_"))
-    plan.sources = lambda p, d: rels.get(p) or _EMPTY
     results: dict[tuple[Value, ...], dict[str, Value]] = {}
 
     def sink(env: Env) -> None:
         key = tuple(env[plan.slots[n]] for n in names)
         results.setdefault(key, dict(zip(names, key)))
-    plan.chain(sink)([None] * len(plan.slots))
+    plan.chain(sink, lambda p, d: rels.get(p) or _EMPTY)([None] * len(plan.slots))
     return [results[k] for k in sorted(results, key=_sort_key)]
 
 
