@@ -128,9 +128,8 @@ def _refuse_rule(rule: Rule, component_heads: set[str]) -> None:
 def _refuse_aggregate(agg: Aggregate, others: tuple[BodyItem, ...]) -> None:
     if any(isinstance(i, Aggregate) for i in agg.body):
         raise _unsupported("an aggregate inside an aggregate", agg.span)
-    # Earlog's evaluator overwrites such a variable with the aggregate's value
-    # when the aggregate runs after the atom binding it, and compares when it
-    # runs before: there is no one meaning to reproduce.
+    # Earlog's evaluator compares such a variable with the aggregate's value; this
+    # backend reads an aggregate's value as an assignment and does not do that test.
     if agg.result.name in bound_variables(others):
         raise _unsupported(
             f"'{agg.result.name}' is an aggregate's result and is also bound elsewhere in "
