@@ -63,9 +63,9 @@ class JsonWriter:
                 if cache is not None:
                     cache[nid] = text
             texts.append(text)
-        edge_texts = [_EDGE % (_str(u), _str(v), _str(rel), _dump(order, 3))
+        edge_texts = [_EDGE % (_dump(u, 3), _dump(v, 3), _dump(rel, 3), _dump(order, 3))
                       for u, v, rel, order in edges]
-        out = ["{\n  \"schema\": ", _str(SCHEMA), ",\n  \"question\": ", _dump(question, 1),
+        out = ["{\n  \"schema\": ", _dump(SCHEMA, 1), ",\n  \"question\": ", _dump(question, 1),
                ",\n  \"root\": ", _dump(root, 1), ",\n  \"nodes\": ", _list(texts),
                ",\n  \"edges\": ", _list(edge_texts)]
         if receipt is not None:
@@ -84,10 +84,6 @@ _KEY_TEXT = {k: "\n      " + json.dumps(k) + ": " for k in _NODE_KEYS}
 _TEXT_ATTRS = NODE_ATTRS[:-1]
 assert NODE_ATTRS[-1] == "truncated"
 _NODE = "    {" + ",".join(_KEY_TEXT[k] + "%s" for k in _NODE_KEYS) + "\n    }"
-
-
-def _str(s: str) -> str:
-    return encode_basestring(s) if type(s) is str else _dump(s, 3)
 
 
 def _dump(value: Any, depth: int) -> str:
@@ -111,7 +107,7 @@ def _node_json(nid: str, data: Mapping[str, Any]) -> str:
                             "true" if data["truncated"] else "false")
     except TypeError:  # a value that is not a str
         pass
-    parts = ["    {", _KEY_TEXT["id"], _str(nid)]
+    parts = ["    {", _KEY_TEXT["id"], _dump(nid, 3)]
     for key in NODE_ATTRS:
         value = data[key]
         parts += [",", _KEY_TEXT[key],
