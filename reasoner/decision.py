@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from functools import partial
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -344,8 +345,10 @@ class _Walk:
     def _closure(self, key: tuple[str, Row]) -> int:
         # Post-order over first derivations; their premises were all derived
         # before them, so the walk is acyclic.
-        memo, prov, own = self._memo, self.model.provenance, self.marks.own
+        memo, own = self._memo, self.marks.own
+        prov = self.model.provenance
         assert prov is not None
+        first = prov.step if isinstance(prov, Provenance) else partial(_first_step, prov)
         stack: list[tuple[tuple[str, Row], Any]] = [(key, None)]
         while stack:
             k, step = stack[-1]
@@ -353,15 +356,15 @@ class _Walk:
                 stack.pop()
                 continue
             if step is None:
-                step = _first_step(prov, k)
+                step = first(k)
                 if step is None:
                     memo[k] = 0
                     stack.pop()
                     continue
-                todo = [p for p in step[1] if p not in memo]
+                todo = [(p, None) for p in step[1] if p not in memo]
                 if todo:
                     stack[-1] = (k, step)
-                    stack.extend([(p, None) for p in todo])
+                    stack += todo
                     continue
             stack.pop()
             mask = own[step[0]]
@@ -373,13 +376,10 @@ class _Walk:
 
 def _first_step(prov: Mapping[tuple[str, Row], Derivation],
                 key: tuple[str, Row]) -> tuple[int, tuple[tuple[str, Row], ...]] | None:
-    """The rule and premises of ``key``'s first derivation (None for a given fact)."""
-    if isinstance(prov, Provenance):
-        return prov.step(key)
-    if key not in prov:
-        return None
-    d = prov[key]
-    return d.rule, d.premises
+    """The rule and premises of ``key``'s first derivation (None for a given fact), from a
+    provenance that is a plain mapping (``Provenance.step`` is the fast path)."""
+    d = prov.get(key)
+    return None if d is None else (d.rule, d.premises)
 
 
 def _cite_key(c: str) -> tuple[int, str]:
