@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as _dt
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Iterable, Mapping
 
 from .engine import Engine, Model, get_engine
