@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 from decimal import Decimal
 from typing import Mapping
@@ -100,6 +101,8 @@ def readable(v: Value | None) -> str:
         >>> readable(_dt.date(2025, 1, 13)), readable(True), readable(None)
         ('2025-01-13', 'true', '?')
     """
+    if type(v) is str:
+        return v
     if v is None:
         return UNKNOWN
     if isinstance(v, bool):
@@ -122,7 +125,20 @@ def fill(template: str, values: Mapping[str, Value | None]) -> str:
         >>> fill("{Tx} covers {N} units", {"Tx": "tx1", "N": 1700})
         'tx1 covers 1,700 units'
     """
-    return _PLACEHOLDER.sub(lambda m: readable(values.get(m.group(1))), template)
+    parts = _pieces(template)
+    if len(parts) == 1:
+        return template
+    out = [parts[0]]
+    for k in range(1, len(parts), 2):
+        out.append(readable(values.get(parts[k])))
+        out.append(parts[k + 1])
+    return "".join(out)
+
+
+@functools.lru_cache(maxsize=4096)
+def _pieces(template: str) -> tuple[str, ...]:
+    """The template's text between placeholders, alternating with their names."""
+    return tuple(_PLACEHOLDER.split(template))
 
 
 def term_text(term: Term, env: Mapping[str, Value], show: str = "readable") -> str:

@@ -58,21 +58,19 @@ class Index:
     def __init__(self, model: Model) -> None:
         self.model = model
         self._indexes: dict[tuple[str, tuple[int, ...]], dict[Any, list[Row]]] = {}
-        self._found: dict[tuple[str, tuple[int, ...], tuple[Value, ...]], tuple[Row, ...]] = {}
+        self._found: dict[tuple[str, Pattern], tuple[Row, ...]] = {}
         self._asked: dict[tuple[str, tuple[int, ...]], int] = {}
         self.aggregates: dict[tuple[int, tuple[tuple[str, Any], ...]], "Aggregated"] = {}
         # solutions' plan per body object and bound variables (the body is kept so ids stay unique)
-        self.plans: dict[tuple[int, frozenset[str]], tuple[tuple[BodyItem, ...], list[int],
-                                                           dict[int, int]]] = {}
+        self.plans: dict[tuple[int, frozenset[str]], tuple[tuple[BodyItem, ...], list[Any], int]] = {}
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
         """The rows of ``pred`` equal to ``pattern`` where it is not None, sorted."""
-        cols = tuple(i for i, v in enumerate(pattern) if v is not None)
-        key = tuple(v for v in pattern if v is not None)
-        memo = (pred, cols, key)
+        memo = (pred, pattern)
         found = self._found.get(memo)
         if found is None:
-            bucket = self._bucket(pred, cols, key)
+            cols = tuple(i for i, v in enumerate(pattern) if v is not None)
+            bucket = self._bucket(pred, cols, tuple(v for v in pattern if v is not None))
             found = tuple(bucket) if len(bucket) < 2 else tuple(sorted(bucket, key=row_key))
             self._found[memo] = found
         return found
@@ -145,14 +143,39 @@ def _consistent(row: Row, free: list[tuple[int, str]]) -> dict[str, Value] | Non
 
 def match_atom(atom: Atom, env: Env, index: Index) -> Iterator[tuple[Env, Row]]:
     """Each extension of ``env`` under which the positive ``atom`` holds, with its row."""
-    pattern = instantiate(atom, env)
-    if pattern is None:
+    pattern: list[Value | None] = []
+    free: list[tuple[int, str]] = []
+    for col, arg in enumerate(atom.args):
+        if isinstance(arg, Var):
+            name = arg.name
+            if name.startswith("_"):  # anonymous
+                pattern.append(None)
+            elif name in env:
+                pattern.append(env[name])
+            else:
+                pattern.append(None)
+                free.append((col, name))
+            continue
+        v = eval_term(arg, env)
+        if v is FAIL:
+            return
+        pattern.append(v)
+    rows = index.rows(atom.pred, tuple(pattern))
+    if not free:
+        for row in rows:
+            yield env, row
         return
-    free = _free_columns(atom, env)
-    for row in index.rows(atom.pred, pattern):
-        new = _consistent(row, free)
-        if new is not None:
-            yield {**env, **new}, row
+    if len(free) == len({name for _, name in free}):  # no repeated variable
+        for row in rows:
+            new = env.copy()
+            for col, name in free:
+                new[name] = row[col]
+            yield new, row
+        return
+    for row in rows:
+        bound = _consistent(row, free)
+        if bound is not None:
+            yield {**env, **bound}, row
 
 
 def negation_blockers(atom: Atom, env: Env, index: Index) -> tuple[Row, ...]:
@@ -283,20 +306,39 @@ def solutions(
             order = list(range(len(body)))
         positions = {i: k for k, i in enumerate(i for i, b in enumerate(body)
                                                 if isinstance(b, Literal) and not b.negated)}
-        plan = index.plans[memo] = (body, order, positions)
-    _, order, positions = plan
+        # per condition in evaluation order: the positive atom (or None) and its fact's slot
+        steps = [(body[i].atom if i in positions else None, body[i], positions.get(i, -1))  # type: ignore[union-attr]
+                 for i in order]
+        plan = index.plans[memo] = (body, steps, len(positions))
+    _, steps, n_facts = plan
+    if not steps:
+        yield dict(env), ()
+        return
+    facts: list[Any] = [None] * n_facts
+    last = len(steps) - 1
 
-    def go(k: int, cur: Env, facts: dict[int, Match]) -> Iterator[tuple[Env, tuple[Match, ...]]]:
-        if k == len(order):
-            yield cur, tuple(facts[i] for i in sorted(facts))
-            return
-        i = order[k]
-        for new, match in step(body[i], cur, index):
-            if match is not None:
-                yield from go(k + 1, new, {**facts, positions[i]: match})
-            else:
-                yield from go(k + 1, new, facts)
-    yield from go(0, dict(env), {})
+    def extend(k: int, cur: Env) -> Iterator[tuple[Env, Any]]:
+        atom, item, _ = steps[k]
+        if atom is None:
+            return step(item, cur, index)
+        return match_atom(atom, cur, index)
+
+    # depth-first over the conditions; facts[slot] holds the current match of each atom
+    stack = [extend(0, dict(env))]
+    while stack:
+        k = len(stack) - 1
+        found = next(stack[k], None)
+        if found is None:
+            stack.pop()
+            continue
+        new, match = found
+        atom, _, slot = steps[k]
+        if atom is not None:
+            facts[slot] = (atom.pred, match)
+        if k == last:
+            yield new, tuple(facts)
+        else:
+            stack.append(extend(k + 1, new))
 
 
 def negation_locals(body: tuple[BodyItem, ...]) -> dict[int, set[str]]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Union
 
 from .checks import CheckedProgram, bound_variables
 from .engine.model import Derivation, Model, Row
 from .errors import QueryError
-from .ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
+from .ir import (
+    Aggregate, BodyItem, Call, Comparison, Literal, Rule, Term, Value, Var, format_value,
+)
 from .labels import LabelBook, fill, item_text, pattern_text, readable, term_text
 from .matching import (
     FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate, row_key, solutions, unify_head,
@@ -211,12 +213,18 @@ class ProofBuilder:
         self.why_not_depth = why_not_depth
         self._memo: dict[tuple[str, Row, int | None], Proof] = {}
         self._whynot: WhyNotBuilder | None = None
+        self._plain: ProofBuilder | None = None
         self._by_head: dict[str, list[int]] = {}
         for i, r in enumerate(checked.rules):
             self._by_head.setdefault(r.head.pred, []).append(i)
+        # predicates whose proofs attach no why-not even here: ``plain()`` builds them
+        self._plain_preds = _never_why_not(checked, self._by_head) if why_not_depth > 0 else set()
         # per rule index: the variables its body binds, and its X = expr assignments
         self._outer: dict[int, set[str]] = {}
         self._assigned: dict[int, dict[int, Var]] = {}
+        # the provenance (``Model.provenance`` is a Mapping whose truth value counts its facts)
+        self._prov = model.provenance
+        self._levels: dict[tuple[str, Row], int] = {}  # recorded level per fact, given ones 0
 
     def proof(self, pred: str, row: Row, max_depth: int | None = None) -> Proof:
         """The proof of ``pred(row)`` (see ``explain``).
@@ -241,6 +249,8 @@ class ProofBuilder:
             raise _too_deep(pattern_text(pred, row)) from None
 
     def _fact(self, pred: str, row: Row, left: int | None) -> Proof:
+        if pred in self._plain_preds:
+            return self.plain()._fact(pred, row, left)
         key = (pred, row, left)
         done = self._memo.get(key)
         if done is not None:
@@ -256,7 +266,7 @@ class ProofBuilder:
         return out
 
     def _derived(self, pred: str, row: Row, left: int | None) -> Proof:
-        d = (self.model.provenance or {}).get((pred, row))
+        d = self._prov.get((pred, row)) if self._prov is not None else None
         if d is None:
             raise QueryError(f"no record of how {pattern_text(pred, row)} was derived",
                              hint="evaluate with provenance=True")
@@ -288,38 +298,53 @@ class ProofBuilder:
         recursive predicates stay finite; the recorded one always qualifies and
         is the fallback.
         """
-        best: tuple[Any, int, Env, tuple[tuple[str, Row], ...]] | None = None
+        # best so far: (height, rule index, bindings, facts); its row keys when compared
+        best: tuple[int, int, Env, tuple[tuple[str, Row], ...]] | None = None
+        best_keys: tuple[Any, ...] | None = None
+        level = self._level
         for i in self.rules_for(pred):
             rule = self.checked.rules[i]
             unified = unify_head(rule.head, row)
             if unified is None:
                 continue
-            outer = self._outer.get(i)
-            if outer is None:
-                outer = self._outer[i] = bound_variables(rule.body)
             for n, (sol, facts) in enumerate(solutions(rule.body + unified[1], unified[0], self.index)):
                 if n >= CHOICE_CAP:
                     break
-                height = max((self._level(m) for m in facts), default=-1)
+                height = max(map(level, facts), default=-1)
                 if height >= d.level:
                     continue
-                key = (height, i, tuple(row_key(r) for _, r in facts))
-                if best is None or key < best[0]:
-                    best = (key, i, {k: v for k, v in sol.items() if k in outer}, facts)
+                # rules come in program order: a later rule never beats an equal height
+                if best is not None and height >= best[0]:
+                    if height > best[0] or i != best[1]:
+                        continue
+                    if best_keys is None:
+                        best_keys = tuple(row_key(r) for _, r in best[3])
+                    keys = tuple(row_key(r) for _, r in facts)
+                    if not keys < best_keys:
+                        continue
+                    best_keys = keys
+                else:
+                    best_keys = None
+                best = (height, i, sol, facts)
         if best is None:
-            outer = bound_variables(self.checked.rules[d.rule].body)
-            return d.rule, {n: v for n, v in d.bindings if n in outer}, d.premises
-        return best[1], best[2], best[3]
+            recorded = bound_variables(self.checked.rules[d.rule].body)
+            return d.rule, {n: v for n, v in d.bindings if n in recorded}, d.premises
+        _, i, sol, facts = best
+        outer = self._outer.get(i)
+        if outer is None:
+            outer = self._outer[i] = bound_variables(self.checked.rules[i].body)
+        return i, {k: v for k, v in sol.items() if k in outer}, facts
 
     def rules_for(self, pred: str) -> list[int]:
         """The indexes of the rules whose head is ``pred``, in program order (do not modify)."""
         return self._by_head.get(pred, [])
 
     def _level(self, fact: tuple[str, Row]) -> int:
-        if fact in self.model.given:
-            return 0
-        d = (self.model.provenance or {}).get(fact)
-        return d.level if d is not None else 0
+        level = self._levels.get(fact)
+        if level is None:
+            d = None if fact in self.model.given or self._prov is None else self._prov.get(fact)
+            level = self._levels[fact] = d.level if d is not None else 0
+        return level
 
     def rule_step(self, rule: Rule, index: int, pred: str, row: Row, env: Env) -> RuleStep:
         """The step of ``rule`` concluding ``pred(row)``, labels filled from ``env``."""
@@ -366,12 +391,20 @@ class ProofBuilder:
         return self._whynot
 
     def plain(self) -> ProofBuilder:
-        """A builder over the same model whose proofs attach no why-nots, sharing this one's
-        lookups and per-rule analyses (not its proofs, which may carry why-nots)."""
-        plain = ProofBuilder(self.model, self.checked)
-        plain.index, plain.labels = self.index, self.labels
-        plain._by_head, plain._outer, plain._assigned = self._by_head, self._outer, self._assigned
-        return plain
+        """A builder over the same model whose proofs attach no why-nots (this one if its
+        own attach none), sharing this one's lookups and per-rule analyses.
+
+        The same builder every time. It also builds this one's proofs of the
+        predicates whose proofs could not attach a why-not anyway, so those are shared.
+        """
+        if self.why_not_depth <= 0:
+            return self
+        if self._plain is None:
+            plain = self._plain = ProofBuilder(self.model, self.checked)
+            plain.index, plain.labels = self.index, self.labels
+            plain._by_head, plain._outer, plain._assigned = self._by_head, self._outer, self._assigned
+            plain._levels = self._levels
+        return self._plain
 
     def aggregate(self, agg: Aggregate, env: Env, left: int | None) -> Proof:
         """The aggregate's step with the facts of its first contributing matches."""
@@ -389,6 +422,37 @@ class ProofBuilder:
                 if all(sub is not q for q in premises):
                     premises.append(sub)
         return Proof(step, tuple(premises), len(result.contributions) > AGGREGATE_CAP)
+
+
+def _never_why_not(checked: CheckedProgram, by_head: Mapping[str, list[int]]) -> set[str]:
+    """The predicates whose proofs cannot attach a why-not: no rule below them negates a
+    derived predicate (a negation of a derived atom is where a why-not attaches)."""
+    uses: dict[str, set[str]] = {}
+    carries: set[str] = set()
+    for rule in checked.rules:
+        deps = uses.setdefault(rule.head.pred, set())
+        for lit in _literals(rule.body):
+            if not lit.negated:
+                deps.add(lit.atom.pred)
+            elif lit.atom.pred in by_head:
+                carries.add(rule.head.pred)
+    grew = True
+    while grew:
+        grew = False
+        for pred, deps in uses.items():
+            if pred not in carries and not deps.isdisjoint(carries):
+                carries.add(pred)
+                grew = True
+    return set(checked.arity) - carries
+
+
+def _literals(body: Iterable[BodyItem]) -> Iterator[Literal]:
+    """The literals of a body, those inside aggregates included."""
+    for item in body:
+        if isinstance(item, Literal):
+            yield item
+        elif isinstance(item, Aggregate):
+            yield from _literals(item.body)
 
 
 def _assignments(rule: Rule) -> dict[int, Var]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from json.encoder import encode_basestring
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Union
@@ -47,7 +48,6 @@ RELATIONS = {
 
 _ID_LEN = 16
 
-Node = tuple[dict[str, Any], list[tuple[str, int]]]
 Explained = Union[Proof, WhyNot]
 
 
@@ -116,7 +116,7 @@ class GraphLayout:
     """
 
     def __init__(self) -> None:
-        self._nodes: dict[int, Node] = {}
+        self._attrs: dict[int, dict[str, Any]] = {}
         self._ids: dict[int, str] = {}
         # each node's edges, children deduplicated by id: (child key, child id, relation, order)
         self._edges: dict[int, list[tuple[int, str, str, int]]] = {}
@@ -154,7 +154,7 @@ class GraphLayout:
             if nid in nodes:
                 # already in g, and with it every node below it (ids are Merkle hashes)
                 continue
-            nodes[nid] = self._nodes[key][0]
+            nodes[nid] = self._attrs[key]
             order.append(key)
             stack.extend(child for child, _, _, _ in reversed(self._edges[key]))
         for key in order:
@@ -165,44 +165,36 @@ class GraphLayout:
         return ids[top]
 
     def _visit(self, top: Any) -> int:
-        """Describe every object reachable from ``top`` that is new; hash the new ones."""
-        new: list[int] = []
-        stack = [top]
+        """Describe and hash every object reachable from ``top`` that is new (children first:
+        a node's Merkle id hashes its attributes and its children's ids, in order)."""
+        attrs_of, ids, all_edges = self._attrs, self._ids, self._edges
+        # (object, its (relation, child) pairs once described: then its children have ids)
+        stack: list[tuple[Any, list[tuple[str, Any]] | None]] = [(top, None)]
         while stack:
-            obj = stack.pop()
-            if id(obj) in self._nodes:
+            obj, children = stack.pop()
+            key = id(obj)
+            if children is None:
+                if key in ids:
+                    continue
+                attrs, children = _describe(obj)
+                attrs_of[key] = attrs
+                self._keep.append(obj)
+                stack.append((obj, children))
+                stack.extend([(child, None) for _, child in children if id(child) not in ids])
                 continue
-            attrs, children = _describe(obj)
-            self._nodes[id(obj)] = (attrs, [(rel, id(child)) for rel, child in children])
-            self._keep.append(obj)
-            new.append(id(obj))
-            stack.extend(child for _, child in children)
-        self._hash(new)
+            if key in ids:  # reached twice before its id was known
+                continue
+            labelled = [(rel, ids[id(child)]) for rel, child in children]
+            blob = _content(attrs_of[key], labelled)
+            ids[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
+            seen: set[str] = set()
+            edges: list[tuple[int, str, str, int]] = []
+            for position, ((_, child), (rel, cid)) in enumerate(zip(children, labelled)):
+                if cid not in seen:
+                    seen.add(cid)
+                    edges.append((id(child), cid, rel, position))
+            all_edges[key] = edges
         return id(top)
-
-    def _hash(self, keys: list[int]) -> None:
-        """Each node's Merkle id: a hash of its attributes and its children's ids, in order."""
-        out = self._ids
-        for start in keys:
-            stack = [(start, False)]
-            while stack:
-                key, ready = stack.pop()
-                if key in out:
-                    continue
-                attrs, children = self._nodes[key]
-                if not ready:
-                    stack.append((key, True))
-                    stack.extend((c, False) for _, c in children if c not in out)
-                    continue
-                blob = _content(attrs, [(rel, out[c]) for rel, c in children])
-                out[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
-                seen: set[str] = set()
-                edges: list[tuple[int, str, str, int]] = []
-                for position, (rel, c) in enumerate(children):
-                    if out[c] not in seen:
-                        seen.add(out[c])
-                        edges.append((c, out[c], rel, position))
-                self._edges[key] = edges
 
 
 _HASHED = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
@@ -210,6 +202,7 @@ _SORTED_ATTRS = tuple(sorted(NODE_ATTRS))
 # the usual attributes (every one a str but truncated, an int) in sorted order
 _TEXT_ATTRS = tuple(k for k in _SORTED_ATTRS if k != "truncated")
 _CONTENT = "{" + ",".join(encode_basestring(k) + ":%s" for k in _SORTED_ATTRS) + "}"
+_text_values = operator.itemgetter(*_TEXT_ATTRS)
 assert _SORTED_ATTRS[-1] == "truncated"
 
 
@@ -220,7 +213,7 @@ def _content(attrs: dict[str, Any], children: list[tuple[str, str]]) -> str:
     truncated = attrs.get("truncated")
     if len(attrs) == len(_SORTED_ATTRS) and type(truncated) is int:
         try:
-            head = _CONTENT % (*(encode_basestring(attrs[k]) for k in _TEXT_ATTRS), truncated)
+            head = _CONTENT % (*map(encode_basestring, _text_values(attrs)), truncated)
         except (KeyError, TypeError):  # another key, or a value that is not a str
             pass
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import operator
 import shutil
 import subprocess
 from importlib import resources
@@ -63,8 +64,13 @@ class JsonWriter:
                 if cache is not None:
                     cache[nid] = text
             texts.append(text)
-        edge_texts = [_EDGE % (_dump(u, 3), _dump(v, 3), _dump(rel, 3), _dump(order, 3))
-                      for u, v, rel, order in edges]
+        edge_texts = []
+        for u, v, rel, order in edges:
+            if type(u) is str and type(v) is str and type(rel) is str and type(order) is int:
+                edge_texts.append(_EDGE % (encode_basestring(u), encode_basestring(v),
+                                           encode_basestring(rel), order))
+            else:
+                edge_texts.append(_EDGE % (_dump(u, 3), _dump(v, 3), _dump(rel, 3), _dump(order, 3)))
         out = ["{\n  \"schema\": ", _dump(SCHEMA, 1), ",\n  \"question\": ", _dump(question, 1),
                ",\n  \"root\": ", _dump(root, 1), ",\n  \"nodes\": ", _list(texts),
                ",\n  \"edges\": ", _list(edge_texts)]
@@ -84,6 +90,7 @@ _KEY_TEXT = {k: "\n      " + json.dumps(k) + ": " for k in _NODE_KEYS}
 _TEXT_ATTRS = NODE_ATTRS[:-1]
 assert NODE_ATTRS[-1] == "truncated"
 _NODE = "    {" + ",".join(_KEY_TEXT[k] + "%s" for k in _NODE_KEYS) + "\n    }"
+_text_values = operator.itemgetter(*_TEXT_ATTRS)
 
 
 def _dump(value: Any, depth: int) -> str:
@@ -102,8 +109,7 @@ def _dump(value: Any, depth: int) -> str:
 def _node_json(nid: str, data: Mapping[str, Any]) -> str:
     try:
         if type(nid) is str:
-            return _NODE % (encode_basestring(nid),
-                            *(encode_basestring(data[k]) for k in _TEXT_ATTRS),
+            return _NODE % (encode_basestring(nid), *map(encode_basestring, _text_values(data)),
                             "true" if data["truncated"] else "false")
     except TypeError:  # a value that is not a str
         pass
