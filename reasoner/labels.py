@@ -125,20 +125,19 @@ def fill(template: str, values: Mapping[str, Value | None]) -> str:
         >>> fill("{Tx} covers {N} units", {"Tx": "tx1", "N": 1700})
         'tx1 covers 1,700 units'
     """
-    parts = _pieces(template)
-    if len(parts) == 1:
+    fmt, names = _compiled(template)
+    if not names:
         return template
-    out = [parts[0]]
-    for k in range(1, len(parts), 2):
-        out.append(readable(values.get(parts[k])))
-        out.append(parts[k + 1])
-    return "".join(out)
+    return fmt.format(*[readable(values.get(n)) for n in names])
 
 
 @functools.lru_cache(maxsize=4096)
-def _pieces(template: str) -> tuple[str, ...]:
-    """The template's text between placeholders, alternating with their names."""
-    return tuple(_PLACEHOLDER.split(template))
+def _compiled(template: str) -> tuple[str, tuple[str, ...]]:
+    """The template as a ``str.format`` string with positional fields, and their names."""
+    parts = _PLACEHOLDER.split(template)  # text, name, text, ..., text
+    texts = [t.replace("{", "{{").replace("}", "}}") for t in parts[::2]]
+    fmt = texts[0] + "".join("{%d}%s" % (k, t) for k, t in enumerate(texts[1:]))
+    return fmt, tuple(parts[1::2])
 
 
 def term_text(term: Term, env: Mapping[str, Value], show: str = "readable") -> str:
@@ -181,7 +180,7 @@ def pattern_text(pred: str, pattern: tuple[Value | None, ...]) -> str:
         >>> pattern_text("tx_quantity", ("tx1", None))
         'tx_quantity("tx1", _)'
     """
-    return f"{pred}({', '.join('_' if v is None else format_value(v) for v in pattern)})"
+    return f"{pred}({', '.join(['_' if v is None else format_value(v) for v in pattern])})"
 
 
 class LabelBook:
@@ -195,6 +194,7 @@ class LabelBook:
 
     def __init__(self, checked: CheckedProgram) -> None:
         self._labels: dict[str, tuple[str, str, tuple[str | None, ...]]] = {}
+        self._filled: dict[tuple[str, tuple[Value | None, ...]], tuple[str, str]] = {}
         for d in checked.program.decls:
             if (d.meta.en or d.meta.zh) and d.pred not in self._labels:
                 self._labels[d.pred] = (d.meta.en, d.meta.zh, d.params)
@@ -217,9 +217,16 @@ class LabelBook:
         found = self._labels.get(pred)
         if found is None:
             return "", ""
-        en, zh, params = found
-        env = {p: v for p, v in zip(params, values) if p is not None}
-        return (fill(en, env) if en else ""), (fill(zh, env) if zh else "")
+        # memoized, but not for bools: True == 1 as a key, yet they read "true" and "1"
+        memo = bool not in map(type, values)
+        done = self._filled.get((pred, values)) if memo else None
+        if done is None:
+            en, zh, params = found
+            env = {p: v for p, v in zip(params, values) if p is not None}
+            done = (fill(en, env) if en else "", fill(zh, env) if zh else "")
+            if memo:
+                self._filled[(pred, values)] = done
+        return done
 
 
 def item_text(item: BodyItem, env: Mapping[str, Value], show: str = "readable") -> str:

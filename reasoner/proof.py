@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Union
 
 from .checks import CheckedProgram, bound_variables
 from .engine.model import Derivation, Model, Row
 from .errors import QueryError
-from .ir import (
-    Aggregate, BodyItem, Call, Comparison, Literal, Rule, Term, Value, Var, format_value,
-)
+from .ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
 from .labels import LabelBook, fill, item_text, pattern_text, readable, term_text
 from .matching import (
     FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate, row_key, solutions, unify_head,
@@ -211,20 +209,23 @@ class ProofBuilder:
         self.index = Index(model)
         self.labels = LabelBook(checked)
         self.why_not_depth = why_not_depth
+        # proofs per (pred, row, depth left): those that show no negation of a derived atom
+        # are the same with or without why-nots and shared with plain(); the others
+        self._shared: dict[tuple[str, Row, int | None], Proof] = {}
         self._memo: dict[tuple[str, Row, int | None], Proof] = {}
         self._whynot: WhyNotBuilder | None = None
         self._plain: ProofBuilder | None = None
         self._by_head: dict[str, list[int]] = {}
         for i, r in enumerate(checked.rules):
             self._by_head.setdefault(r.head.pred, []).append(i)
-        # predicates whose proofs attach no why-not even here: ``plain()`` builds them
-        self._plain_preds = _never_why_not(checked, self._by_head) if why_not_depth > 0 else set()
         # per rule index: the variables its body binds, and its X = expr assignments
         self._outer: dict[int, set[str]] = {}
         self._assigned: dict[int, dict[int, Var]] = {}
         # the provenance (``Model.provenance`` is a Mapping whose truth value counts its facts)
         self._prov = model.provenance
         self._levels: dict[tuple[str, Row], int] = {}  # recorded level per fact, given ones 0
+        # per derived fact: the step shown, its rule's bindings and premises (see _choose)
+        self._shown: dict[tuple[str, Row], tuple[RuleStep, Env, tuple[tuple[str, Row], ...]]] = {}
 
     def proof(self, pred: str, row: Row, max_depth: int | None = None) -> Proof:
         """The proof of ``pred(row)`` (see ``explain``).
@@ -249,30 +250,55 @@ class ProofBuilder:
             raise _too_deep(pattern_text(pred, row)) from None
 
     def _fact(self, pred: str, row: Row, left: int | None) -> Proof:
-        if pred in self._plain_preds:
-            return self.plain()._fact(pred, row, left)
         key = (pred, row, left)
-        done = self._memo.get(key)
+        done = self._shared.get(key)
+        if done is None:
+            done = self._memo.get(key)
         if done is not None:
             return done
         given = self.model.given.get((pred, row))
         if given is not None:
             en, zh = self.labels.atom(pred, row)
             sp = given.span
-            out = Proof(FactStep(pred, row, str(given), f"{sp.file}:{sp.line}", en, zh))
+            out = self._shared[key] = Proof(
+                FactStep(pred, row, str(given), f"{sp.file}:{sp.line}", en, zh))
+            return out
+        out = self._derived(pred, row, left)
+        if self._no_derived_negation(out, left):
+            self._shared[key] = out
         else:
-            out = self._derived(pred, row, left)
-        self._memo[key] = out
+            self._memo[key] = out
         return out
 
+    def _no_derived_negation(self, proof: Proof, left: int | None) -> bool:
+        """Whether ``proof`` (built ``left`` deep) shows no negation of a derived atom, the
+        one step where builders with and without why-nots differ."""
+        nxt = None if left is None else left - 1
+        for sub in proof.premises:
+            step = sub.step
+            if isinstance(step, (RuleStep, FactStep)):
+                if self._shared.get((step.pred, step.row, nxt)) is not sub:
+                    return False
+            elif isinstance(step, NegationStep):
+                if self.rules_for(step.pred):
+                    return False
+            elif isinstance(step, AggregateStep) and not self._no_derived_negation(sub, nxt):
+                return False
+        return True
+
     def _derived(self, pred: str, row: Row, left: int | None) -> Proof:
-        d = self._prov.get((pred, row)) if self._prov is not None else None
-        if d is None:
-            raise QueryError(f"no record of how {pattern_text(pred, row)} was derived",
-                             hint="evaluate with provenance=True")
-        index, env, chosen = self._choose(pred, row, d)
+        shown = self._shown.get((pred, row))
+        if shown is None:
+            d = self._prov.get((pred, row)) if self._prov is not None else None
+            if d is None:
+                raise QueryError(f"no record of how {pattern_text(pred, row)} was derived",
+                                 hint="evaluate with provenance=True")
+            index, env, chosen = self._choose(pred, row, d)
+            step = self.rule_step(self.checked.rules[index], index, pred, row, env)
+            shown = self._shown[(pred, row)] = (step, env, chosen)
+        step, env, chosen = shown
+        index = step.index
         rule = self.checked.rules[index]
-        step = self.rule_step(rule, index, pred, row, env)
         if left is not None and left <= 0:
             return Proof(step, (), truncated=bool(rule.body))
         nxt = None if left is None else left - 1
@@ -394,8 +420,8 @@ class ProofBuilder:
         """A builder over the same model whose proofs attach no why-nots (this one if its
         own attach none), sharing this one's lookups and per-rule analyses.
 
-        The same builder every time. It also builds this one's proofs of the
-        predicates whose proofs could not attach a why-not anyway, so those are shared.
+        The same builder every time; the two share the proofs that show no
+        negation of a derived atom (those attach no why-not in either).
         """
         if self.why_not_depth <= 0:
             return self
@@ -403,7 +429,7 @@ class ProofBuilder:
             plain = self._plain = ProofBuilder(self.model, self.checked)
             plain.index, plain.labels = self.index, self.labels
             plain._by_head, plain._outer, plain._assigned = self._by_head, self._outer, self._assigned
-            plain._levels = self._levels
+            plain._levels, plain._shown, plain._shared = self._levels, self._shown, self._shared
         return self._plain
 
     def aggregate(self, agg: Aggregate, env: Env, left: int | None) -> Proof:
@@ -422,37 +448,6 @@ class ProofBuilder:
                 if all(sub is not q for q in premises):
                     premises.append(sub)
         return Proof(step, tuple(premises), len(result.contributions) > AGGREGATE_CAP)
-
-
-def _never_why_not(checked: CheckedProgram, by_head: Mapping[str, list[int]]) -> set[str]:
-    """The predicates whose proofs cannot attach a why-not: no rule below them negates a
-    derived predicate (a negation of a derived atom is where a why-not attaches)."""
-    uses: dict[str, set[str]] = {}
-    carries: set[str] = set()
-    for rule in checked.rules:
-        deps = uses.setdefault(rule.head.pred, set())
-        for lit in _literals(rule.body):
-            if not lit.negated:
-                deps.add(lit.atom.pred)
-            elif lit.atom.pred in by_head:
-                carries.add(rule.head.pred)
-    grew = True
-    while grew:
-        grew = False
-        for pred, deps in uses.items():
-            if pred not in carries and not deps.isdisjoint(carries):
-                carries.add(pred)
-                grew = True
-    return set(checked.arity) - carries
-
-
-def _literals(body: Iterable[BodyItem]) -> Iterator[Literal]:
-    """The literals of a body, those inside aggregates included."""
-    for item in body:
-        if isinstance(item, Literal):
-            yield item
-        elif isinstance(item, Aggregate):
-            yield from _literals(item.body)
 
 
 def _assignments(rule: Rule) -> dict[int, Var]:

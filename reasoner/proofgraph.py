@@ -240,11 +240,12 @@ def _describe(obj: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
         labels = {"en": obj.en or obj.text, "zh": obj.zh or obj.text}
         attrs = _attrs("attempt", "fails", labels, obj.text, cite=obj.cite, rule_id=obj.id,
                        source=obj.source, truncated=obj.truncated)
-        return attrs, [("matched", p) for p in obj.matched] + [("fails", obj.failure)]
+        f = obj.failure
+        # an atom that fails is shown as why it does not hold (one node wherever that is shown)
+        fails = f.missing if f.step is None and f.missing is not None else f
+        return attrs, [("matched", p) for p in obj.matched] + [("fails", fails)]
     assert isinstance(obj, Failure)
     if obj.step is None:
-        if obj.missing is not None:
-            return _describe(obj.missing)
         labels = {lang: obj.text for lang in LANGS}
         return _attrs("goal", "fails", labels, obj.text, reason=obj.reason), []
     attrs = _step_attrs(obj.step, "fails", False)

@@ -177,6 +177,7 @@ class WhyNotBuilder:
         self.index: Index = proofs.index
         self.labels: LabelBook = proofs.labels
         self._memo: dict[tuple[str, Pattern, int], WhyNot] = {}
+        self._leaves: dict[tuple[str, Pattern, str], WhyNot] = {}
         # written order per (rule, variables bound by the head, head expressions checked)
         self._orders: dict[tuple[int, frozenset[str], tuple[int, ...]], list[int]] = {}
 
@@ -284,16 +285,28 @@ class WhyNotBuilder:
         if pattern is None:
             return Failure(at, condition, text, "undefined")
         derived = bool(self.proofs.rules_for(atom.pred))
-        en, zh = self.labels.atom(atom.pred, pattern)
-        shown = pattern_text(atom.pred, pattern)
         if not derived or self.index.rows(atom.pred, pattern):
             # An input, or rows that match except for a repeated variable.
-            missing = WhyNot(atom.pred, pattern, shown, en, zh, "no_fact")
+            missing = self._unexplained(atom.pred, pattern, "no_fact")
         elif depth <= 0:
-            missing = WhyNot(atom.pred, pattern, shown, en, zh, "not_explored", truncated=True)
+            missing = self._unexplained(atom.pred, pattern, "not_explored")
         else:
             missing = self.why_not(atom.pred, pattern, depth - 1)
         return Failure(at, condition, text, "no_match", missing=missing)
+
+    def _unexplained(self, pred: str, pattern: Pattern, reason: str) -> WhyNot:
+        """A why-not without attempts (the same object for the same atom)."""
+        key = (pred, pattern, reason)
+        # not memoized with bools: True == 1 as a key, yet they are spelled differently
+        memo = bool not in map(type, pattern)
+        done = self._leaves.get(key) if memo else None
+        if done is None:
+            en, zh = self.labels.atom(pred, pattern)
+            done = WhyNot(pred, pattern, pattern_text(pred, pattern), en, zh, reason,
+                          truncated=reason == "not_explored")
+            if memo:
+                self._leaves[key] = done
+        return done
 
     def _failed_aggregate(self, agg: Aggregate, at: int, condition: str, text: str,
                           env: Env) -> Failure:
