@@ -62,7 +62,8 @@ class Index:
         self._asked: dict[tuple[str, tuple[int, ...]], int] = {}
         self.aggregates: dict[tuple[int, tuple[tuple[str, Any], ...]], "Aggregated"] = {}
         # solutions' plan per body object and bound variables (the body is kept so ids stay unique)
-        self.plans: dict[tuple[int, frozenset[str]], tuple[tuple[BodyItem, ...], list[Any], int]] = {}
+        self.plans: dict[tuple[int, frozenset[str]],
+                         tuple[tuple[BodyItem, ...], list[tuple[Atom | None, BodyItem, int]], int]] = {}
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
         """The rows of ``pred`` equal to ``pattern`` where it is not None, sorted."""
@@ -307,8 +308,11 @@ def solutions(
         positions = {i: k for k, i in enumerate(i for i, b in enumerate(body)
                                                 if isinstance(b, Literal) and not b.negated)}
         # per condition in evaluation order: the positive atom (or None) and its fact's slot
-        steps = [(body[i].atom if i in positions else None, body[i], positions.get(i, -1))  # type: ignore[union-attr]
-                 for i in order]
+        steps: list[tuple[Atom | None, BodyItem, int]] = []
+        for i in order:
+            item = body[i]
+            atom = item.atom if isinstance(item, Literal) and not item.negated else None
+            steps.append((atom, item, positions.get(i, -1)))
         plan = index.plans[memo] = (body, steps, len(positions))
     _, steps, n_facts = plan
     if not steps:

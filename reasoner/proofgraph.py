@@ -118,8 +118,10 @@ class GraphLayout:
     def __init__(self) -> None:
         self._attrs: dict[int, dict[str, Any]] = {}
         self._ids: dict[int, str] = {}
-        # each node's edges, children deduplicated by id: (child key, child id, relation, order)
-        self._edges: dict[int, list[tuple[int, str, str, int]]] = {}
+        # each node's edges, children deduplicated by id: child id -> (relation, order),
+        # and the children's keys in reverse order
+        self._edges: dict[int, dict[str, tuple[str, int]]] = {}
+        self._below: dict[int, list[int]] = {}
         self._keep: list[Any] = []
 
     def graph(self, explained: Explained) -> FlatGraph:
@@ -146,7 +148,7 @@ class GraphLayout:
             raise RenderError("the proof is too deep to lay out as a graph",
                               hint="explain with max_depth (e.g. max_depth=50)") from None
         ids, nodes, edges = self._ids, g.nodes, g.edges
-        order: list[int] = []
+        attrs, own, below = self._attrs, self._edges, self._below
         stack = [top]
         while stack:
             key = stack.pop()
@@ -154,20 +156,16 @@ class GraphLayout:
             if nid in nodes:
                 # already in g, and with it every node below it (ids are Merkle hashes)
                 continue
-            nodes[nid] = self._attrs[key]
-            order.append(key)
-            stack.extend(child for child, _, _, _ in reversed(self._edges[key]))
-        for key in order:
-            out = edges.setdefault(ids[key], {})
-            for _, cid, relation, position in self._edges[key]:
-                if cid not in out:
-                    out[cid] = (relation, position)
+            nodes[nid] = attrs[key]
+            edges[nid] = dict(own[key])  # a node new to g has no edges in g yet
+            stack.extend(below[key])
         return ids[top]
 
     def _visit(self, top: Any) -> int:
         """Describe and hash every object reachable from ``top`` that is new (children first:
         a node's Merkle id hashes its attributes and its children's ids, in order)."""
-        attrs_of, ids, all_edges = self._attrs, self._ids, self._edges
+        attrs_of, ids, all_edges, below, keep = (
+            self._attrs, self._ids, self._edges, self._below, self._keep)
         # (object, its (relation, child) pairs once described: then its children have ids)
         stack: list[tuple[Any, list[tuple[str, Any]] | None]] = [(top, None)]
         while stack:
@@ -178,7 +176,7 @@ class GraphLayout:
                     continue
                 attrs, children = _describe(obj)
                 attrs_of[key] = attrs
-                self._keep.append(obj)
+                keep.append(obj)
                 stack.append((obj, children))
                 stack.extend([(child, None) for _, child in children if id(child) not in ids])
                 continue
@@ -187,13 +185,14 @@ class GraphLayout:
             labelled = [(rel, ids[id(child)]) for rel, child in children]
             blob = _content(attrs_of[key], labelled)
             ids[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
-            seen: set[str] = set()
-            edges: list[tuple[int, str, str, int]] = []
+            edges: dict[str, tuple[str, int]] = {}
+            keys: list[int] = []
             for position, ((_, child), (rel, cid)) in enumerate(zip(children, labelled)):
-                if cid not in seen:
-                    seen.add(cid)
-                    edges.append((id(child), cid, rel, position))
-            all_edges[key] = edges
+                if cid not in edges:
+                    edges[cid] = (rel, position)
+                    keys.append(id(child))
+            keys.reverse()
+            all_edges[key], below[key] = edges, keys
         return id(top)
 
 
@@ -226,49 +225,52 @@ def _content(attrs: dict[str, Any], children: list[tuple[str, str]]) -> str:
 def _describe(obj: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
     """A node's attributes and its (relation, child object) pairs, in order."""
     if isinstance(obj, Proof):
+        step = obj.step
         children: list[tuple[str, Any]] = [("premise", q) for q in obj.premises]
-        if isinstance(obj.step, NegationStep) and obj.step.whynot is not None:
-            children.append(("whynot", obj.step.whynot))
-        return _step_attrs(obj.step, "holds", obj.truncated), children
+        if isinstance(step, NegationStep) and step.whynot is not None:
+            children.append(("whynot", step.whynot))
+        return _step_attrs(step, "holds", obj.truncated), children
     if isinstance(obj, WhyNot):
-        labels = {lang: WORDS[lang]["does_not_hold"].format(
-            (obj.en if lang == "en" else obj.zh) or obj.text) for lang in LANGS}
-        attrs = _attrs("goal", "fails", labels, obj.text, reason=obj.reason,
+        en = _DOES_NOT_HOLD["en"].format(obj.en or obj.text)
+        zh = _DOES_NOT_HOLD["zh"].format(obj.zh or obj.text)
+        attrs = _attrs("goal", "fails", en, zh, obj.text, reason=obj.reason,
                        truncated=obj.truncated)
         return attrs, [("attempt", a) for a in obj.attempts]
     if isinstance(obj, Attempt):
-        labels = {"en": obj.en or obj.text, "zh": obj.zh or obj.text}
-        attrs = _attrs("attempt", "fails", labels, obj.text, cite=obj.cite, rule_id=obj.id,
-                       source=obj.source, truncated=obj.truncated)
+        attrs = _attrs("attempt", "fails", obj.en or obj.text, obj.zh or obj.text, obj.text,
+                       cite=obj.cite, rule_id=obj.id, source=obj.source, truncated=obj.truncated)
         f = obj.failure
         # an atom that fails is shown as why it does not hold (one node wherever that is shown)
         fails = f.missing if f.step is None and f.missing is not None else f
         return attrs, [("matched", p) for p in obj.matched] + [("fails", fails)]
     assert isinstance(obj, Failure)
     if obj.step is None:
-        labels = {lang: obj.text for lang in LANGS}
-        return _attrs("goal", "fails", labels, obj.text, reason=obj.reason), []
-    attrs = _step_attrs(obj.step, "fails", False)
-    attrs["reason"] = obj.reason
+        return _attrs("goal", "fails", obj.text, obj.text, obj.text, reason=obj.reason), []
+    attrs = _step_attrs(obj.step, "fails", False, obj.reason)
     return attrs, [("evidence", obj.evidence)] if obj.evidence is not None else []
 
 
-def _step_attrs(step: Step, outcome: str, truncated: bool) -> dict[str, Any]:
-    labels = {"en": step.en or step.text, "zh": step.zh or step.text}
+_NOT = {lang: WORDS[lang]["not"] for lang in LANGS}
+_DOES_NOT_HOLD = {lang: WORDS[lang]["does_not_hold"] for lang in LANGS}
+
+
+def _step_attrs(step: Step, outcome: str, truncated: bool, reason: str = "") -> dict[str, Any]:
+    text = step.text
     if isinstance(step, NegationStep):
         atom = pattern_text(step.pred, step.pattern)
-        labels = {lang: WORDS[lang]["not"].format((step.en if lang == "en" else step.zh) or atom)
-                  for lang in LANGS}
-    return _attrs(
-        step.kind, outcome, labels, step.text, cite=getattr(step, "cite", ""),
-        rule_id=getattr(step, "id", ""), source=getattr(step, "source", ""), truncated=truncated)
+        en, zh = _NOT["en"].format(step.en or atom), _NOT["zh"].format(step.zh or atom)
+    else:
+        en, zh = step.en or text, step.zh or text
+    return _attrs(step.kind, outcome, en, zh, text, cite=getattr(step, "cite", ""),
+                  rule_id=getattr(step, "id", ""), source=getattr(step, "source", ""),
+                  reason=reason, truncated=truncated)
 
 
-def _attrs(kind: str, outcome: str, labels: dict[str, str], text: str, *, cite: str = "",
+def _attrs(kind: str, outcome: str, label_en: str, label_zh: str, text: str, *, cite: str = "",
            rule_id: str = "", source: str = "", reason: str = "",
            truncated: bool = False) -> dict[str, Any]:
     return {
-        "kind": kind, "outcome": outcome, "label_en": labels["en"], "label_zh": labels["zh"],
+        "kind": kind, "outcome": outcome, "label_en": label_en, "label_zh": label_zh,
         "text": text, "cite": cite, "rule_id": rule_id, "source": source, "reason": reason,
         "truncated": int(truncated),
     }
