@@ -171,17 +171,17 @@ class GraphLayout:
         while stack:
             obj, children = stack.pop()
             key = id(obj)
+            if key in ids:  # reached again
+                continue
             if children is None:
-                if key in ids:
-                    continue
                 attrs, children = _describe(obj)
                 attrs_of[key] = attrs
                 keep.append(obj)
-                stack.append((obj, children))
-                stack.extend([(child, None) for _, child in children if id(child) not in ids])
-                continue
-            if key in ids:  # reached twice before its id was known
-                continue
+                todo = [(child, None) for _, child in children if id(child) not in ids]
+                if todo:
+                    stack.append((obj, children))
+                    stack.extend(todo)
+                    continue
             labelled = [(rel, ids[id(child)]) for rel, child in children]
             blob = _content(attrs_of[key], labelled)
             ids[key] = hashlib.sha256(blob.encode("utf-8")).hexdigest()[:_ID_LEN]
