@@ -320,7 +320,9 @@ def _proof_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
                      help="Language of labels and connective words."),
         click.option("--compact", is_flag=True,
-                     help="Show only cited legal steps (splice out helper rules)."),
+                     help="Show only the labelled legal steps: cited rules, given facts and "
+                          "negated conditions (no arithmetic; why-nots show the conditions "
+                          "that matched without their proofs)."),
         click.option("--max-depth", type=click.IntRange(min=0), default=None,
                      help="Cut the proof below this depth."),
         click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
@@ -455,14 +457,16 @@ def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
 
 def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang: str,
              compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
-    from .explanation import explain_transaction, explanation_graph, explanation_text
+    from .explanation import (compact_explanation, explain_transaction, explanation_graph,
+                              explanation_text)
 
     result = _decided(scenario, regime)
     expl = explain_transaction(result, transaction, max_depth)
     text = explanation_text(expl, lang, compact, max_depth)
     receipt = _proof_receipt(result, "explain", [scenario, transaction], compact, max_depth,
                              decisions=[expl.decision])
-    _emit_proof(expl, explanation_graph(expl), text, fmt, output, lang, theme, receipt)
+    shown = compact_explanation(expl) if compact else expl
+    _emit_proof(shown, explanation_graph(shown), text, fmt, output, lang, theme, receipt)
 
 
 # ---- receipts, memos, what-if, proof diffs ------------------------------------------

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
 import networkx as nx
 
 from .decision import Decision, ScenarioDecisions
 from .errors import QueryError
 from .ir import Const, Literal, Value, Var
 from .labels import check_lang
-from .proof import Proof, ProofBuilder
+from .proof import Proof, ProofBuilder, compact
 from .proofgraph import FlatGraph, GraphLayout
 from .render.text import to_text
 from .syntax import parse_query
-from .whynot import WhyNot
+from .whynot import WhyNot, compact_why_not
 
-__all__ = ["TransactionExplanation", "Explainer", "ExplanationWriter", "explain_transaction",
-           "explanation_graph", "explanation_flat", "explanation_text", "parse_goal", "WHY_NOT_DEPTH"]
+__all__ = ["TransactionExplanation", "Explainer", "ExplanationWriter", "compact_explanation",
+           "explain_transaction", "explanation_graph", "explanation_flat", "explanation_text",
+           "parse_goal", "WHY_NOT_DEPTH"]
 
 # How deep the why-not of an unavailable exception goes: exception -> candidate
 # -> the candidate rule's failing condition -> one more level.
@@ -118,6 +120,13 @@ class ExplanationWriter:
             QueryError: no such transaction in the result.
         """
         return self.writer.write(self.graph(tx))
+
+
+def compact_explanation(expl: TransactionExplanation) -> TransactionExplanation:
+    """The explanation with only its labelled legal steps (``proof.compact`` for the
+    proof, ``whynot.compact_why_not`` for each why-not), for ``--compact`` graphs."""
+    return replace(expl, proof=compact(expl.proof),
+                   whynots=tuple((x, compact_why_not(w)) for x, w in expl.whynots))
 
 
 def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,

@@ -19,7 +19,7 @@ from .explanation import TransactionExplanation
 from .labels import WORDS, check_lang, pattern_text, readable
 from .proof import (
     AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof, RuleStep, Step,
-    compact,
+    splice_helpers,
 )
 from .proofgraph import to_graph
 from .receipt import Receipt, display_path, make_receipt
@@ -249,7 +249,7 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
     scn = result.scenario
     tx = scn.transaction(d.transaction)
     w = MEMO_WORDS[lang]
-    proof = compact(expl.proof)
+    proof = splice_helpers(expl.proof)
     rules = _rules(proof, expl.whynots, d, lang)
     facts = tuple(f for f in _facts(proof, lang) if f.source.startswith(display_path(scn.file) + ":"))
     registry = result.rulebook.uncertainties
@@ -379,7 +379,7 @@ def _facts(proof: Proof, lang: str) -> list[MemoFact]:
 
 
 def _steps(proof: Proof, lang: str) -> Iterator[MemoStep]:
-    """The cited conclusions of a (compacted) proof, premises first, each once."""
+    """The cited conclusions of a proof without helper rules, premises first, each once."""
     seen: set[tuple[str, str]] = set()
     for p in _nodes(proof):
         step = p.step

@@ -30,6 +30,7 @@ __all__ = [
     "ProofBuilder",
     "explain",
     "compact",
+    "splice_helpers",
     "AGGREGATE_CAP",
 ]
 
@@ -510,40 +511,66 @@ def _raw(v: Any) -> str:
     return "undefined" if v is FAIL or v is None else format_value(v)
 
 
-def compact(proof: Proof) -> Proof:
-    """Keep only steps of cited rules (and leaves), splicing out uncited helper rules.
+def splice_helpers(proof: Proof) -> Proof:
+    """Splice out uncited helper rules: their premises take their place, in order.
 
-    The root is always kept. A spliced rule's premises take its place, in order;
-    a premise reached twice is kept once. Shared sub-proofs stay shared.
+    The root is always kept; a premise reached twice is kept once; shared
+    sub-proofs stay shared.
 
     Example:
         >>> leaf = Proof(FactStep("e", (1,), "e(1)", "f.dl:1", "", ""))
         >>> helper = Proof(RuleStep("h", (1,), "h(1)", 0, "", "", "", "", ""), (leaf,))
         >>> top = Proof(RuleStep("p", (1,), "p(1)", 1, "p", "X 1", "", "", ""), (helper,))
-        >>> compact(top).premises == (leaf,)
+        >>> splice_helpers(top).premises == (leaf,)
         True
     """
-    memo: dict[int, Proof] = {}
-    return _compact(proof, memo)
+    return _Compaction(legal_only=False).proof(proof)
 
 
-def _compact(proof: Proof, memo: dict[int, Proof]) -> Proof:
-    done = memo.get(id(proof))
-    if done is not None:
-        return done
-    premises: list[Proof] = []
-    for p in proof.premises:
-        for q in _kept(p, memo):
-            if all(q is not r for r in premises):
-                premises.append(q)
-    out = replace(proof, premises=tuple(premises)) if premises != list(proof.premises) else proof
-    memo[id(proof)] = out
-    return out
+def compact(proof: Proof) -> Proof:
+    """Only the labelled legal steps (``--compact``): cited rules, given facts, negated
+    conditions and capped aggregates.
+
+    Besides uncited helper rules (``splice_helpers``), uncapped aggregates are
+    spliced into their contributions, comparisons and assignments are dropped (the
+    rule's label states the values), and a negated condition loses its why-not
+    (its label stays).
+    """
+    return _Compaction(legal_only=True).proof(proof)
 
 
-def _kept(proof: Proof, memo: dict[int, Proof]) -> list[Proof]:
-    """What stands for ``proof`` among its parent's premises after compaction."""
-    step = proof.step
-    if isinstance(step, RuleStep) and not step.cite and proof.premises and not proof.truncated:
-        return list(_compact(proof, memo).premises)
-    return [_compact(proof, memo)]
+class _Compaction:
+    def __init__(self, legal_only: bool) -> None:
+        self.legal_only = legal_only
+        self.memo: dict[int, Proof] = {}
+
+    def proof(self, proof: Proof) -> Proof:
+        done = self.memo.get(id(proof))
+        if done is not None:
+            return done
+        premises: list[Proof] = []
+        for p in proof.premises:
+            for q in self.kept(p):
+                if all(q is not r for r in premises):
+                    premises.append(q)
+        step = proof.step
+        if self.legal_only and isinstance(step, NegationStep) and step.whynot is not None:
+            out = Proof(replace(step, whynot=None), tuple(premises), proof.truncated)
+        elif premises != list(proof.premises):
+            out = replace(proof, premises=tuple(premises))
+        else:
+            out = proof
+        self.memo[id(proof)] = out
+        return out
+
+    def kept(self, proof: Proof) -> list[Proof]:
+        """What stands for ``proof`` among its parent's premises."""
+        step = proof.step
+        spliced = isinstance(step, RuleStep) and not step.cite
+        if self.legal_only:
+            if isinstance(step, (ComparisonStep, AssignmentStep)):
+                return []
+            spliced = spliced or isinstance(step, AggregateStep)
+        if spliced and proof.premises and not proof.truncated:
+            return list(self.proof(proof).premises)
+        return [self.proof(proof)]

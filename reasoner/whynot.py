@@ -325,7 +325,10 @@ class WhyNotBuilder:
 
 
 def compact_why_not(w: WhyNot) -> WhyNot:
-    """``proof.compact`` applied to every proof inside a why-not."""
+    """``proof.compact`` applied to every proof inside a why-not. The conditions that
+    matched before the failing one are shown as one step each, without their
+    proofs, and comparisons and assignments among them are dropped; the failing
+    condition and its evidence are always kept."""
     attempts = []
     for a in w.attempts:
         f = a.failure
@@ -334,5 +337,7 @@ def compact_why_not(w: WhyNot) -> WhyNot:
             missing=compact_why_not(f.missing) if f.missing is not None else None,
             evidence=compact(f.evidence) if f.evidence is not None else None,
         )
-        attempts.append(replace(a, matched=tuple(compact(p) for p in a.matched), failure=f))
+        matched = tuple(compact(Proof(p.step)) for p in a.matched
+                        if not isinstance(p.step, (ComparisonStep, AssignmentStep)))
+        attempts.append(replace(a, matched=matched, failure=f))
     return replace(w, attempts=tuple(attempts))

@@ -145,6 +145,22 @@ def test_why_and_why_not() -> None:
     assert code == 1 and "does not hold" in err and "why-not" in err
 
 
+def test_explain_compact_keeps_the_legal_steps_and_the_blocking_condition() -> None:
+    s = str(SCENARIOS / "lpp-accumulation.yaml")
+    _, full, _ = run("explain", s, "july")
+    code, short, _ = run("explain", s, "july", "--compact")
+    assert code == 0 and len(short.splitlines()) < 0.7 * len(full.splitlines())
+    assert "28,998,400 <= 26,900,000" in short  # why LPP fails
+    review = next(line for line in full.splitlines() if "presumption of approval" in line)
+    assert review in short.splitlines() and "[15 CFR 742.6(b)(10)(iii)(B)]" in review
+    kinds = {}
+    for flag in ((), ("--compact",)):
+        code, out, _ = run("explain", s, "july", "--format", "json", *flag)
+        kinds[flag] = [n["kind"] for n in json.loads(out)["nodes"]]
+    assert len(kinds[("--compact",)]) < len(kinds[()])
+    assert kinds[("--compact",)].count("assignment") < kinds[()].count("assignment")
+
+
 @pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "mermaid", "text"])
 def test_explain_formats(fmt: str) -> None:
     code, out, _ = run("explain", str(SCENARIOS / "tier3-links.yaml"), "prc-grandparent",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Callable
 
 import pytest
 
@@ -20,6 +21,7 @@ from reasoner.proof import (
     RuleStep,
     compact,
     explain,
+    splice_helpers,
 )
 from reasoner.syntax import parse_program
 
@@ -174,14 +176,44 @@ def test_max_depth_truncates_rule_steps(mc: tuple[Model, CheckedProgram]) -> Non
     assert root.truncated and root.premises == ()
 
 
-def test_compact_splices_uncited_helper_rules(mc: tuple[Model, CheckedProgram]) -> None:
+@pytest.mark.parametrize("compaction", [compact, splice_helpers])
+def test_compaction_splices_uncited_helper_rules(
+        mc: tuple[Model, CheckedProgram], compaction: Callable[[Proof], Proof]) -> None:
     p = explain(*mc, "d5_hq", ("sub",))
     assert [q.kind for q in p.premises] == ["rule", "fact", "fact"]
-    c = compact(p)
+    c = compaction(p)
     assert [q.step.text for q in c.premises] == [
         'parent("sub", "mid")', 'parent("mid", "top")', 'not has_parent("top")',
         'hq_in("top", "CN")', 'd5("CN")']
+    assert compaction(c) == c
+
+
+def test_compact_keeps_only_labelled_legal_steps(mc: tuple[Model, CheckedProgram]) -> None:
+    p = explain(*mc, "lpp", ("tx2",), why_not_depth=1)
+    negation = p.premises[2].step
+    assert isinstance(negation, NegationStep) and negation.whynot is not None
+    c = compact(p)
+    within = c.premises[0]
+    # the comparison T <= Cap and the assignment T = N * P go: the labels state the values
+    assert [q.kind for q in within.premises] == ["rule", "fact"]
+    assert [q.kind for q in within.premises[0].premises] == ["fact", "fact"]
+    kept = c.premises[2].step
+    assert isinstance(kept, NegationStep) and kept.whynot is None  # its label stays
+    assert kept.en == negation.en
     assert compact(c) == c
+    spliced = splice_helpers(p)  # what memos use: every condition stays
+    assert [q.kind for q in spliced.premises[0].premises] == ["rule", "fact", "comparison"]
+    assert spliced.premises[2].step.whynot is not None  # type: ignore[union-attr]
+
+
+def test_compact_splices_an_aggregate_into_its_contributions(
+        mc: tuple[Model, CheckedProgram]) -> None:
+    p = explain(*mc, "received", ("acme", 15832 * 2700))
+    assert "aggregate" in [q.kind for q in p.premises]
+    c = compact(p)
+    assert "aggregate" not in [q.kind for q in c.premises]
+    assert {q.step.text for q in c.premises} >= {'tx_consignee("tx1", "acme")',
+                                                 'tx_consignee("tx2", "acme")'}
 
 
 def test_decimal_and_date_values_are_labelled_readably() -> None:

@@ -225,6 +225,17 @@ def test_compact_why_not_keeps_structure(mc: tuple[Model, CheckedProgram]) -> No
     assert all(p.kind != "rule" or p.step.cite for p in evidence.premises)  # type: ignore[union-attr]
 
 
+def test_compact_why_not_shows_matched_conditions_as_one_step_each(
+        mc: tuple[Model, CheckedProgram]) -> None:
+    w = why_not(*mc, "lpp", ("tx3",))
+    assert any(p.premises for a in w.attempts for p in a.matched)
+    c = compact_why_not(w)
+    matched = [p for a in c.attempts for p in a.matched]
+    assert matched and all(p.premises == () for p in matched)
+    assert all(p.kind not in ("comparison", "assignment") for p in matched)
+    assert [a.failure.kind for a in c.attempts] == [a.failure.kind for a in w.attempts]
+
+
 def test_aggregate_result_bound_by_the_goal_reports_the_computed_value() -> None:
     model, checked = _model('buyer("a"). ship("a", 1, 10). ship("a", 2, 20).\n'
                             '@cite("X 1") total(B, S) :- buyer(B), S = sum(N : ship(B, _I, N)).\n')
