@@ -157,9 +157,9 @@ class DecisionView:
         self.model = model
         self.book = book
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
-        self._candidates: dict[Value, list[Any]] | None = None
+        self._candidates: dict[tuple[Value, bool, bool], frozenset[str]] = {}
         self.closures: dict[tuple[str, Row], int] = {}
-        self.marks = _Marks(book)
+        self.marks = _marks_of(book)
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -184,15 +184,22 @@ class DecisionView:
         """The exception codes available for ``tid``, sorted."""
         return tuple(sorted(x for x in EXCEPTION_CODES if self.model.holds("exception", (tid, x))))
 
-    def candidate_rules(self, code: Value) -> list[Any]:
-        """The rules concluding ``candidate(Tx, code)``, in rulebook order."""
-        if self._candidates is None:
-            self._candidates = {}
-            for rule in self.book.rules:
-                head = rule.head
-                if head.pred == "candidate" and isinstance(head.args[1], Const):
-                    self._candidates.setdefault(head.args[1].value, []).append(rule)
-        return self._candidates.get(code, [])
+    def candidate_cites(self, code: Value, weights: bool, item: bool) -> frozenset[str]:
+        """The citations of the rules concluding ``candidate(Tx, code)`` for a
+        transaction of weights (``weights``) and/or of an item (``item``): a rule
+        written for the other kind (a positive ``weights`` or ``tx_item``/``tx_eccn``
+        condition that the transaction cannot meet) is left out."""
+        key = (code, weights, item)
+        got = self._candidates.get(key)
+        if got is None:
+            kind = {"weights": weights, "tx_item": item, "tx_eccn": item}
+            got = self._candidates[key] = frozenset(
+                rule.meta.cite for rule in self.book.rules
+                if rule.meta.cite and rule.head.pred == "candidate"
+                and isinstance(rule.head.args[1], Const) and rule.head.args[1].value == code
+                and not any(isinstance(b, Literal) and not b.negated
+                            and kind.get(b.atom.pred) is False for b in rule.body))
+        return got
 
     def decision(self, tx: Transaction) -> Decision:
         """The decision for ``tx`` (see SCENARIOS.md for the fields)."""
@@ -269,19 +276,14 @@ def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str
     """Cite each relevant exception that is unavailable: its own provision and the
     filters that barred it."""
     model = view.model
-    kind = {"weights": model.holds("weights", (tid,)), "tx_item": bool(view.rows("tx_item", tid))}
-    kind["tx_eccn"] = kind["tx_item"]
+    weights, item = model.holds("weights", (tid,)), bool(view.rows("tx_item", tid))
     for x in view.values("relevant_exception", tid):
         if x in available:
             continue
         used.visit("relevant_exception", (tid, x))
         if model.holds("barred", (tid, x)):
             used.visit("barred", (tid, x))
-        for rule in view.candidate_rules(x):
-            if any(isinstance(b, Literal) and not b.negated and kind.get(b.atom.pred) is False
-                   for b in rule.body):
-                continue  # written for the other kind of transaction (chips vs weights)
-            used.add_rule(rule.meta.cite)
+        used.extra |= view.candidate_cites(x, weights, item)
 
 
 class _Marks:
@@ -302,11 +304,30 @@ class _Marks:
         """The citations and uncertainty ids whose bits are set in ``mask``."""
         got = self._decoded.get(mask)
         if got is None:
-            marks = [self.names[i] for i in range(mask.bit_length()) if mask >> i & 1]
-            got = (frozenset(t for is_cite, t in marks if is_cite),
-                   frozenset(t for is_cite, t in marks if not is_cite))
-            self._decoded[mask] = got
+            cites: list[str] = []
+            uncertain: list[str] = []
+            rest = mask
+            while rest:
+                low = rest & -rest  # the lowest set bit
+                is_cite, text = self.names[low.bit_length() - 1]
+                (cites if is_cite else uncertain).append(text)
+                rest ^= low
+            got = self._decoded[mask] = (frozenset(cites), frozenset(uncertain))
         return got
+
+
+# Marks of the last few rulebooks (load_rulebook keeps one per regime), by identity,
+# so that decoded masks are shared by every view over models of that rulebook.
+_MARKS: dict[int, tuple[Rulebook, _Marks]] = {}
+
+
+def _marks_of(book: Rulebook) -> _Marks:
+    got = _MARKS.get(id(book))
+    if got is None or got[0] is not book:
+        got = _MARKS[id(book)] = (book, _Marks(book))
+        while len(_MARKS) > 4:
+            del _MARKS[next(iter(_MARKS))]
+    return got[1]
 
 
 class _Walk:
@@ -331,10 +352,6 @@ class _Walk:
     @property
     def uncertain(self) -> frozenset[str]:
         return self.marks.decode(self.mask)[1]
-
-    def add_rule(self, cite: str) -> None:
-        if cite:
-            self.extra.add(cite)
 
     def visit(self, pred: str, row: Row) -> None:
         """Add what the proof of ``pred(row)`` cites (nothing for a given fact)."""
