@@ -360,11 +360,16 @@ class _Walk:
         self.mask |= self._closure((pred, tuple(row)))
 
     def _closure(self, key: tuple[str, Row]) -> int:
-        # Post-order over first derivations; their premises were all derived
-        # before them, so the walk is acyclic.
         memo, own = self._memo, self.marks.own
         prov = self.model.provenance
         assert prov is not None
+        if isinstance(prov, Provenance):
+            try:
+                return prov.rule_closure(key, own, memo)
+            except RecursionError:
+                pass  # a proof deeper than the interpreter's stack: the walk below
+        # Post-order over first derivations; their premises were all derived
+        # before them, so the walk is acyclic.
         first = prov.step if isinstance(prov, Provenance) else partial(_first_step, prov)
         stack: list[tuple[tuple[str, Row], Any]] = [(key, None)]
         while stack:

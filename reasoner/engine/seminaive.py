@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from ..checks import CheckedProgram, bound_variables
 from ..errors import EngineError
@@ -187,6 +187,31 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
             return None
         rule, _, scan_slots = env[-1]
         return rule, tuple([(p, env[s]) for p, s in scan_slots])
+
+    def rule_closure(self, key: tuple[str, Row], marks: Sequence[int],
+                     memo: dict[tuple[str, Row], int]) -> int:
+        """The bitwise or of ``marks[rule]`` over every rule of ``key``'s proof by first
+        derivations (0 for a fact that was not derived). ``memo`` holds the result per
+        fact and may be shared between calls over this provenance.
+
+        Raises:
+            RecursionError: the proof is deeper than the interpreter's stack allows
+                (``memo`` keeps what was completed).
+        """
+        got = memo.get(key)
+        if got is not None:
+            return got
+        rows = self.records.get(key[0])
+        env = rows.get(key[1]) if rows is not None else None
+        if env is None:
+            memo[key] = 0
+            return 0
+        rule, _, scan_slots = env[-1]
+        mask: int = marks[rule]
+        for pred, slot in scan_slots:
+            mask |= self.rule_closure((pred, env[slot]), marks, memo)
+        memo[key] = mask
+        return mask
 
     def _premises(self, key: tuple[str, Row]) -> tuple[tuple[str, Row], ...]:
         step = self.step(key)
