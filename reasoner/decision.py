@@ -159,7 +159,7 @@ class DecisionView:
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
         self._candidates: dict[tuple[Value, bool, bool], frozenset[str]] = {}
         self.closures: dict[tuple[str, Row], int] = {}
-        self.marks = _marks_of(book)
+        self.marks = _Marks(book)
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -304,30 +304,11 @@ class _Marks:
         """The citations and uncertainty ids whose bits are set in ``mask``."""
         got = self._decoded.get(mask)
         if got is None:
-            cites: list[str] = []
-            uncertain: list[str] = []
-            rest = mask
-            while rest:
-                low = rest & -rest  # the lowest set bit
-                is_cite, text = self.names[low.bit_length() - 1]
-                (cites if is_cite else uncertain).append(text)
-                rest ^= low
-            got = self._decoded[mask] = (frozenset(cites), frozenset(uncertain))
+            marks = [self.names[i] for i in range(mask.bit_length()) if mask >> i & 1]
+            got = (frozenset(t for is_cite, t in marks if is_cite),
+                   frozenset(t for is_cite, t in marks if not is_cite))
+            self._decoded[mask] = got
         return got
-
-
-# Marks of the last few rulebooks (load_rulebook keeps one per regime), by identity,
-# so that decoded masks are shared by every view over models of that rulebook.
-_MARKS: dict[int, tuple[Rulebook, _Marks]] = {}
-
-
-def _marks_of(book: Rulebook) -> _Marks:
-    got = _MARKS.get(id(book))
-    if got is None or got[0] is not book:
-        got = _MARKS[id(book)] = (book, _Marks(book))
-        while len(_MARKS) > 4:
-            del _MARKS[next(iter(_MARKS))]
-    return got[1]
 
 
 class _Walk:
