@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from .decision import Decision, ScenarioDecisions, decide
 from .errors import CheckFailed, Diagnostic, EarlogError, QueryError, ScenarioError
-from .proof import Proof, ProofBuilder, compact
+from .proof import Proof, ProofBuilder, splice_helpers
 from .scenario import END_USES, Entity, Item, Model, Scenario, Transaction, parse_scenario
 from .span import NO_SPAN, Span
 from .yamlnodes import did_you_mean
@@ -134,7 +134,7 @@ class Change:
 @dataclass(frozen=True, slots=True)
 class Flip:
     """A minimal set of changes that flips the outcome, the new decision, and the
-    compact proof of its key step (the exception that became available, else the
+    proof of its key step without helper rules (the exception that became available, else the
     outcome or review policy)."""
 
     changes: tuple[Change, ...]
@@ -313,8 +313,9 @@ def _decision(result: ScenarioDecisions, tx: str) -> Decision:
 
 
 def key_step(result: ScenarioDecisions, before: Decision, after: Decision) -> Proof:
-    """The compact proof of what decides ``after``: the provision of an exception
-    that became available, else the review policy, else the outcome."""
+    """The proof of what decides ``after``, without helper rules (its tests and their
+    values stay): the provision of an exception that became available, else the
+    review policy, else the outcome."""
     tx = after.transaction
     new = [x for x in after.exceptions if x not in before.exceptions] or list(after.exceptions)
     if new:
@@ -326,7 +327,7 @@ def key_step(result: ScenarioDecisions, before: Decision, after: Decision) -> Pr
     else:
         goal = ("outcome", (tx, after.outcome))
     builder = ProofBuilder(result.model, result.rulebook.checked)
-    return compact(builder.proof(goal[0], goal[1]))
+    return splice_helpers(builder.proof(goal[0], goal[1]))
 
 
 # ---- candidate changes -------------------------------------------------------------

@@ -126,6 +126,14 @@ def test_set_redecides_one_variant() -> None:
                                           "tx1.quantity: 200 \u2192 100"]
 
 
+def test_the_key_step_keeps_the_test_that_flipped() -> None:
+    lpp = next(p for p in SCENARIOS if p.name == "lpp-accumulation.yaml")
+    flip = what_if(load_scenario(lpp), "july", max_changes=1).flips[0]
+    assert [str(c) for c in flip.changes] == ["july.quantity: 600 \u2192 300"]
+    # the cap test decides, so its values are shown (unlike explain --compact)
+    assert "24,248,800 <= 26,900,000" in [q.step.en for q in flip.key_step.premises]
+
+
 @pytest.mark.parametrize("assignment, message", [
     ("cn_parent.headquartered_in=CHN", "unknown country code 'CHN'"),
     ("cn_parent.hq=DE", "unknown key 'hq'"),
