@@ -26,7 +26,7 @@ def to_text(
     Args:
         explained: a proof or a why-not.
         lang: ``en`` or ``zh`` (labels and connective words).
-        compact: splice out uncited helper rules (``proof.compact``).
+        compact: only the labelled legal steps (``proof.compact``, ``whynot.compact_why_not``).
         max_depth: stop printing below this depth (the root is depth 0).
 
     Returns:
