@@ -404,7 +404,7 @@ def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, comp
         pred, rows[0], max_depth)
     shown = compact_proof(proof) if compact else proof
     receipt = _proof_receipt(result, "why", [scenario, goal], compact, max_depth)
-    _emit_proof(shown, to_graph(shown), to_text(proof, lang, compact, max_depth),
+    _emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
                 fmt, output, lang, theme, receipt)
 
 
@@ -438,7 +438,7 @@ def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None,
     shown = compact_why_not(w) if compact else w
     receipt = _proof_receipt(result, "why-not", [scenario, goal], compact, max_depth,
                              {"--depth": depth})
-    _emit_proof(shown, to_graph(shown), to_text(w, lang, compact, max_depth),
+    _emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
                 fmt, output, lang, theme, receipt)
 
 
@@ -462,10 +462,10 @@ def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang
 
     result = _decided(scenario, regime)
     expl = explain_transaction(result, transaction, max_depth)
-    text = explanation_text(expl, lang, compact, max_depth)
+    shown = compact_explanation(expl) if compact else expl
+    text = explanation_text(shown, lang, max_depth=max_depth)
     receipt = _proof_receipt(result, "explain", [scenario, transaction], compact, max_depth,
                              decisions=[expl.decision])
-    shown = compact_explanation(expl) if compact else expl
     _emit_proof(shown, explanation_graph(shown), text, fmt, output, lang, theme, receipt)
 
 
