@@ -21,6 +21,7 @@ __all__ = [
     "pattern_text",
     "item_text",
     "LabelBook",
+    "memo_safe",
     "check_lang",
 ]
 
@@ -183,6 +184,12 @@ def pattern_text(pred: str, pattern: tuple[Value | None, ...]) -> str:
     return f"{pred}({', '.join(['_' if v is None else format_value(v) for v in pattern])})"
 
 
+def memo_safe(values: tuple[Value | None, ...]) -> bool:
+    """Whether ``values`` can key a memo of texts: not with a bool in it, since
+    True == 1 as a key, yet they are spelled "true" and "1"."""
+    return bool not in map(type, values)
+
+
 class LabelBook:
     """The labels of a program's predicates, for atoms seen outside their rules.
 
@@ -217,8 +224,7 @@ class LabelBook:
         found = self._labels.get(pred)
         if found is None:
             return "", ""
-        # memoized, but not for bools: True == 1 as a key, yet they read "true" and "1"
-        memo = bool not in map(type, values)
+        memo = memo_safe(values)
         done = self._filled.get((pred, values)) if memo else None
         if done is None:
             en, zh, params = found

@@ -9,7 +9,7 @@ from .checks import CheckedProgram
 from .engine.model import Model, Row
 from .errors import EngineError, QueryError
 from .ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Value, Var
-from .labels import LabelBook, fill, item_text, pattern_text, readable
+from .labels import LabelBook, fill, item_text, memo_safe, pattern_text, readable
 from .matching import (
     FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, unify_head,
     written_order,
@@ -297,8 +297,7 @@ class WhyNotBuilder:
     def _unexplained(self, pred: str, pattern: Pattern, reason: str) -> WhyNot:
         """A why-not without attempts (the same object for the same atom)."""
         key = (pred, pattern, reason)
-        # not memoized with bools: True == 1 as a key, yet they are spelled differently
-        memo = bool not in map(type, pattern)
+        memo = memo_safe(pattern)
         done = self._leaves.get(key) if memo else None
         if done is None:
             en, zh = self.labels.atom(pred, pattern)
