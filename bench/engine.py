@@ -177,10 +177,10 @@ CASES = (
 # ---- workers: one engine, one case, in a fresh process ----------------------------
 
 def _run_earlog(rules: str, rows: Rows, engine_name: str) -> dict[str, int]:
-    from reasoner.checks import check
+    from reasoner.lang.checks import check
     from reasoner.engine import get_engine
-    from reasoner.ir import Fact
-    from reasoner.syntax import parse_program
+    from reasoner.lang.ir import Fact
+    from reasoner.lang.syntax import parse_program
 
     program = parse_program(rules, file="<bench>")
     facts = tuple(Fact(p, tuple(r)) for p, rs in rows.items() for r in rs)

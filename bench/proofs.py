@@ -27,14 +27,14 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from reasoner.checks import CheckedProgram, check
+from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import SemiNaiveEngine
-from reasoner.ir import Fact
-from reasoner.proof import ProofBuilder, explain
-from reasoner.proofgraph import to_graph
+from reasoner.lang.ir import Fact
+from reasoner.proof.why import ProofBuilder, explain
+from reasoner.proof.graph import to_graph
 from reasoner.render import to_json, to_text
-from reasoner.syntax import parse_program
-from reasoner.whynot import why_not
+from reasoner.lang.syntax import parse_program
+from reasoner.proof.whynot import why_not
 
 RULES = """\
 input tx_qty(Tx, I, N). input item_tpp(I, P). input tx_consignee(Tx, E).
@@ -101,10 +101,10 @@ def _screen_book(rows: int) -> Any:
     """A generated book of ``rows`` transactions decided as one scenario."""
     import tempfile
 
-    from reasoner.decision import decide
-    from reasoner.scenario import load_scenario
-    from reasoner.screen import validate_row
-    from reasoner.screenio import read_rows
+    from reasoner.law.decision import decide
+    from reasoner.law.scenario import load_scenario
+    from reasoner.tools.screen.screener import validate_row
+    from reasoner.tools.screen.files import read_rows
 
     here = Path(__file__).resolve().parent
     spec = importlib.util.spec_from_file_location("screen_data", here / "screen_data.py")
@@ -121,9 +121,9 @@ def _screen_book(rows: int) -> Any:
 
 def screen_proofs(rows: int, repeat: int) -> None:
     """Per-proof cost of screen's proofs on one chunk of ``rows`` transactions."""
-    from reasoner.explanation import (Explainer, ExplanationWriter, explain_transaction,
+    from reasoner.proof.explanation import (Explainer, ExplanationWriter, explain_transaction,
                                       explanation_graph)
-    from reasoner.gcpause import gc_paused
+    from reasoner.engine.gcpause import gc_paused
 
     result = _screen_book(rows)
     ids = [d.transaction for d in result.decisions

@@ -103,9 +103,9 @@ def stage_memory(ctx: Path, rows_file: Path, sort: bool) -> tuple[float, int]:
     of a file, without deciding (the stages whose memory could grow with the file)."""
     code = f"""
 import resource, sys, time
-from reasoner.scenario import load_scenario
-from reasoner.screen import Screener, Rejected
-from reasoner.screenio import read_rows
+from reasoner.law.scenario import load_scenario
+from reasoner.tools.screen.screener import Screener, Rejected
+from reasoner.tools.screen.files import read_rows
 ctx = load_scenario({str(ctx)!r}, require_transactions=False)
 s = Screener(ctx, {str(rows_file)!r}, sort={sort!r})
 t = time.perf_counter()
@@ -127,11 +127,11 @@ def recording(ctx: Path, rows_file: Path) -> str:
     engine's record of first derivations, which proofs and citations are read from);
     then the same with every decision read, where provenance adds the citation walk.
     CPU seconds, with the collector paused as screen pauses it."""
-    from reasoner.decision import DecisionView
-    from reasoner.gcpause import gc_paused
-    from reasoner.scenario import load_scenario
-    from reasoner.screen import CHUNK_SIZE, Screener, _Partition
-    from reasoner.screenio import read_rows
+    from reasoner.law.decision import DecisionView
+    from reasoner.engine.gcpause import gc_paused
+    from reasoner.law.scenario import load_scenario
+    from reasoner.tools.screen.screener import CHUNK_SIZE, Screener, _Partition
+    from reasoner.tools.screen.files import read_rows
 
     context = load_scenario(ctx, require_transactions=False)
     s = Screener(context, str(rows_file))
@@ -171,7 +171,7 @@ def recording(ctx: Path, rows_file: Path) -> str:
 
 _UNRECORDED = """\
 import contextlib, io, sys, time
-import reasoner.screen as screen
+import reasoner.tools.screen.screener as screen
 from reasoner.cli import cli
 real = screen.get_engine
 
@@ -220,13 +220,13 @@ def engines(ctx: Path, rows_file: Path, rows: int) -> str:
     (every evaluation it makes, earlog recording provenance as decide asks), then one
     evaluation of the rulebook over the book's facts without provenance; the models must
     be equal (a ratio between different answers would mean nothing)."""
-    from reasoner.decision import decide, input_facts
+    from reasoner.law.decision import decide, input_facts
     from reasoner.engine import get_engine
-    from reasoner.errors import EarlogError
-    from reasoner.rulebook import load_rulebook
-    from reasoner.scenario import load_scenario
-    from reasoner.screen import Screener
-    from reasoner.screenio import read_rows
+    from reasoner.lang.errors import EarlogError
+    from reasoner.law.rulebook import load_rulebook
+    from reasoner.law.scenario import load_scenario
+    from reasoner.tools.screen.screener import Screener
+    from reasoner.tools.screen.files import read_rows
 
     if not (REPO / "reasoner" / "engine" / "pydatalog_backend.py").exists():
         return "pyDatalog backend: missing (reasoner/engine/pydatalog_backend.py does not exist)"

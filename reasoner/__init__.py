@@ -17,21 +17,21 @@ The pipeline, one module per arrow::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from reasoner.version import __version__
 
-from .checks import CheckedProgram, check
-from .decision import Decision, ScenarioDecisions, decide, decision_json
-from .engine import Engine, Model, get_engine
-from .errors import EarlogError
-from .ir import Program
-from .memo import Memo, build_memo
-from .proofdiff import ProofDiff, diff_decisions
-from .receipt import Receipt, make_receipt
-from .rulebook import Rulebook, load_rulebook
-from .scenario import Scenario, load_scenario, parse_scenario
-from .screen import Screener
-from .syntax import parse_program, parse_query
-from .whatif import WhatIfResult, what_if, what_if_set
+from reasoner.lang.checks import CheckedProgram, check
+from reasoner.law.decision import Decision, ScenarioDecisions, decide, decision_json
+from reasoner.engine import Engine, Model, get_engine
+from reasoner.lang.errors import EarlogError
+from reasoner.lang.ir import Program
+from reasoner.tools.memo.document import Memo, build_memo
+from reasoner.proof.diff import ProofDiff, diff_decisions
+from reasoner.law.receipt import Receipt, make_receipt
+from reasoner.law.rulebook import Rulebook, load_rulebook
+from reasoner.law.scenario import Scenario, load_scenario, parse_scenario
+from reasoner.tools.screen.screener import Screener
+from reasoner.lang.syntax import parse_program, parse_query
+from reasoner.tools.whatif.search import WhatIfResult, what_if, what_if_set
 
 __all__ = [
     "__version__",

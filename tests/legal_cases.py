@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reasoner.decision import Decision, decide
-from reasoner.scenario import load_scenario
+from reasoner.law.decision import Decision, decide
+from reasoner.law.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_EXAMPLES = REPO.parent / "shared" / "ear" / "examples"

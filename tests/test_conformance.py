@@ -16,10 +16,10 @@ from datalog_conformance.schema import Model as ConformanceModel
 from datalog_conformance.schema import Program as ConformanceProgram
 from datalog_conformance.schema import TestCase as ConformanceCase
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine
-from reasoner.ir import Fact, Program, Value
-from reasoner.syntax import parse_program
+from reasoner.lang.ir import Fact, Program, Value
+from reasoner.lang.syntax import parse_program
 
 __all__ = ["ConformanceAdapter"]
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from legal_cases import REPO, SHARED_EXAMPLES, decide_with_expect, mismatches
-from reasoner.decision import decide
-from reasoner.scenario import load_scenario
+from reasoner.law.decision import decide
+from reasoner.law.scenario import load_scenario
 
 
 def _cases(folder: Path) -> list[tuple[Path, str, str | None]]:
@@ -88,7 +88,7 @@ def test_own_scenario(path: Path, tx: str, regime: str | None) -> None:
 def test_public_example_explained(path: Path, tx: str, regime: str | None) -> None:
     """`earlog explain` shows the decisive citations and, for each unavailable
     exception, the condition that blocks it."""
-    from reasoner.explanation import explain_transaction, explanation_text
+    from reasoner.proof.explanation import explain_transaction, explanation_text
 
     scn = load_scenario(path, allow_expect=True)
     expl = explain_transaction(decide(scn, regime=regime), tx)

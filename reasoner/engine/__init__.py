@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import EngineError
-from .model import Derivation, Engine, Model, Row
-from .seminaive import SemiNaiveEngine, solve
+from reasoner.lang.errors import EngineError
+from reasoner.engine.model import Derivation, Engine, Model, Row
+from reasoner.engine.seminaive import SemiNaiveEngine, solve
 
 __all__ = ["Derivation", "Engine", "Model", "Row", "SemiNaiveEngine", "solve", "get_engine", "ENGINES"]
 
@@ -20,7 +20,7 @@ def get_engine(name: str = "earlog") -> Engine:
     if name == "earlog":
         return SemiNaiveEngine()
     if name == "pydatalog":
-        from .pydatalog_backend import PyDatalogEngine
+        from reasoner.engine.pydatalog_backend import PyDatalogEngine
 
         engine: Engine = PyDatalogEngine()
         return engine

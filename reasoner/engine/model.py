@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Protocol
 
-from ..checks import CheckedProgram
-from ..ir import Fact, Value
+from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.ir import Fact, Value
 
 __all__ = ["Row", "Derivation", "Model", "Engine"]
 

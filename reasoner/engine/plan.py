@@ -7,7 +7,7 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, localcon
 from operator import itemgetter
 from typing import Any, Callable, Iterable
 
-from ..ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
+from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
 
 __all__ = ["Relation", "Plan", "compile_body", "FAIL", "compare", "order_body", "apply_function",
            "fold_aggregate"]

@@ -11,13 +11,13 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from pyDatalog import pyDatalog, pyEngine, pyParser
 
-from ..checks import CheckedProgram, bound_variables
-from ..errors import EarlogError, EngineError, UnsupportedProgramError
-from ..ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const, Fact, Literal, Rule, Term,
+from reasoner.lang.checks import CheckedProgram, bound_variables
+from reasoner.lang.errors import EarlogError, EngineError, UnsupportedProgramError
+from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const, Fact, Literal, Rule, Term,
                   Value, Var, variables)
-from ..span import Span
-from .model import Model, Row
-from .plan import FAIL, apply_function, compare, fold_aggregate
+from reasoner.lang.span import Span
+from reasoner.engine.model import Model, Row
+from reasoner.engine.plan import FAIL, apply_function, compare, fold_aggregate
 
 __all__ = ["PyDatalogEngine", "refuse_unsupported"]
 

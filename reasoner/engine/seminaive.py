@@ -6,12 +6,12 @@ import threading
 from operator import itemgetter
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from ..checks import CheckedProgram, bound_variables
-from ..errors import EngineError
-from ..gcpause import gc_paused
-from ..ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
-from .model import Derivation, Model, Row
-from .plan import FAIL, Env, Plan, Relation, compile_body, compile_term
+from reasoner.lang.checks import CheckedProgram, bound_variables
+from reasoner.lang.errors import EngineError
+from reasoner.engine.gcpause import gc_paused
+from reasoner.lang.ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
+from reasoner.engine.model import Derivation, Model, Row
+from reasoner.engine.plan import FAIL, Env, Plan, Relation, compile_body, compile_term
 
 __all__ = ["SemiNaiveEngine", "Provenance", "solve"]
 

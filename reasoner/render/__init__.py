@@ -6,10 +6,10 @@ from ``proofgraph.to_graph`` (everything else). Themes are data (``theme``).
 
 from __future__ import annotations
 
-from .dot import to_dot
-from .export import IMAGE_FORMATS, json_schema, to_graphml, to_image, to_json, to_mermaid
-from .text import to_text
-from .theme import DEFAULT, MONO, THEMES, Theme, get_theme
+from reasoner.render.dot import to_dot
+from reasoner.render.export import IMAGE_FORMATS, json_schema, to_graphml, to_image, to_json, to_mermaid
+from reasoner.render.text import to_text
+from reasoner.render.theme import DEFAULT, MONO, THEMES, Theme, get_theme
 
 __all__ = [
     "to_text",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any, Mapping
 
-from ..labels import check_lang
-from ..proofdiff import FieldChange, ProofDiff, TransactionDiff
-from .dot import node_label
-from .theme import DEFAULT, Theme
+from reasoner.lang.labels import check_lang
+from reasoner.proof.diff import FieldChange, ProofDiff, TransactionDiff
+from reasoner.render.dot import node_label
+from reasoner.render.theme import DEFAULT, Theme
 
 __all__ = ["DIFF_THEME", "LISTED_KINDS", "diff_text", "diff_dot"]
 

@@ -7,8 +7,8 @@ from typing import Any, Mapping
 
 import networkx as nx
 
-from ..labels import check_lang
-from .theme import DEFAULT, Theme
+from reasoner.lang.labels import check_lang
+from reasoner.render.theme import DEFAULT, Theme
 
 __all__ = ["to_dot", "node_label"]
 

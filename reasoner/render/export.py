@@ -13,11 +13,11 @@ from typing import Any, Iterable, Mapping
 
 import networkx as nx
 
-from ..errors import RenderError
-from ..proofgraph import NODE_ATTRS, SCHEMA, FlatGraph
-from ..labels import check_lang
-from .dot import node_label
-from .theme import DEFAULT, Theme
+from reasoner.lang.errors import RenderError
+from reasoner.proof.graph import NODE_ATTRS, SCHEMA, FlatGraph
+from reasoner.lang.labels import check_lang
+from reasoner.render.dot import node_label
+from reasoner.render.theme import DEFAULT, Theme
 
 __all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..errors import RenderError
+from reasoner.lang.errors import RenderError
 
 __all__ = ["HIGHLIGHT", "RULE_HIGHLIGHT", "highlight_dot"]
 

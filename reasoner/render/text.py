@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Mapping, Union
 
-from ..errors import RenderError
-from ..labels import WORDS, check_lang, pattern_text
-from ..proof import (
+from reasoner.lang.errors import RenderError
+from reasoner.lang.labels import WORDS, check_lang, pattern_text
+from reasoner.proof.why import (
     AGGREGATE_CAP, AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof,
     RuleStep, Step, compact as _compact,
 )
-from ..whynot import Attempt, Failure, WhyNot, compact_why_not
+from reasoner.proof.whynot import Attempt, Failure, WhyNot, compact_why_not
 
 __all__ = ["to_text"]
 

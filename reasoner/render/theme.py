@@ -82,7 +82,7 @@ def get_theme(name: str) -> Theme:
     Raises:
         RenderError: no such theme.
     """
-    from ..errors import RenderError
+    from reasoner.lang.errors import RenderError
 
     try:
         return THEMES[name]

@@ -17,14 +17,14 @@ import jsonschema
 import networkx as nx
 import pytest
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine
-from reasoner.ir import Const, Literal
-from reasoner.proof import Proof, compact, explain
-from reasoner.proofgraph import to_graph
+from reasoner.lang.ir import Const, Literal
+from reasoner.proof.why import Proof, compact, explain
+from reasoner.proof.graph import to_graph
 from reasoner.render import json_schema, to_dot, to_graphml, to_image, to_json, to_mermaid, to_text
-from reasoner.syntax import parse_program, parse_query
-from reasoner.whynot import WhyNot, compact_why_not, why_not
+from reasoner.lang.syntax import parse_program, parse_query
+from reasoner.proof.whynot import WhyNot, compact_why_not, why_not
 
 HERE = Path(__file__).parent / "proofs"
 CASES = sorted(p.name for p in HERE.iterdir() if (p / "query.txt").exists())

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine, solve
-from reasoner.errors import CheckFailed, ParseError
-from reasoner.ir import Literal
-from reasoner.syntax import parse_program, parse_query
+from reasoner.lang.errors import CheckFailed, ParseError
+from reasoner.lang.ir import Literal
+from reasoner.lang.syntax import parse_program, parse_query
 
 __all__: list[str] = []
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from reasoner.checks import check
-from reasoner.decision import _Marks, _Walk
+from reasoner.lang.checks import check
+from reasoner.law.decision import _Marks, _Walk
 from reasoner.engine import SemiNaiveEngine
-from reasoner.syntax import parse_program
+from reasoner.lang.syntax import parse_program
 
 CHAIN = 3000
 

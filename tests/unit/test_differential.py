@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine
 from reasoner.engine.pydatalog_backend import PyDatalogEngine
-from reasoner.errors import CheckFailed, UnsupportedProgramError
-from reasoner.ir import Fact
-from reasoner.syntax import parse_program
+from reasoner.lang.errors import CheckFailed, UnsupportedProgramError
+from reasoner.lang.ir import Fact
+from reasoner.lang.syntax import parse_program
 
 __all__: list[str] = []
 

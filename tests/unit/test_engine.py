@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import Model, SemiNaiveEngine
-from reasoner.syntax import parse_program
+from reasoner.lang.syntax import parse_program
 
 __all__: list[str] = []
 

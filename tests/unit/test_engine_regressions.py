@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from reasoner.checks import check
+from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine
-from reasoner.syntax import parse_program
+from reasoner.lang.syntax import parse_program
 
 
 def _model(text: str):  # type: ignore[no-untyped-def]

@@ -17,13 +17,13 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
-from reasoner.decision import decide, decision_json
-from reasoner.explanation import explain_transaction
-from reasoner.memo import build_memo, cite_order, issue_text
-from reasoner.receipt import command_line, make_receipt
+from reasoner.law.decision import decide, decision_json
+from reasoner.proof.explanation import explain_transaction
+from reasoner.tools.memo.document import build_memo, cite_order, issue_text
+from reasoner.law.receipt import command_line, make_receipt
 from reasoner.render import json_schema
-from reasoner.render.memo_md import md_escape, memo_md
-from reasoner.scenario import load_scenario, parse_scenario
+from reasoner.tools.memo.markdown import md_escape, memo_md
+from reasoner.law.scenario import load_scenario, parse_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "memos"

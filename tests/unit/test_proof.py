@@ -7,10 +7,10 @@ from typing import Callable
 
 import pytest
 
-from reasoner.checks import CheckedProgram, check
+from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import Model, SemiNaiveEngine
-from reasoner.errors import QueryError
-from reasoner.proof import (
+from reasoner.lang.errors import QueryError
+from reasoner.proof.why import (
     AGGREGATE_CAP,
     AggregateStep,
     AssignmentStep,
@@ -23,7 +23,7 @@ from reasoner.proof import (
     explain,
     splice_helpers,
 )
-from reasoner.syntax import parse_program
+from reasoner.lang.syntax import parse_program
 
 # Line numbers matter: tests assert fact sources (program.dl:LINE).
 PROGRAM = """\

@@ -9,14 +9,14 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from reasoner.decision import decide
-from reasoner.explanation import (Explainer, ExplanationWriter, explain_transaction,
+from reasoner.law.decision import decide
+from reasoner.proof.explanation import (Explainer, ExplanationWriter, explain_transaction,
                                   explanation_flat, explanation_graph)
-from reasoner.proof import FactStep, Proof, RuleStep
-from reasoner.proofgraph import NODE_ATTRS, SCHEMA, GraphLayout, _content, to_graph
+from reasoner.proof.why import FactStep, Proof, RuleStep
+from reasoner.proof.graph import NODE_ATTRS, SCHEMA, GraphLayout, _content, to_graph
 from reasoner.render import to_json
 from reasoner.render.export import JsonWriter
-from reasoner.scenario import load_scenario
+from reasoner.law.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "tests" / "golden" / "proofs"
@@ -59,8 +59,8 @@ def _same_graph(a: nx.DiGraph, b: nx.DiGraph) -> None:
 @pytest.fixture(scope="module")
 def decided(screen_data: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A generated book of 40 transactions decided as one scenario."""
-    from reasoner.screen import validate_row
-    from reasoner.screenio import read_rows
+    from reasoner.tools.screen.screener import validate_row
+    from reasoner.tools.screen.files import read_rows
 
     folder = tmp_path_factory.mktemp("book")
     ctx = load_scenario(str(screen_data.write_context(folder / "ctx.yaml", consignees=12)),

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
-from reasoner.decision import decide
-from reasoner.proofdiff import diff_decisions, merge_graphs
+from reasoner.law.decision import decide
+from reasoner.proof.diff import diff_decisions, merge_graphs
 from reasoner.render.diff import DIFF_THEME, diff_dot, diff_text
-from reasoner.scenario import load_scenario
+from reasoner.law.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 POSTURE = REPO / "facts" / "scenarios" / "enforced-posture.yaml"

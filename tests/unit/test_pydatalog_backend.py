@@ -10,14 +10,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from reasoner.checks import check
-from reasoner.decision import decide, decision_record
+from reasoner.lang.checks import check
+from reasoner.law.decision import decide, decision_record
 from reasoner.engine import SemiNaiveEngine
 from reasoner.engine.pydatalog_backend import PyDatalogEngine
-from reasoner.errors import CheckFailed
-from reasoner.ir import Fact
-from reasoner.scenario import load_scenario
-from reasoner.syntax import parse_program
+from reasoner.lang.errors import CheckFailed
+from reasoner.lang.ir import Fact
+from reasoner.law.scenario import load_scenario
+from reasoner.lang.syntax import parse_program
 
 __all__: list[str] = []
 
@@ -136,7 +136,7 @@ def test_rulebook_model_agrees_on_scenario(name: str) -> None:
 
 def test_decide_refuses_when_the_engines_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
     from reasoner.engine.pydatalog_backend import PyDatalogEngine
-    from reasoner.errors import EngineError
+    from reasoner.lang.errors import EngineError
 
     real = PyDatalogEngine.evaluate
 

@@ -12,8 +12,8 @@ from types import ModuleType
 
 import pytest
 
-from reasoner.ir import Fact
-from reasoner.syntax import parse_program
+from reasoner.lang.ir import Fact
+from reasoner.lang.syntax import parse_program
 
 REPO = Path(__file__).resolve().parents[2]
 REF = REPO / "facts" / "reference"

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reasoner.errors import CheckFailed, EarlogError, ScenarioError, render_diagnostics
-from reasoner.ir import Fact
-from reasoner.scenario import (
+from reasoner.lang.errors import CheckFailed, EarlogError, ScenarioError, render_diagnostics
+from reasoner.lang.ir import Fact
+from reasoner.law.scenario import (
     Scenario,
     Transaction,
     is_country_code,
@@ -21,7 +21,7 @@ from reasoner.scenario import (
     parse_transaction,
     scenario_facts,
 )
-from reasoner.span import Span
+from reasoner.lang.span import Span
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = Path("/work/shared/ear/examples")

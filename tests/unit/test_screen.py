@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
-from reasoner.decision import decide
-from reasoner.scenario import Scenario, load_scenario
-from reasoner.screen import Rejected, Screened, Screener, decision_record
-from reasoner.screenio import DECISION_COLUMNS, ExternalSorter, proof_name, read_rows
+from reasoner.law.decision import decide
+from reasoner.law.scenario import Scenario, load_scenario
+from reasoner.tools.screen.screener import Rejected, Screened, Screener, decision_record
+from reasoner.tools.screen.files import DECISION_COLUMNS, ExternalSorter, proof_name, read_rows
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data" / "screen"
@@ -301,10 +301,10 @@ def _mutations(row: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_fast_path_equals_parse_transaction(tmp_path: Path) -> None:
-    from reasoner.errors import EarlogError
-    from reasoner.scenario import parse_transaction
-    from reasoner.screen import _FastPath
-    from reasoner.span import Span
+    from reasoner.lang.errors import EarlogError
+    from reasoner.law.scenario import parse_transaction
+    from reasoner.tools.screen.screener import _FastPath
+    from reasoner.lang.span import Span
 
     ctx = context()
     fast = _FastPath(ctx)

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
-from reasoner.explorer import MEMO_FORMATS, MEMO_UNAVAILABLE, Explorer
-from reasoner.formdata import FORM_FILE, document_yaml, scenario_document
-from reasoner.scenario import parse_scenario
-from reasoner.server import ExplorerServer, make_server
+from reasoner.web.explorer import MEMO_FORMATS, MEMO_UNAVAILABLE, Explorer
+from reasoner.web.formdata import FORM_FILE, document_yaml, scenario_document
+from reasoner.law.scenario import parse_scenario
+from reasoner.web.server import ExplorerServer, make_server
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz 'dot'")
 
@@ -348,7 +348,7 @@ def test_serve_help_and_invalid_scenario(tmp_path: Any) -> None:
 
 
 def test_starting_points_validate() -> None:
-    from reasoner.formdata import empty_document
+    from reasoner.web.formdata import empty_document
 
     status, body = Explorer(empty_document()).decide({"document": empty_document()})
     assert status == 200 and body["decisions"][0]["outcome"] == "permitted"

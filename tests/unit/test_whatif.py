@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
-from reasoner.decision import decide
-from reasoner.errors import EarlogError, QueryError
-from reasoner.render.whatif import whatif_text
-from reasoner.scenario import load_scenario, scenario_facts
-from reasoner.whatif import (
+from reasoner.law.decision import decide
+from reasoner.lang.errors import EarlogError, QueryError
+from reasoner.tools.whatif.text import whatif_text
+from reasoner.law.scenario import load_scenario, scenario_facts
+from reasoner.tools.whatif.search import (
     CHANGEABLE, Change, apply_changes, candidate_changes, parse_assignment, what_if, what_if_set,
 )
 

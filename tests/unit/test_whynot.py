@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from reasoner.checks import CheckedProgram, check
+from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import Model, SemiNaiveEngine
-from reasoner.errors import QueryError
-from reasoner.proof import AggregateStep, AssignmentStep, ComparisonStep, NegationStep
-from reasoner.syntax import parse_program
-from reasoner.whynot import REASONS, WhyNot, compact_why_not, why_not
+from reasoner.lang.errors import QueryError
+from reasoner.proof.why import AggregateStep, AssignmentStep, ComparisonStep, NegationStep
+from reasoner.lang.syntax import parse_program
+from reasoner.proof.whynot import REASONS, WhyNot, compact_why_not, why_not
 
 PROGRAM = """\
 @en("{Tx} covers {N} units of {I}")

@@ -1,0 +1,1 @@
+"""reasoner/lang."""

@@ -1,0 +1,121 @@
+"""The AI Diffusion rulebook: rule files, reference facts and uncertainties, loaded per regime."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Mapping
+
+import yaml
+
+from reasoner.lang.checks import CheckedProgram, check
+from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
+from reasoner.lang.ir import Program, Rule
+from reasoner.lang.syntax import parse_program
+
+__all__ = ["Rulebook", "load_rulebook", "RULE_FILES", "REGIMES", "reference_dir"]
+
+NAME = "ear-ai-diffusion"
+VERSION = "2025.1"
+REGIMES = ("ifr", "enforced")
+# One file per part of the law, in reading order.
+RULE_FILES = ("inputs.dl", "tiers.dl", "items.dl", "license.dl", "exceptions.dl",
+              "review.dl", "outcome.dl")
+
+
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """A checked rulebook for one regime.
+
+    Attributes:
+        checked: the program (rules of this regime, reference facts).
+        regime: ``ifr`` or ``enforced``.
+        sha256: digest of every rule and reference-fact file.
+        uncertainties: id -> sentence, for every flagged uncertainty.
+    """
+
+    checked: CheckedProgram
+    regime: str
+    sha256: str
+    uncertainties: Mapping[str, str]
+    name: str = NAME
+    version: str = VERSION
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return self.checked.rules
+
+
+def reference_dir() -> Path:
+    """Where the reference facts live: $EARLOG_FACTS or the checkout's facts/reference."""
+    env = os.environ.get("EARLOG_FACTS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "facts" / "reference"
+
+
+def _sources() -> list[tuple[str, str]]:
+    """(display name, text) of every rule and reference-fact file, in load order."""
+    out = []
+    pkg = resources.files("reasoner").joinpath("rulebook")
+    for name in RULE_FILES:
+        out.append((f"reasoner/rulebook/{name}", pkg.joinpath(name).read_text("utf-8")))
+    ref = reference_dir()
+    files = sorted(ref.glob("*.dl")) if ref.is_dir() else []
+    if not files:
+        raise EarlogError(
+            f"reference facts not found in '{ref}'",
+            hint="install earlog from its checkout (pip install -e .) or set EARLOG_FACTS "
+                 "to the facts/reference folder")
+    for path in files:
+        out.append((f"facts/reference/{path.name}", path.read_text("utf-8")))
+    return out
+
+
+@functools.cache
+def _parsed() -> tuple[Program, str, dict[str, str]]:
+    program = Program()
+    digest = hashlib.sha256()
+    problems: list[Diagnostic] = []
+    for name, text in _sources():
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+        try:
+            program = program + parse_program(text, name)
+        except EarlogError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise CheckFailed(problems)
+    raw = resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
+    digest.update(raw.encode())
+    registry = {str(k): " ".join(str(v).split()) for k, v in yaml.safe_load(raw).items()}
+    return program, digest.hexdigest(), registry
+
+
+@functools.cache
+def load_rulebook(regime: str = "ifr") -> Rulebook:
+    """Load, select (by regime) and check the rulebook; cached per regime.
+
+    Raises:
+        EarlogError: unknown regime, or missing reference facts.
+        CheckFailed: the rulebook has static problems (a bug in earlog).
+    """
+    if regime not in REGIMES:
+        raise EarlogError(f"unknown regime '{regime}'", hint="regimes: " + ", ".join(REGIMES))
+    program, sha, registry = _parsed()
+    rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
+    problems = [
+        Diagnostic(r.span, f"rule '{r.id}' names unknown uncertainty '{u}'",
+                   "add it to reasoner/rulebook/uncertainties.yaml", "missing_citation")
+        for r in program.rules for u in r.meta.uncertain if u not in registry
+    ]
+    bad = [r for r in program.rules for g in r.meta.regimes if g not in REGIMES]
+    problems += [Diagnostic(r.span, f"rule '{r.id}' names an unknown regime",
+                            "regimes: " + ", ".join(REGIMES), "missing_citation") for r in bad]
+    if problems:
+        raise CheckFailed(problems)
+    checked = check(Program(rules, program.facts, program.decls), require_citations=True)
+    return Rulebook(checked, regime, sha, registry)
