@@ -30,11 +30,11 @@ from typing import Any
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import SemiNaiveEngine
 from reasoner.lang.ir import Fact
-from reasoner.proof.why import ProofBuilder, explain
+from reasoner.proof import ProofBuilder, explain
 from reasoner.proof.graph import to_graph
 from reasoner.render import to_json, to_text
 from reasoner.lang.syntax import parse_program
-from reasoner.proof.whynot import why_not
+from reasoner.proof import why_not
 
 RULES = """\
 input tx_qty(Tx, I, N). input item_tpp(I, P). input tx_consignee(Tx, E).

@@ -88,7 +88,8 @@ def test_own_scenario(path: Path, tx: str, regime: str | None) -> None:
 def test_public_example_explained(path: Path, tx: str, regime: str | None) -> None:
     """`earlog explain` shows the decisive citations and, for each unavailable
     exception, the condition that blocks it."""
-    from reasoner.proof.explanation import explain_transaction, explanation_text
+    from reasoner.proof.explanation import explain_transaction
+    from reasoner.render.text import explanation_text
 
     scn = load_scenario(path, allow_expect=True)
     expl = explain_transaction(decide(scn, regime=regime), tx)

@@ -9,7 +9,7 @@ from typing import Iterable, Mapping
 import networkx as nx
 
 from reasoner.lang.errors import CheckFailed, Diagnostic
-from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Program, Rule, Term, Var, variables
+from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Literal, Program, Rule, Term, Var, variables
 from reasoner.lang.span import NO_SPAN, Span
 
 __all__ = ["CheckedProgram", "check", "bound_variables", "dependency_graph"]

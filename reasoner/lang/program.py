@@ -1,4 +1,4 @@
-"""Loading rule files into one checked program, and asking it queries."""
+"""Loading rule files into one checked program, and checking queries against it."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from reasoner.lang.checks import CheckedProgram, check
-from reasoner.engine import Model, get_engine, solve
-from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, QueryError
-from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Fact, Literal, Program, Rule, Value, Var, variables
-from reasoner.lang.syntax import parse_program, parse_query
+from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
+from reasoner.lang.ir import Atom, BodyItem, Program, Rule, Var, variables
+from reasoner.lang.syntax import parse_program
 
-__all__ = ["load_program", "parse_files", "check_query", "answer", "run_query"]
+__all__ = ["load_program", "parse_files", "check_query"]
 
 
 def parse_files(paths: Iterable[str | Path]) -> Program:
@@ -75,54 +74,3 @@ def _span_file(body: tuple[BodyItem, ...]) -> str:
         if span is not None:
             return str(span.file)
     return "<query>"
-
-
-def answer(
-    checked: CheckedProgram, model: Model, query: str, file: str = "<query>"
-) -> tuple[list[str], list[dict[str, Value]]]:
-    """Answer a query against an evaluated model.
-
-    Returns:
-        The query's variable names and one dict per answer (sorted).
-
-    Raises:
-        ParseError, CheckFailed: the query is malformed or unsafe.
-        QueryError: the query is empty.
-    """
-    body = parse_query(query, file)
-    if not body:
-        raise QueryError("empty query", hint='ask e.g. path(X, "b")')
-    check_query(checked, body)
-    return _ordered_variables(body), solve(body, model)
-
-
-def _ordered_variables(body: tuple[BodyItem, ...]) -> list[str]:
-    """Named variables in order of first appearance (the columns of an answer table)."""
-    seen: dict[str, None] = {}
-
-    def walk(node: object) -> None:
-        if isinstance(node, Var):
-            if not node.anonymous:
-                seen.setdefault(node.name, None)
-        elif isinstance(node, (Call, Atom)):
-            for a in node.args:
-                walk(a)
-        elif isinstance(node, Literal):
-            walk(node.atom)
-        elif isinstance(node, Comparison):
-            walk(node.left)
-            walk(node.right)
-        elif isinstance(node, Aggregate):
-            walk(node.result)
-    for item in body:
-        walk(item)
-    return list(seen)
-
-
-def run_query(
-    checked: CheckedProgram, query: str, facts: Iterable[Fact] = (), engine: str = "earlog"
-) -> tuple[list[str], list[dict[str, Value]], Model]:
-    """Evaluate the program over ``facts`` and answer a query (see ``answer``)."""
-    model = get_engine(engine).evaluate(checked, facts, provenance=False)
-    names, answers = answer(checked, model, query)
-    return names, answers, model

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from reasoner.engine import Engine, Model, get_engine
 from reasoner.engine.model import Derivation, Row
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
 from reasoner.lang.ir import Const, Fact, Literal, Value
+from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, load_rulebook
 from reasoner.law.scenario import Scenario, Transaction, scenario_facts
 from reasoner.lang.span import NO_SPAN
@@ -207,7 +208,7 @@ class DecisionView:
 
 
 def _decision(tx: Transaction, view: DecisionView) -> Decision:
-    model, book = view.model, view.book
+    model = view.model
     tid = tx.id
     outcomes = view.values("outcome", tid)
     outcome = str(min(outcomes)) if outcomes else "indeterminate"
@@ -406,8 +407,6 @@ def decision_json(result: ScenarioDecisions, command: str | None = None) -> dict
         "decisions": [_decision_dict(d) for d in result.decisions],
     }
     if command is not None:
-        from reasoner.law.receipt import make_receipt
-
         payload["receipt"] = make_receipt(result, command).to_dict()
     return payload
 

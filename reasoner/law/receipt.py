@@ -12,14 +12,39 @@ import os
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from reasoner.version import __version__
 
-if TYPE_CHECKING:
-    from reasoner.law.decision import Decision, ScenarioDecisions
-
 __all__ = ["Receipt", "make_receipt", "command_line", "display_path", "receipt_lines"]
+
+
+# What a receipt reads of a decided scenario (``decision.ScenarioDecisions``): plain
+# attributes, so this module needs nothing from the decision module that uses it.
+class _Book(Protocol):
+    name: str
+    version: str
+    sha256: str
+    regime: str
+
+
+class _Scenario(Protocol):
+    id: str
+    file: str
+    source_sha256: str
+
+
+class _Decision(Protocol):
+    as_of: _dt.date
+
+
+class _Decided(Protocol):
+    @property
+    def rulebook(self) -> _Book: ...
+    @property
+    def scenario(self) -> _Scenario: ...
+    @property
+    def decisions(self) -> Sequence[_Decision]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +92,8 @@ class Receipt:
         }
 
 
-def make_receipt(result: ScenarioDecisions, command: str,
-                 decisions: Iterable[Decision] | None = None) -> Receipt:
+def make_receipt(result: _Decided, command: str,
+                 decisions: Iterable[_Decision] | None = None) -> Receipt:
     """The receipt of an output computed from ``result``.
 
     Args:

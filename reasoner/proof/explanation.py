@@ -9,15 +9,14 @@ import networkx as nx
 from reasoner.law.decision import Decision, ScenarioDecisions
 from reasoner.lang.errors import QueryError
 from reasoner.lang.ir import Const, Literal, Value, Var
-from reasoner.lang.labels import check_lang
-from reasoner.proof.why import Proof, ProofBuilder, compact
+from reasoner.proof.compaction import compact, compact_why_not
+from reasoner.proof.prove import proof_builder
+from reasoner.proof.steps import Proof, WhyNot
 from reasoner.proof.graph import FlatGraph, GraphLayout
-from reasoner.render.text import to_text
 from reasoner.lang.syntax import parse_query
-from reasoner.proof.whynot import WhyNot, compact_why_not
 
 __all__ = ["TransactionExplanation", "Explainer", "ExplanationWriter", "compact_explanation",
-           "explain_transaction", "explanation_graph", "explanation_flat", "explanation_text",
+           "explain_transaction", "explanation_graph", "explanation_flat", 
            "parse_goal", "WHY_NOT_DEPTH"]
 
 # How deep the why-not of an unavailable exception goes: exception -> candidate
@@ -57,7 +56,7 @@ class Explainer:
         self.result = result
         self.decisions = {d.transaction: d for d in result.decisions}
         checked, model = result.rulebook.checked, result.model
-        self.proofs = ProofBuilder(model, checked, why_not_depth=1)
+        self.proofs = proof_builder(model, checked, why_not_depth=1)
         # why-nots explain with plain proofs (no nested why-nots); the builder is the one the
         # proofs' negations use, so both share sub-results
         self.whynots = self.proofs.why_nots()
@@ -127,26 +126,6 @@ def compact_explanation(expl: TransactionExplanation) -> TransactionExplanation:
     proof, ``whynot.compact_why_not`` for each why-not), for ``--compact`` graphs."""
     return replace(expl, proof=compact(expl.proof),
                    whynots=tuple((x, compact_why_not(w)) for x, w in expl.whynots))
-
-
-def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,
-                     max_depth: int | None = None) -> str:
-    """The decision, its proof, and each exception's why-not, as terminal text."""
-    check_lang(lang)
-    d = expl.decision
-    zh = lang == "zh"
-    head = [
-        f"{'交易' if zh else 'Transaction'} {d.transaction}: {d.outcome}"
-        + (f" ({d.review_policy})" if d.review_policy else ""),
-        ("可用例外: " if zh else "exceptions available: ") + (", ".join(d.exceptions) or "-"),
-    ]
-    if d.uncertainties:
-        head.append(("不确定事项: " if zh else "uncertain: ") + ", ".join(d.uncertainties))
-    parts = ["\n".join(head), "", to_text(expl.proof, lang, compact, max_depth)]
-    for x, w in expl.whynots:
-        title = f"{x} 不可用的原因:" if zh else f"Why {x} is not available:"
-        parts += [title, to_text(w, lang, compact, max_depth)]
-    return "\n".join(parts)
 
 
 def explanation_graph(expl: TransactionExplanation, layout: GraphLayout | None = None) -> nx.DiGraph:

@@ -19,8 +19,7 @@ import networkx as nx
 
 from reasoner.lang.errors import RenderError
 from reasoner.lang.labels import LANGS, WORDS, pattern_text
-from reasoner.proof.why import NegationStep, Proof, Step
-from reasoner.proof.whynot import Attempt, Failure, WhyNot
+from reasoner.proof.steps import Attempt, Failure, NegationStep, Proof, Step, WhyNot
 
 __all__ = ["SCHEMA", "NODE_ATTRS", "RELATIONS", "OUTCOMES", "GRAPH_KINDS", "to_graph", "FlatGraph",
            "GraphLayout"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any, Collection, Iterable, Iterator, Mapping
+from typing import Any, Collection, Iterator, Mapping
 
 from reasoner.engine.model import Model, Row
 from reasoner.engine.plan import FAIL, compare, compile_term, fold_aggregate, order_body
-from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Term, Value, Var, variables
+from reasoner.lang.ir import Aggregate, Atom, BodyItem, Comparison, Const, Literal, Term, Value, Var, variables
 
 __all__ = [
     "FAIL",

@@ -2,197 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, ClassVar, Union
+from typing import Any, Callable, Protocol
 
-from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.engine.model import Derivation, Model, Row
+from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import QueryError
 from reasoner.lang.ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
 from reasoner.lang.labels import LabelBook, fill, item_text, pattern_text, readable, term_text
 from reasoner.proof.matching import (
     FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate, row_key, solutions, unify_head,
 )
+from reasoner.proof.steps import (
+    AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Pattern, Proof, RuleStep,
+    WhyNot,
+)
 
-if TYPE_CHECKING:
-    from reasoner.proof.whynot import WhyNot, WhyNotBuilder
+__all__ = ["ProofBuilder", "WhyNotSource", "AGGREGATE_CAP", "comparison_step", "assignment_step",
+           "aggregate_step"]
 
-__all__ = [
-    "KINDS",
-    "RuleStep",
-    "FactStep",
-    "NegationStep",
-    "ComparisonStep",
-    "AssignmentStep",
-    "AggregateStep",
-    "Step",
-    "Proof",
-    "ProofBuilder",
-    "explain",
-    "compact",
-    "splice_helpers",
-    "AGGREGATE_CAP",
-]
 
-KINDS = ("rule", "fact", "negation", "comparison", "aggregate", "assignment")
+class WhyNotSource(Protocol):
+    """What a proof builder asks why a negated atom does not hold (``whynot.WhyNotBuilder``)."""
+
+    def why_not(self, pred: str, pattern: Pattern, depth: int) -> WhyNot: ...
+
 
 # How many contributing matches an aggregate step shows before it is truncated.
 AGGREGATE_CAP = 10
 
 # How many matches of each rule's body are compared when choosing which derivation to show.
 CHOICE_CAP = 256
-
-
-@dataclass(frozen=True, slots=True)
-class RuleStep:
-    """A derived fact and the rule that derived it; labels are filled with its bindings."""
-
-    kind: ClassVar[str] = "rule"
-    pred: str
-    row: Row
-    text: str
-    index: int
-    id: str
-    cite: str
-    source: str
-    en: str
-    zh: str
-
-
-@dataclass(frozen=True, slots=True)
-class FactStep:
-    """A given fact; ``source`` is where it was written (``file:line``)."""
-
-    kind: ClassVar[str] = "fact"
-    pred: str
-    row: Row
-    text: str
-    source: str
-    en: str
-    zh: str
-
-
-@dataclass(frozen=True, slots=True)
-class NegationStep:
-    """``not atom``; ``pattern`` holds None where a variable is local to the negation.
-
-    The labels read the atom positively; renderers add the word for "not".
-    ``whynot`` optionally says why the (derived) atom does not hold.
-    """
-
-    kind: ClassVar[str] = "negation"
-    pred: str
-    pattern: tuple[Value | None, ...]
-    text: str
-    en: str
-    zh: str
-    whynot: WhyNot | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ComparisonStep:
-    """``left op right`` with both sides computed; a side is None when undefined."""
-
-    kind: ClassVar[str] = "comparison"
-    op: str
-    left: Value | None
-    right: Value | None
-    condition: str
-    text: str
-    en: str
-    zh: str
-
-
-@dataclass(frozen=True, slots=True)
-class AssignmentStep:
-    """``Var = expr``: the value computed for the variable (None when undefined)."""
-
-    kind: ClassVar[str] = "assignment"
-    var: str
-    value: Value | None
-    condition: str
-    text: str
-    en: str
-    zh: str
-
-
-@dataclass(frozen=True, slots=True)
-class AggregateStep:
-    """``Var = fn(Term : body)``: the result and how many matches counted.
-
-    The proof's premises are the facts of the first ``AGGREGATE_CAP`` matches.
-    """
-
-    kind: ClassVar[str] = "aggregate"
-    fn: str
-    var: str
-    value: Value | None
-    count: int
-    condition: str
-    text: str
-    en: str
-    zh: str
-
-
-Step = Union[RuleStep, FactStep, NegationStep, ComparisonStep, AssignmentStep, AggregateStep]
-
-
-@dataclass(frozen=True, slots=True)
-class Proof:
-    """One step of a proof and the proofs of its premises (body order).
-
-    Shared sub-proofs are the same object, so a proof is a DAG. ``truncated``
-    marks a step whose premises were cut (depth limit, or an aggregate's cap).
-    """
-
-    step: Step
-    premises: tuple["Proof", ...] = ()
-    truncated: bool = False
-
-    @property
-    def kind(self) -> str:
-        return self.step.kind
-
-
-def explain(
-    model: Model, checked: CheckedProgram, pred: str, row: Row | list[Value],
-    max_depth: int | None = None, why_not_depth: int = 0,
-) -> Proof:
-    """The proof that ``pred(row)`` holds, built from the model's provenance.
-
-    Each derived fact is explained by its lowest derivation (by the levels the
-    engine recorded; ties: the first rule, then the first premises in value
-    order), so the proof does not depend on set iteration order. The rule is
-    re-instantiated with that derivation's bindings: positive atoms recurse,
-    given facts are leaves, and every other condition is shown with its values.
-
-    Args:
-        model: evaluated with ``provenance=True``.
-        checked: the program the model was computed from.
-        pred: the predicate of the goal.
-        row: the goal's values.
-        max_depth: cut rule steps deeper than this (the root is depth 0).
-        why_not_depth: when > 0, a negation of a derived predicate carries the
-            why-not of that atom, explored this deep.
-
-    Returns:
-        The proof; premises follow body order.
-
-    Raises:
-        QueryError: the fact does not hold, provenance was not recorded, or the
-            proof is deeper than Python's recursion limit (about 450 levels).
-
-    Example:
-        >>> from reasoner.syntax import parse_program
-        >>> from reasoner.checks import check
-        >>> from reasoner.engine import SemiNaiveEngine
-        >>> c = check(parse_program('e(1). @cite("X 1") p(A) :- e(A).'))
-        >>> m = SemiNaiveEngine().evaluate(c)
-        >>> p = explain(m, c, "p", (1,))
-        >>> p.kind, p.step.cite, p.premises[0].kind
-        ('rule', 'X 1', 'fact')
-    """
-    return ProofBuilder(model, checked, why_not_depth=why_not_depth).proof(pred, tuple(row), max_depth)
 
 
 def _too_deep(what: str) -> QueryError:
@@ -204,7 +43,8 @@ def _too_deep(what: str) -> QueryError:
 class ProofBuilder:
     """Builds proofs over one model, sharing sub-proofs and lookups between calls."""
 
-    def __init__(self, model: Model, checked: CheckedProgram, why_not_depth: int = 0) -> None:
+    def __init__(self, model: Model, checked: CheckedProgram, why_not_depth: int = 0,
+                 why_nots: Callable[[ProofBuilder], WhyNotSource] | None = None) -> None:
         self.model = model
         self.checked = checked
         self.index = Index(model)
@@ -214,7 +54,8 @@ class ProofBuilder:
         # are the same with or without why-nots and shared with plain(); the others
         self._shared: dict[tuple[str, Row, int | None], Proof] = {}
         self._memo: dict[tuple[str, Row, int | None], Proof] = {}
-        self._whynot: WhyNotBuilder | None = None
+        self._why_nots = why_nots
+        self._whynot: WhyNotSource | None = None
         self._plain: ProofBuilder | None = None
         self._by_head: dict[str, list[int]] = {}
         for i, r in enumerate(checked.rules):
@@ -240,7 +81,7 @@ class ProofBuilder:
         if not self.model.holds(pred, row):
             raise QueryError(
                 f"{pattern_text(pred, row)} does not hold, so it has no proof",
-                hint="ask why not instead (reasoner.whynot.why_not)")
+                hint="ask why not instead (earlog why-not)")
         if self.model.provenance is None:
             raise QueryError(
                 "the model was computed without provenance",
@@ -405,16 +246,17 @@ class ProofBuilder:
             whynot = self.why_nots().why_not(lit.atom.pred, pattern, self.why_not_depth - 1)
         return NegationStep(lit.atom.pred, pattern, text, en, zh, whynot)
 
-    def why_nots(self) -> WhyNotBuilder:
+    def why_nots(self) -> WhyNotSource:
         """A why-not builder whose proofs attach no further why-nots (it stays finite).
 
         The same builder every time, so why-nots asked for here and by a caller share
         their sub-results.
         """
         if self._whynot is None:
-            from reasoner.proof.whynot import WhyNotBuilder
-
-            self._whynot = WhyNotBuilder(self.plain())
+            if self._why_nots is None:
+                raise QueryError("this proof builder was made without why-nots",
+                                 hint="build it with proof.prove.proof_builder")
+            self._whynot = self._why_nots(self.plain())
         return self._whynot
 
     def plain(self) -> ProofBuilder:
@@ -511,66 +353,3 @@ def _raw(v: Any) -> str:
     return "undefined" if v is FAIL or v is None else format_value(v)
 
 
-def splice_helpers(proof: Proof) -> Proof:
-    """Splice out uncited helper rules: their premises take their place, in order.
-
-    The root is always kept; a premise reached twice is kept once; shared
-    sub-proofs stay shared.
-
-    Example:
-        >>> leaf = Proof(FactStep("e", (1,), "e(1)", "f.dl:1", "", ""))
-        >>> helper = Proof(RuleStep("h", (1,), "h(1)", 0, "", "", "", "", ""), (leaf,))
-        >>> top = Proof(RuleStep("p", (1,), "p(1)", 1, "p", "X 1", "", "", ""), (helper,))
-        >>> splice_helpers(top).premises == (leaf,)
-        True
-    """
-    return _Compaction(legal_only=False).proof(proof)
-
-
-def compact(proof: Proof) -> Proof:
-    """Only the labelled legal steps (``--compact``): cited rules, given facts, negated
-    conditions and capped aggregates.
-
-    Besides uncited helper rules (``splice_helpers``), uncapped aggregates are
-    spliced into their contributions, comparisons and assignments are dropped (the
-    rule's label states the values), and a negated condition loses its why-not
-    (its label stays).
-    """
-    return _Compaction(legal_only=True).proof(proof)
-
-
-class _Compaction:
-    def __init__(self, legal_only: bool) -> None:
-        self.legal_only = legal_only
-        self.memo: dict[int, Proof] = {}
-
-    def proof(self, proof: Proof) -> Proof:
-        done = self.memo.get(id(proof))
-        if done is not None:
-            return done
-        premises: list[Proof] = []
-        for p in proof.premises:
-            for q in self.kept(p):
-                if all(q is not r for r in premises):
-                    premises.append(q)
-        step = proof.step
-        if self.legal_only and isinstance(step, NegationStep) and step.whynot is not None:
-            out = Proof(replace(step, whynot=None), tuple(premises), proof.truncated)
-        elif premises != list(proof.premises):
-            out = replace(proof, premises=tuple(premises))
-        else:
-            out = proof
-        self.memo[id(proof)] = out
-        return out
-
-    def kept(self, proof: Proof) -> list[Proof]:
-        """What stands for ``proof`` among its parent's premises."""
-        step = proof.step
-        spliced = isinstance(step, RuleStep) and not step.cite
-        if self.legal_only:
-            if isinstance(step, (ComparisonStep, AssignmentStep)):
-                return []
-            spliced = spliced or isinstance(step, AggregateStep)
-        if spliced and proof.premises and not proof.truncated:
-            return list(self.proof(proof).premises)
-        return [self.proof(proof)]

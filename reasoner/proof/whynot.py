@@ -2,171 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, Union
+from dataclasses import replace
+from typing import Any
 
-from reasoner.lang.checks import CheckedProgram
-from reasoner.engine.model import Model, Row
-from reasoner.lang.errors import EngineError, QueryError
-from reasoner.lang.ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Value, Var
+from reasoner.lang.errors import EngineError
+from reasoner.lang.ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Var
 from reasoner.lang.labels import LabelBook, fill, item_text, memo_safe, pattern_text, readable
 from reasoner.proof.matching import (
     FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, unify_head,
     written_order,
 )
-from reasoner.proof.why import (
-    AggregateStep, AssignmentStep, ComparisonStep, NegationStep, Proof, ProofBuilder,
-    aggregate_step, assignment_step, comparison_step, compact,
-)
+from reasoner.proof.steps import Attempt, Failure, Pattern, Proof, WhyNot
+from reasoner.proof.why import ProofBuilder, aggregate_step, assignment_step, comparison_step
 
-__all__ = [
-    "REASONS",
-    "Failure",
-    "Attempt",
-    "WhyNot",
-    "why_not",
-    "WhyNotBuilder",
-    "compact_why_not",
-    "PARTIAL_CAP",
-]
-
-Pattern = tuple[Value | None, ...]
+__all__ = ["WhyNotBuilder", "PARTIAL_CAP"]
 
 # How many distinct partial matches are kept per condition while searching.
 PARTIAL_CAP = 1000
-
-REASONS = {
-    # why a goal does not hold
-    "no_fact": "it is not derived by any rule and no given fact matches",
-    "no_rule": "no rule's head can take these values, and no given fact matches",
-    "rules_fail": "every rule whose head can take these values fails",
-    "not_explored": "not explored: the depth limit was reached",
-    # why a condition fails
-    "no_match": "no fact matches the atom",
-    "fact_exists": "a fact matches the negated atom",
-    "false": "the comparison is false",
-    "undefined": "a value is undefined (e.g. division by zero, or text compared with a number)",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """The first condition of a rule that fails, with the values bound before it.
-
-    Attributes:
-        position: the condition's index in the rule body (after it: a head expression).
-        condition: the condition as written.
-        text: the condition with the values bound so far (unbound variables keep their name).
-        reason: a key of ``REASONS``.
-        step: the condition computed (comparison, assignment, negation or
-            aggregate); None for a positive atom.
-        missing: for a positive atom, why no matching fact holds.
-        evidence: for a negation, the proof of a fact that matches; for an
-            aggregate, the computed aggregate and its contributing facts.
-    """
-
-    position: int
-    condition: str
-    text: str
-    reason: str
-    step: Union[NegationStep, ComparisonStep, AssignmentStep, AggregateStep, None] = None
-    missing: "WhyNot | None" = None
-    evidence: Proof | None = None
-
-    @property
-    def kind(self) -> str:
-        return "atom" if self.step is None else self.step.kind
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One rule that could conclude the goal, and where it fails.
-
-    ``matched`` proves the conditions that held before the failure, in the order
-    they were evaluated (written order). Labels are filled with the values bound
-    at the failure; unbound placeholders show ``?``.
-    """
-
-    rule: int
-    id: str
-    cite: str
-    source: str
-    text: str
-    en: str
-    zh: str
-    matched: tuple[Proof, ...]
-    failure: Failure
-    truncated: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class WhyNot:
-    """Why ``pred(pattern)`` does not hold; None in ``pattern`` means "any value".
-
-    ``reason`` is a key of ``REASONS``; ``attempts`` has one entry per rule whose
-    head can take the pattern's values, in program order.
-    """
-
-    pred: str
-    pattern: Pattern
-    text: str
-    en: str
-    zh: str
-    reason: str
-    attempts: tuple[Attempt, ...] = ()
-    truncated: bool = False
-
-
-def why_not(
-    model: Model, checked: CheckedProgram, pred: str, row_pattern: Pattern | list[Value | None],
-    depth: int = 2,
-) -> WhyNot:
-    """Explain why no fact matching ``pred(row_pattern)`` holds.
-
-    For every rule whose head can produce the goal, the body is evaluated in
-    written order with the head's values bound; the partial match that gets
-    furthest (ties: the first in value order) names the first failing
-    condition. A failing positive atom of a derived predicate is explained in
-    turn, ``depth - 1`` levels deep; a failing negation shows the proof of the
-    fact that exists; a failing comparison shows both values.
-
-    Args:
-        model: the evaluated model (provenance needed for the proofs of matches).
-        checked: the program the model was computed from.
-        pred: the goal's predicate.
-        row_pattern: the goal's values; None for "any value".
-        depth: how many levels of failing derived atoms to explain.
-
-    Returns:
-        The why-not structure.
-
-    Raises:
-        QueryError: unknown predicate, wrong number of values, or the goal holds.
-
-    Example:
-        >>> from reasoner.syntax import parse_program
-        >>> from reasoner.checks import check
-        >>> from reasoner.engine import SemiNaiveEngine
-        >>> c = check(parse_program('cap(10). q(5). ok(X) :- q(X), cap(C), X > C.'))
-        >>> w = why_not(SemiNaiveEngine().evaluate(c), c, "ok", (5,))
-        >>> f = w.attempts[0].failure
-        >>> f.condition, f.step.left, f.step.right
-        ('X > C', 5, 10)
-    """
-    pattern = tuple(row_pattern)
-    want = checked.arity.get(pred)
-    if want is None:
-        raise QueryError(f"unknown predicate '{pred}'",
-                         hint="ask about a predicate the program defines or declares")
-    if want != len(pattern):
-        raise QueryError(f"'{pred}' takes {want} argument(s); the goal has {len(pattern)}",
-                         hint=f"write the goal as {pred}(...) with {want} values or _")
-    builder = WhyNotBuilder(ProofBuilder(model, checked))
-    if builder.index.rows(pred, pattern):
-        raise QueryError(f"{pattern_text(pred, pattern)} holds",
-                         hint="ask why instead (reasoner.proof.explain)")
-    return builder.why_not(pred, pattern, depth)
-
 
 class WhyNotBuilder:
     """Builds why-not explanations over one model, sharing proofs and lookups."""
@@ -323,20 +175,3 @@ class WhyNotBuilder:
         return Failure(at, condition, text, reason, step_, evidence=evidence)
 
 
-def compact_why_not(w: WhyNot) -> WhyNot:
-    """``proof.compact`` applied to every proof inside a why-not. The conditions that
-    matched before the failing one are shown as one step each, without their
-    proofs, and comparisons and assignments among them are dropped; the failing
-    condition and its evidence are always kept."""
-    attempts = []
-    for a in w.attempts:
-        f = a.failure
-        f = replace(
-            f,
-            missing=compact_why_not(f.missing) if f.missing is not None else None,
-            evidence=compact(f.evidence) if f.evidence is not None else None,
-        )
-        matched = tuple(compact(Proof(p.step)) for p in a.matched
-                        if not isinstance(p.step, (ComparisonStep, AssignmentStep)))
-        attempts.append(replace(a, matched=matched, failure=f))
-    return replace(w, attempts=tuple(attempts))

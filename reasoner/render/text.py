@@ -6,13 +6,15 @@ from typing import Mapping, Union
 
 from reasoner.lang.errors import RenderError
 from reasoner.lang.labels import WORDS, check_lang, pattern_text
-from reasoner.proof.why import (
-    AGGREGATE_CAP, AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof,
-    RuleStep, Step, compact as _compact,
+from reasoner.proof.compaction import compact as _compact, compact_why_not
+from reasoner.proof.steps import (
+    AggregateStep, AssignmentStep, Attempt, ComparisonStep, FactStep, Failure, NegationStep, Proof,
+    RuleStep, Step, WhyNot,
 )
-from reasoner.proof.whynot import Attempt, Failure, WhyNot, compact_why_not
+from reasoner.proof.why import AGGREGATE_CAP
+from reasoner.proof.explanation import TransactionExplanation
 
-__all__ = ["to_text"]
+__all__ = ["to_text", "explanation_text"]
 
 _INDENT = "  "
 
@@ -174,3 +176,23 @@ def _shown(p: Proof) -> int:
     """How many contributing matches an aggregate proof shows (at most the cap)."""
     assert isinstance(p.step, AggregateStep)
     return min(p.step.count, AGGREGATE_CAP)
+
+
+def explanation_text(expl: TransactionExplanation, lang: str = "en", compact: bool = False,
+                     max_depth: int | None = None) -> str:
+    """The decision, its proof, and each exception's why-not, as terminal text."""
+    check_lang(lang)
+    d = expl.decision
+    zh = lang == "zh"
+    head = [
+        f"{'交易' if zh else 'Transaction'} {d.transaction}: {d.outcome}"
+        + (f" ({d.review_policy})" if d.review_policy else ""),
+        ("可用例外: " if zh else "exceptions available: ") + (", ".join(d.exceptions) or "-"),
+    ]
+    if d.uncertainties:
+        head.append(("不确定事项: " if zh else "uncertain: ") + ", ".join(d.uncertainties))
+    parts = ["\n".join(head), "", to_text(expl.proof, lang, compact, max_depth)]
+    for x, w in expl.whynots:
+        title = f"{x} 不可用的原因:" if zh else f"Why {x} is not available:"
+        parts += [title, to_text(w, lang, compact, max_depth)]
+    return "\n".join(parts)

@@ -20,11 +20,11 @@ import pytest
 from reasoner.lang.checks import check
 from reasoner.engine import SemiNaiveEngine
 from reasoner.lang.ir import Const, Literal
-from reasoner.proof.why import Proof, compact, explain
+from reasoner.proof import Proof, compact, explain
 from reasoner.proof.graph import to_graph
 from reasoner.render import json_schema, to_dot, to_graphml, to_image, to_json, to_mermaid, to_text
 from reasoner.lang.syntax import parse_program, parse_query
-from reasoner.proof.whynot import WhyNot, compact_why_not, why_not
+from reasoner.proof import WhyNot, compact_why_not, why_not
 
 HERE = Path(__file__).parent / "proofs"
 CASES = sorted(p.name for p in HERE.iterdir() if (p / "query.txt").exists())

@@ -10,7 +10,7 @@ import pytest
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import Model, SemiNaiveEngine
 from reasoner.lang.errors import QueryError
-from reasoner.proof.why import (
+from reasoner.proof import (
     AGGREGATE_CAP,
     AggregateStep,
     AssignmentStep,

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from reasoner.lang.errors import RenderError
-from reasoner.proof.why import ComparisonStep, FactStep, NegationStep, Proof, RuleStep
+from reasoner.proof import ComparisonStep, FactStep, NegationStep, Proof, RuleStep
 from reasoner.proof.graph import NODE_ATTRS, to_graph
 from reasoner.render import DEFAULT, MONO, to_dot, to_image, to_json, to_mermaid, to_text
 from reasoner.render import export as export_module

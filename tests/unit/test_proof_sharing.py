@@ -12,7 +12,7 @@ import pytest
 from reasoner.law.decision import decide
 from reasoner.proof.explanation import (Explainer, ExplanationWriter, explain_transaction,
                                   explanation_flat, explanation_graph)
-from reasoner.proof.why import FactStep, Proof, RuleStep
+from reasoner.proof import FactStep, Proof, RuleStep
 from reasoner.proof.graph import NODE_ATTRS, SCHEMA, GraphLayout, _content, to_graph
 from reasoner.render import to_json
 from reasoner.render.export import JsonWriter

@@ -7,9 +7,9 @@ import pytest
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.engine import Model, SemiNaiveEngine
 from reasoner.lang.errors import QueryError
-from reasoner.proof.why import AggregateStep, AssignmentStep, ComparisonStep, NegationStep
+from reasoner.proof import AggregateStep, AssignmentStep, ComparisonStep, NegationStep
 from reasoner.lang.syntax import parse_program
-from reasoner.proof.whynot import REASONS, WhyNot, compact_why_not, why_not
+from reasoner.proof import REASONS, WhyNot, compact_why_not, why_not
 
 PROGRAM = """\
 @en("{Tx} covers {N} units of {I}")

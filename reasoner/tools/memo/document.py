@@ -17,14 +17,14 @@ import networkx as nx
 from reasoner.law.decision import Decision, ScenarioDecisions
 from reasoner.proof.explanation import TransactionExplanation
 from reasoner.lang.labels import WORDS, check_lang, pattern_text, readable
-from reasoner.proof.why import (
-    AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof, RuleStep, Step,
-    splice_helpers,
+from reasoner.proof.compaction import splice_helpers
+from reasoner.proof.steps import (
+    AggregateStep, AssignmentStep, Attempt, ComparisonStep, FactStep, Failure, NegationStep, Proof,
+    RuleStep, Step, WhyNot,
 )
 from reasoner.proof.graph import to_graph
 from reasoner.law.receipt import Receipt, display_path, make_receipt
 from reasoner.law.scenario import Scenario, Transaction
-from reasoner.proof.whynot import Attempt, Failure, WhyNot
 
 __all__ = [
     "MEMO_WORDS",

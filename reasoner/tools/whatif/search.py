@@ -23,7 +23,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from reasoner.law.decision import Decision, ScenarioDecisions, decide
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, QueryError, ScenarioError
-from reasoner.proof.why import Proof, ProofBuilder, splice_helpers
+from reasoner.proof.compaction import splice_helpers
+from reasoner.proof.steps import Proof
+from reasoner.proof.why import ProofBuilder
 from reasoner.law.scenario import END_USES, Entity, Item, Model, Scenario, Transaction, parse_scenario
 from reasoner.lang.span import NO_SPAN, Span
 from reasoner.law.scenario.yamlnodes import did_you_mean

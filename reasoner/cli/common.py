@@ -1,0 +1,160 @@
+"""What every command shares: error output, writing files, tables, proof options."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from reasoner.lang.errors import EarlogError
+from reasoner.lang.ir import Value, format_value
+from reasoner.tools.screen.files import write_atomic
+
+__all__ = ["SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
+
+# Texts that did not come from files (e.g. a query typed on the command line),
+# so that diagnostics can show their excerpt.
+SOURCES: dict[str, str] = {}
+
+
+def fail(exc: EarlogError) -> None:
+    click.echo(exc.render(SOURCES), err=True)
+    sys.exit(exc.exit_code)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn earlog errors into compiler-style messages and exit codes."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EarlogError as exc:
+            fail(exc)
+    return wrapper
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write all of ``text`` to ``output`` (atomically) or stdout."""
+    if output is None or output == "-":
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_atomic(Path(output), text.encode("utf-8"))
+
+
+def cell(v: Value) -> str:
+    return v if isinstance(v, str) else format_value(v)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned text table."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+# ---- proofs: why, why-not, explain ---------------------------------------------
+
+PROOF_FORMATS = ("text", "dot", "svg", "png", "pdf", "graphml", "json", "mermaid")
+BINARY_FORMATS = ("png", "pdf")
+
+
+def proof_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by why, why-not and explain."""
+    options = [
+        click.option("--format", "fmt", type=click.Choice(PROOF_FORMATS), default="text",
+                     show_default=True, help="Terminal text, or a graph export."),
+        click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                     help="Write to this file (required for png and pdf)."),
+        click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                     help="Language of labels and connective words."),
+        click.option("--compact", is_flag=True,
+                     help="Show only the labelled legal steps: cited rules, given facts and "
+                          "negated conditions (no arithmetic; why-nots show the conditions "
+                          "that matched without their proofs)."),
+        click.option("--max-depth", type=click.IntRange(min=0), default=None,
+                     help="Cut the proof below this depth."),
+        click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
+                     help="Reading of the law (default: the scenario's own)."),
+        click.option("--theme", type=click.Choice(["default", "mono"]), default="default",
+                     show_default=True, help="Colours and shapes of graph exports."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | None,
+                lang: str, theme: str, receipt: Any = None) -> None:
+    from reasoner.render import get_theme, to_dot, to_graphml, to_image, to_json, to_mermaid
+
+    if fmt == "text":
+        write_output(text, output)
+        return
+    if fmt in BINARY_FORMATS and output is None:
+        raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
+                          hint=f"e.g. -o proof.{fmt}")
+    th = get_theme(theme)
+    if fmt == "dot":
+        write_output(to_dot(graph, th, lang=lang), output)
+    elif fmt in ("svg", "png", "pdf"):
+        data = to_image(to_dot(graph, th, lang=lang), fmt)
+        if output is None:
+            click.echo(data.decode("utf-8"), nl=False)
+        else:
+            write_atomic(Path(output), data)
+    elif fmt == "graphml":
+        write_output(to_graphml(graph), output)
+    elif fmt == "json":
+        write_output(to_json(graph, receipt.to_dict() if receipt is not None else None), output)
+    else:
+        write_output(to_mermaid(graph, th, lang=lang), output)
+
+
+def decided(scenario: str, regime: str | None) -> Any:
+    from reasoner.law.decision import decide
+    from reasoner.law.scenario import load_scenario
+
+    return decide(load_scenario(scenario), regime=regime)
+
+
+# ---- receipts, memos, what-if, proof diffs ------------------------------------------
+
+
+def command_text(name: str, arguments: Sequence[str], options: dict[str, Any]) -> str:
+    """A clean ``earlog`` command line for a receipt (paths relative where possible)."""
+    from reasoner.law.receipt import command_line, display_path
+
+    shown = [display_path(a) if Path(a).suffix in (".yaml", ".yml") else a for a in arguments]
+    return command_line(name, shown, options)
+
+
+def proof_receipt(result: Any, name: str, arguments: Sequence[str], compact: bool,
+                   max_depth: int | None, extra: dict[str, Any] | None = None,
+                   decisions: Any = None) -> Any:
+    """The receipt of a proof's JSON export (``why``, ``why-not``, ``explain``)."""
+    from reasoner.law.receipt import make_receipt
+
+    options = {**(extra or {}), "--format": "json", "--regime": result.rulebook.regime,
+               "--compact": compact, "--max-depth": max_depth}
+    return make_receipt(result, command_text(name, arguments, options), decisions)
+
+
+def json_value(v: Value) -> Any:
+    from decimal import Decimal
+    import datetime as dt
+
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
