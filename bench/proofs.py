@@ -121,7 +121,8 @@ def _screen_book(rows: int) -> Any:
 
 def screen_proofs(rows: int, repeat: int) -> None:
     """Per-proof cost of screen's proofs on one chunk of ``rows`` transactions."""
-    from reasoner.proof.explanation import (Explainer, ExplanationWriter, explain_transaction,
+    from reasoner.render.export import ExplanationWriter
+    from reasoner.proof.explanation import (Explainer, explain_transaction,
                                       explanation_graph)
     from reasoner.engine.gcpause import gc_paused
 

@@ -1,18 +1,22 @@
 """earlog: a Datalog legal reasoner for the EAR's AI Diffusion framework (90 FR 4544).
 
-The pipeline, one module per arrow::
+The pipeline, one folder per stage (imports run down this picture, never up)::
 
-    rule text --syntax--> Program (ir: frozen, with spans)
-      --checks--> CheckedProgram (arity, safety, strata via networkx SCCs)
-      --engine--> Model (facts + provenance)
-      --proof / whynot--> Proof, WhyNot (DAGs) --proofgraph--> graph
-      --render--> text | DOT | SVG | GraphML | JSON | Mermaid
-    scenario YAML --scenario--> facts;  rulebook + facts --decision--> decisions
-    decision + proofs --explanation--> what `earlog explain` shows
-      --memo--> Memo (IRAC) --render--> Markdown | HTML | DOCX   (with a --receipt--)
-    scenario variants --whatif--> minimal flips;  two decisions --proofdiff--> diff
-    CSV/JSONL rows --screenio--> rows --screen--> decisions in chunks (LPP carried forward)
-      --screenio--> CSV/JSONL decisions, rejects, proofs
+    lang/    rule text --syntax--> Program (ir: frozen, with spans)
+               --checks--> CheckedProgram (arity, safety, strata via networkx SCCs)
+    engine/    --seminaive | pydatalog--> Model (facts + provenance)
+    law/     scenario YAML --scenario--> facts;  rulebook + facts --decision--> decisions
+               (+ receipt: what produced an output)
+    proof/   model --why / whynot (wired by prove)--> Proof, WhyNot (DAGs)
+               --explanation--> a transaction's proof and why-nots --graph--> networkx graph
+               two decisions --diff--> changed fields and steps;  rules --rulegraph--> interplay
+    render/  proof, graph --> text | DOT | SVG | PNG | PDF | GraphML | JSON | Mermaid
+    tools/   memo (IRAC memo: Markdown | HTML | DOCX), whatif (minimal flips),
+             screen (order books in chunks, LPP carried forward)
+    web/     the explorer: a local page over the tools
+    cli/     the ``earlog`` command, one module per command group
+
+This module re-exports the public API by name.
 """
 
 from __future__ import annotations

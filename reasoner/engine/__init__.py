@@ -1,4 +1,12 @@
-"""Evaluation backends behind one Engine interface."""
+"""Evaluation backends behind one Engine interface.
+
+Owns: ``model`` (the Engine interface and the Model it returns), ``plan`` (rule bodies
+compiled into join plans), ``seminaive`` (earlog's stratified semi-naive evaluator,
+the default, which records provenance), ``pydatalog_backend`` (the only module that
+imports pyDatalog), ``query`` (answering a query over a model) and ``gcpause``.
+
+May import: ``lang``.
+"""
 
 from __future__ import annotations
 

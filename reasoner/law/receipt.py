@@ -22,20 +22,28 @@ __all__ = ["Receipt", "make_receipt", "command_line", "display_path", "receipt_l
 # What a receipt reads of a decided scenario (``decision.ScenarioDecisions``): plain
 # attributes, so this module needs nothing from the decision module that uses it.
 class _Book(Protocol):
-    name: str
-    version: str
-    sha256: str
-    regime: str
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def regime(self) -> str: ...
 
 
 class _Scenario(Protocol):
-    id: str
-    file: str
-    source_sha256: str
+    @property
+    def id(self) -> str: ...
+    @property
+    def file(self) -> str: ...
+    @property
+    def source_sha256(self) -> str: ...
 
 
 class _Decision(Protocol):
-    as_of: _dt.date
+    @property
+    def as_of(self) -> _dt.date: ...
 
 
 class _Decided(Protocol):

@@ -15,7 +15,7 @@ from reasoner.proof.steps import Proof, WhyNot
 from reasoner.proof.graph import FlatGraph, GraphLayout
 from reasoner.lang.syntax import parse_query
 
-__all__ = ["TransactionExplanation", "Explainer", "ExplanationWriter", "compact_explanation",
+__all__ = ["TransactionExplanation", "Explainer", "compact_explanation",
            "explain_transaction", "explanation_graph", "explanation_flat", 
            "parse_goal", "WHY_NOT_DEPTH"]
 
@@ -84,41 +84,6 @@ class Explainer:
             for x in sorted(self._relevant.get(tx, ())) if x not in d.exceptions
         )
         return TransactionExplanation(d, proof, whynots)
-
-
-class ExplanationWriter:
-    """Explains and lays out many transactions of one decided result, sharing the work.
-
-    Sub-proofs and why-nots (``Explainer``), node descriptions and ids
-    (``GraphLayout``) and each node's JSON text (``JsonWriter``) are computed once
-    for all the transactions; ``graph(tx)`` and ``json(tx)`` equal
-    ``explanation_flat(explain_transaction(result, tx))`` and
-    ``to_json(explanation_graph(explain_transaction(result, tx)))``. Memory grows
-    with the result's proofs: use one writer per result.
-    """
-
-    def __init__(self, result: ScenarioDecisions) -> None:
-        from reasoner.render.export import JsonWriter
-
-        self.explainer = Explainer(result)
-        self.layout = GraphLayout()
-        self.writer = JsonWriter()
-
-    def graph(self, tx: str) -> FlatGraph:
-        """The explanation graph of ``tx``.
-
-        Raises:
-            QueryError: no such transaction in the result.
-        """
-        return explanation_flat(self.explainer.explain(tx), self.layout)
-
-    def json(self, tx: str) -> str:
-        """The explanation graph of ``tx`` as JSON (``proof.schema.json``).
-
-        Raises:
-            QueryError: no such transaction in the result.
-        """
-        return self.writer.write(self.graph(tx))
 
 
 def compact_explanation(expl: TransactionExplanation) -> TransactionExplanation:

@@ -1,7 +1,9 @@
 """Renderers of finished proof graphs: text, DOT, JSON, GraphML, Mermaid, images.
 
 Renderers never evaluate: they take a ``Proof``/``WhyNot`` (text) or the graph
-from ``proofgraph.to_graph`` (everything else). Themes are data (``theme``).
+from ``proof.graph.to_graph`` (everything else). Themes are data (``theme``).
+
+May import: ``lang``, ``engine``, ``law``, ``proof``.
 """
 
 from __future__ import annotations

@@ -14,12 +14,14 @@ from typing import Any, Iterable, Mapping
 import networkx as nx
 
 from reasoner.lang.errors import RenderError
-from reasoner.proof.graph import NODE_ATTRS, SCHEMA, FlatGraph
+from reasoner.law.decision import ScenarioDecisions
+from reasoner.proof.explanation import Explainer, explanation_flat
+from reasoner.proof.graph import NODE_ATTRS, SCHEMA, FlatGraph, GraphLayout
 from reasoner.lang.labels import check_lang
 from reasoner.render.dot import node_label
 from reasoner.render.theme import DEFAULT, Theme
 
-__all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema"]
+__all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema", "ExplanationWriter"]
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
@@ -208,3 +210,36 @@ def to_image(dot_text: str, fmt: str = "svg", timeout: float = 60.0) -> bytes:
         raise RenderError(f"Graphviz 'dot' failed: {msg[0] if msg else 'exit ' + str(done.returncode)}",
                           hint="the DOT text may be malformed; it should come from to_dot")
     return done.stdout
+
+
+class ExplanationWriter:
+    """Explains and lays out many transactions of one decided result, sharing the work.
+
+    Sub-proofs and why-nots (``Explainer``), node descriptions and ids
+    (``GraphLayout``) and each node's JSON text (``JsonWriter``) are computed once
+    for all the transactions; ``graph(tx)`` and ``json(tx)`` equal
+    ``explanation_flat(explain_transaction(result, tx))`` and
+    ``to_json(explanation_graph(explain_transaction(result, tx)))``. Memory grows
+    with the result's proofs: use one writer per result.
+    """
+
+    def __init__(self, result: ScenarioDecisions) -> None:
+        self.explainer = Explainer(result)
+        self.layout = GraphLayout()
+        self.writer = JsonWriter()
+
+    def graph(self, tx: str) -> FlatGraph:
+        """The explanation graph of ``tx``.
+
+        Raises:
+            QueryError: no such transaction in the result.
+        """
+        return explanation_flat(self.explainer.explain(tx), self.layout)
+
+    def json(self, tx: str) -> str:
+        """The explanation graph of ``tx`` as JSON (``proof.schema.json``).
+
+        Raises:
+            QueryError: no such transaction in the result.
+        """
+        return self.writer.write(self.graph(tx))

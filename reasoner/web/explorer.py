@@ -1,4 +1,7 @@
-"""The trainer's explorer: decide an edited scenario, highlight what changed in its proof, show rule interplay."""
+"""The trainer's explorer: decide an edited scenario, highlight what changed in its proof, show rule interplay.
+
+The explorer's states and answers are one job, kept in one module though it runs past 500 lines.
+"""
 
 # What the explorer's HTTP layer (server.py) calls; everything here takes and
 # returns plain data or bytes, and nothing here reads sockets or prints.

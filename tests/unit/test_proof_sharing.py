@@ -10,7 +10,8 @@ import networkx as nx
 import pytest
 
 from reasoner.law.decision import decide
-from reasoner.proof.explanation import (Explainer, ExplanationWriter, explain_transaction,
+from reasoner.render.export import ExplanationWriter
+from reasoner.proof.explanation import (Explainer, explain_transaction,
                                   explanation_flat, explanation_graph)
 from reasoner.proof import FactStep, Proof, RuleStep
 from reasoner.proof.graph import NODE_ATTRS, SCHEMA, GraphLayout, _content, to_graph

@@ -1,4 +1,7 @@
-"""Memos: a transaction's explained decision as a format-neutral IRAC memo (issue, rule, application, conclusion)."""
+"""Memos: a transaction's explained decision as a format-neutral IRAC memo (issue, rule, application, conclusion).
+
+Building the memo is one job, kept in one module though it runs past 500 lines.
+"""
 
 # Invariants: a memo is built from a finished explanation and never evaluates;
 # every provision its decision cites appears in the Rule section; sections

@@ -1,1 +1,8 @@
-"""reasoner/tools/screen."""
+"""Bulk screening: ``screener`` decides a stream of rows in chunks; ``files`` reads rows and
+writes decisions, rejects and proofs atomically."""
+
+from __future__ import annotations
+
+from reasoner.tools.screen.screener import Screener
+
+__all__ = ["Screener"]

@@ -1,4 +1,7 @@
-"""Bulk screening: deciding a stream of transactions in chunks, carrying LPP usage forward."""
+"""Bulk screening: deciding a stream of transactions in chunks, carrying LPP usage forward.
+
+Screening a stream is one job, kept in one module though it runs past 500 lines.
+"""
 
 # How a stream of rows becomes decisions (each step is a generator; memory is
 # bounded by one window of rows plus the per-consignee state below):
@@ -462,13 +465,13 @@ class _Partition:
         decisions = {tx.id: view.decision(tx) for tx in final}
         # one writer per evaluation: the proofs of its transactions share sub-proofs,
         # why-nots, graph nodes and node texts
-        proofs: Any = None  # an explanation.ExplanationWriter, imported when first needed
+        proofs: Any = None  # an render.export.ExplanationWriter, imported when first needed
         for tx in final:
             d = decisions[tx.id]
             proof = None
             if self.proofs is not None and d.outcome in PROOF_OUTCOMES:
                 if proofs is None:
-                    from reasoner.proof.explanation import ExplanationWriter
+                    from reasoner.render.export import ExplanationWriter
 
                     result = ScenarioDecisions(self.context.with_transactions(batch), self.book,
                                                tuple(decisions.values()), view.model)
