@@ -25,7 +25,9 @@ def mismatches(decision: Decision, want: dict[str, Any]) -> list[str]:
     """Differences between a decision and the expected fields; [] when it matches.
 
     ``cites`` entries must each be a substring of some citation ("right answer for
-    the right reasons"); ``uncertainties`` entries must each be present.
+    the right reasons": the basis of the outcome); ``ruled_out`` maps an exception
+    code to a substring of the provision that rules it out; ``uncertainties`` entries
+    must each be present.
     """
     problems = []
     for key in FIELDS:
@@ -39,6 +41,12 @@ def mismatches(decision: Decision, want: dict[str, Any]) -> list[str]:
     for cite in want.get("cites", []):
         if not any(cite in c for c in decision.citations):
             problems.append(f"citation {cite!r} missing from {list(decision.citations)}")
+    ruled = {r.exception: r for r in decision.ruled_out}
+    for code, cite in (want.get("ruled_out") or {}).items():
+        if code not in ruled:
+            problems.append(f"{code} should be ruled out; ruled out: {sorted(ruled)}")
+        elif cite not in ruled[code].citation:
+            problems.append(f"{code} is ruled out under {ruled[code].citation!r}, not {cite!r}")
     for u in want.get("uncertainties", []):
         if u not in decision.uncertainties:
             problems.append(f"uncertainty {u!r} missing from {list(decision.uncertainties)}")

@@ -104,8 +104,8 @@ def test_decide_json_contract() -> None:
     assert {"scenario", "regime", "rulebook", "decisions"} <= set(doc)
     assert set(doc["rulebook"]) >= {"name", "version", "sha256"}
     first = doc["decisions"][0]
-    assert list(first)[:9] == ["transaction", "as_of", "in_scope", "license_required", "exceptions",
-                               "outcome", "review_policy", "citations", "uncertainties"]
+    assert list(first)[:10] == ["transaction", "as_of", "in_scope", "license_required", "exceptions",
+                                "outcome", "review_policy", "citations", "ruled_out", "uncertainties"]
     assert first["exceptions"] == ["LPP"] and first["outcome"] == "permitted"
 
 

@@ -3,7 +3,8 @@
 Owns: ``model`` (the Engine interface and the Model it returns), ``plan`` (rule bodies
 compiled into join plans), ``seminaive`` (earlog's stratified semi-naive evaluator,
 the default, which records provenance), ``pydatalog_backend`` (the only module that
-imports pyDatalog), ``query`` (answering a query over a model) and ``gcpause``.
+imports pyDatalog), ``query`` (answering a query over a model), ``matching`` (one condition at a time
+against a finished model, for proofs, why-nots and ruled-out exceptions) and ``gcpause``.
 
 May import: ``lang``.
 """

@@ -21,6 +21,7 @@ __all__ = [
     "Aggregate",
     "BodyItem",
     "Meta",
+    "ELEMENTS",
     "Rule",
     "Fact",
     "Decl",
@@ -143,9 +144,30 @@ class Aggregate:
 BodyItem = Union[Literal, Comparison, Aggregate]
 
 
+# The parts of a decision's legal argument a rule can decide, in the order a memo
+# discusses them. A rule marked with one of these is part of the argument: its
+# provision is a basis of the outcome when it holds (``filter``: when it keeps an
+# exception available); unmarked rules are helper steps folded into the sentences
+# of the element rules above them.
+ELEMENTS = {
+    "scope": "whether the framework governs the transaction (item, model, jurisdiction)",
+    "requirement": "whether a license is required, and under which paragraph",
+    "exception": "what an exception or authorization covers",
+    "bar": "a provision that takes an exception away",
+    "filter": "a provision that limits which exceptions remain available",
+    "pending": "an exception that depends on a fact not stated",
+    "obligation": "a condition attached to an available exception",
+    "policy": "the license review policy",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Meta:
-    """What a rule means in law: citation, labels, where and when it applies."""
+    """What a rule means in law: citation, labels, where and when it applies.
+
+    ``element`` names the part of a legal argument the rule decides (a key of
+    ``ELEMENTS``); empty for the helper steps that an argument folds away.
+    """
 
     id: str = ""
     cite: str = ""
@@ -156,6 +178,7 @@ class Meta:
     effective_to: _dt.date | None = None
     uncertain: tuple[str, ...] = ()
     note: str = ""
+    element: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import lark
 
 from reasoner.lang.errors import CheckFailed, Diagnostic, ParseError
 from reasoner.lang.ir import (
+    ELEMENTS,
     Aggregate,
     Atom,
     BodyItem,
@@ -43,6 +44,7 @@ ANNOTATIONS = {
     "to": "last date the rule applies (YYYY-MM-DD)",
     "uncertain": "ids of flagged uncertainties the rule depends on",
     "note": "free-text note for readers",
+    "element": "the part of the legal argument the rule decides: " + ", ".join(ELEMENTS),
 }
 
 _PRETTY = {
@@ -234,6 +236,11 @@ class _Lowering:
                         "write dates as YYYY-MM-DD without quotes", "parse_error"))
                     continue
                 fields["effective_" + name] = value
+            elif name == "element" and str(value) not in ELEMENTS:
+                self.problems.append(Diagnostic(
+                    sp, f"@element expects one of {', '.join(ELEMENTS)}; found {value!r}",
+                    "mark the rule with the part of the argument it decides, or leave it "
+                    "unmarked as a helper step", "parse_error"))
             else:
                 fields[name] = str(value)
         return Meta(
@@ -241,6 +248,7 @@ class _Lowering:
             zh=fields.get("zh", ""), regimes=fields.get("regime", ()),
             effective_from=fields.get("effective_from"), effective_to=fields.get("effective_to"),
             uncertain=fields.get("uncertain", ()), note=fields.get("note", ""),
+            element=fields.get("element", ""),
         )
 
     def annot_value(self, node: Any) -> Value:

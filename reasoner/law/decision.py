@@ -13,7 +13,8 @@ from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
 from reasoner.lang.ir import Const, Fact, Literal, Value
 from reasoner.law.receipt import make_receipt
-from reasoner.law.rulebook import Rulebook, load_rulebook
+from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
+from reasoner.law.ruledout import RuledOut, RuledOutFinder
 from reasoner.law.scenario import Scenario, Transaction, scenario_facts
 from reasoner.lang.span import NO_SPAN
 
@@ -25,11 +26,19 @@ __all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_
 FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_ambiguous",
                    "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used")
 EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
+# Transaction-keyed scope predicates that explain why a transaction is out of scope.
+OUT_OF_SCOPE_PREDICATES = ("item_outside", "model_outside", "tx_excluded", "before_rule")
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """The decision for one transaction (the fields of the JSON contract)."""
+    """The decision for one transaction (the fields of the JSON contract).
+
+    ``citations`` is the basis of the outcome: the provisions of the ``@element``
+    rules its proof uses (scope, requirement, available exceptions and what keeps
+    them available, review policy), never helper steps or ruled-out exceptions.
+    ``ruled_out`` has one entry per code not available when a license is required.
+    """
 
     transaction: str
     as_of: _dt.date
@@ -42,6 +51,7 @@ class Decision:
     uncertainties: tuple[str, ...]
     conditions: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
+    ruled_out: tuple[RuledOut, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +168,16 @@ class DecisionView:
         self.model = model
         self.book = book
         self._by_tx: dict[str, dict[Value, list[Row]]] = {}
-        self._candidates: dict[tuple[Value, bool, bool], frozenset[str]] = {}
         self.closures: dict[tuple[str, Row], int] = {}
         self.marks = _Marks(book)
+        self._finder: RuledOutFinder | None = None
+
+    def ruled_out(self, tid: str, code: str) -> RuledOut:
+        """Why ``code`` is not available for ``tid`` (see ``ruledout``)."""
+        if self._finder is None:
+            self._finder = RuledOutFinder(
+                self.model, self.book.checked, lambda f: bool(f) and not is_rulebook_file(f))
+        return self._finder.ruled_out(tid, code)
 
     def rows(self, pred: str, tid: str) -> list[Row]:
         """The rows of ``pred`` whose first value is ``tid``."""
@@ -184,23 +201,6 @@ class DecisionView:
     def exceptions(self, tid: str) -> tuple[str, ...]:
         """The exception codes available for ``tid``, sorted."""
         return tuple(sorted(x for x in EXCEPTION_CODES if self.model.holds("exception", (tid, x))))
-
-    def candidate_cites(self, code: Value, weights: bool, item: bool) -> frozenset[str]:
-        """The citations of the rules concluding ``candidate(Tx, code)`` for a
-        transaction of weights (``weights``) and/or of an item (``item``): a rule
-        written for the other kind (a positive ``weights`` or ``tx_item``/``tx_eccn``
-        condition that the transaction cannot meet) is left out."""
-        key = (code, weights, item)
-        got = self._candidates.get(key)
-        if got is None:
-            kind = {"weights": weights, "tx_item": item, "tx_eccn": item}
-            got = self._candidates[key] = frozenset(
-                rule.meta.cite for rule in self.book.rules
-                if rule.meta.cite and rule.head.pred == "candidate"
-                and isinstance(rule.head.args[1], Const) and rule.head.args[1].value == code
-                and not any(isinstance(b, Literal) and not b.negated
-                            and kind.get(b.atom.pred) is False for b in rule.body))
-        return got
 
     def decision(self, tx: Transaction) -> Decision:
         """The decision for ``tx`` (see SCENARIOS.md for the fields)."""
@@ -230,6 +230,10 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
     # happened to derive first (which depends on set order).
     for row in view.rows("license_required", tid):
         used.visit("license_required", row)
+    if exceptions and model.holds("restricted", (tid,)):
+        # 740.2(a)(9)(ii) restricts the exceptions left for this transaction, and the
+        # available ones are among those it leaves.
+        used.visit("restricted", (tid,))
     if in_scope:
         # The headquarters overlay (entity and ultimate parent) shapes AIA, the
         # filters and the review policy, mostly through negation.
@@ -238,12 +242,18 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
         for item in view.values("tx_item", tid):
             if model.holds("class_confirmed", (item,)):
                 used.visit("class_confirmed", (item,))
+    else:
+        for pred in OUT_OF_SCOPE_PREDICATES:
+            for row in view.rows(pred, tid):
+                used.visit(pred, row)
     if outcome == "permitted" and not needs:
         for row in view.rows("no_license", tid):
             used.visit("no_license", row)
     missing: set[str] = set()
+    ruled_out: tuple[RuledOut, ...] = ()
+    if in_scope and needs:
+        ruled_out = tuple(view.ruled_out(tid, x) for x in EXCEPTION_CODES if x not in exceptions)
     if outcome in ("license_required", "indeterminate"):
-        _ruled_out(tid, view, used, exceptions)
         for row in view.rows("pending", tid):
             if not model.holds("barred_pending", (tid, row[1])):
                 used.visit("pending", row)
@@ -258,13 +268,14 @@ def _decision(tx: Transaction, view: DecisionView) -> Decision:
     conditions = tuple(sorted(str(r[1]) for r in view.rows("condition", tid)))
     flagged = {str(r[1]) for r in view.rows("tx_flag", tid)}
     uncertainties = set(used.uncertain) | flagged | {f"missing:{m}" for m in missing}
+    uncertainties.update(u for r in ruled_out for u in r.raised)
     return Decision(
         transaction=tid, as_of=_as_of(view, tid, tx), in_scope=in_scope,
         license_required=license_required if in_scope else False,
         exceptions=exceptions, outcome=outcome, review_policy=review,
         citations=tuple(sorted(used.cites, key=_cite_key)),
         uncertainties=tuple(sorted(uncertainties)), conditions=conditions,
-        missing=tuple(sorted(missing)),
+        missing=tuple(sorted(missing)), ruled_out=ruled_out,
     )
 
 
@@ -273,29 +284,16 @@ def _as_of(view: DecisionView, tid: str, tx: Transaction) -> _dt.date:
     return v if isinstance(v, _dt.date) else tx.date
 
 
-def _ruled_out(tid: str, view: DecisionView, used: "_Walk", available: tuple[str, ...]) -> None:
-    """Cite each relevant exception that is unavailable: its own provision and the
-    filters that barred it."""
-    model = view.model
-    weights, item = model.holds("weights", (tid,)), bool(view.rows("tx_item", tid))
-    for x in view.values("relevant_exception", tid):
-        if x in available:
-            continue
-        used.visit("relevant_exception", (tid, x))
-        if model.holds("barred", (tid, x)):
-            used.visit("barred", (tid, x))
-        used.extra |= view.candidate_cites(x, weights, item)
-
-
 class _Marks:
-    """The citations and uncertainty ids of a rulebook's rules as bits of an int, so
-    that what a proof cites is a bitwise or of what its steps cite."""
+    """The basis citations and uncertainty ids of a rulebook's rules as bits of an int,
+    so that what a proof cites is a bitwise or of what its steps cite. Only ``@element``
+    rules cite: helper steps are folded into the elements that use them."""
 
     def __init__(self, book: Rulebook) -> None:
         index: dict[tuple[bool, str], int] = {}
         self.own: list[int] = []  # per rule index
         for rule in book.rules:
-            marks = [(True, rule.meta.cite)] if rule.meta.cite else []
+            marks = [(True, rule.meta.cite)] if rule.meta.cite and rule.meta.element else []
             marks += [(False, u) for u in rule.meta.uncertain]
             self.own.append(sum(1 << index.setdefault(m, len(index)) for m in set(marks)))
         self.names = list(index)
@@ -422,6 +420,8 @@ def decision_record(d: Decision) -> dict[str, Any]:
         "outcome": d.outcome,
         "review_policy": d.review_policy,
         "citations": list(d.citations),
+        "ruled_out": [{"exception": r.exception, "citation": r.citation, "reason": r.reason,
+                       "facts": list(r.facts)} for r in d.ruled_out],
         "uncertainties": list(d.uncertainties),
     }
 

@@ -17,7 +17,7 @@ from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
 from reasoner.lang.ir import Program, Rule
 from reasoner.lang.syntax import parse_program
 
-__all__ = ["Rulebook", "load_rulebook", "RULE_FILES", "REGIMES", "reference_dir"]
+__all__ = ["Rulebook", "load_rulebook", "is_rulebook_file", "RULE_FILES", "REGIMES", "reference_dir"]
 
 NAME = "ear-ai-diffusion"
 VERSION = "2025.1"
@@ -56,6 +56,15 @@ def reference_dir() -> Path:
     if env:
         return Path(env)
     return Path(__file__).resolve().parents[2] / "facts" / "reference"
+
+
+# The display names of the rule and reference-fact files (see ``_sources``).
+_RULEBOOK_PREFIXES = ("reasoner/rulebook/", "facts/reference/")
+
+
+def is_rulebook_file(name: str) -> bool:
+    """Whether ``name`` (a span's file) is one of the rulebook's own files, not a scenario's."""
+    return name.startswith(_RULEBOOK_PREFIXES)
 
 
 def _sources() -> list[tuple[str, str]]:
@@ -112,6 +121,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
                    "add it to reasoner/rulebook/uncertainties.yaml", "missing_citation")
         for r in program.rules for u in r.meta.uncertain if u not in registry
     ]
+    problems += _element_problems(program.rules)
     bad = [r for r in program.rules for g in r.meta.regimes if g not in REGIMES]
     problems += [Diagnostic(r.span, f"rule '{r.id}' names an unknown regime",
                             "regimes: " + ", ".join(REGIMES), "missing_citation") for r in bad]
@@ -119,3 +129,20 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
         raise CheckFailed(problems)
     checked = check(Program(rules, program.facts, program.decls), require_citations=True)
     return Rulebook(checked, regime, sha, registry)
+
+
+def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:
+    """Every rule concluding a predicate that some rule marks ``@element(kind)`` carries
+    the same mark: an argument built from the marks must not miss a rule."""
+    kinds: dict[str, Rule] = {}
+    for r in rules:
+        if r.meta.element:
+            kinds.setdefault(r.head.pred, r)
+    return [
+        Diagnostic(r.span, f"rule '{r.id}' concludes {r.head.pred}, which rule "
+                           f"'{kinds[r.head.pred].id}' marks @element({kinds[r.head.pred].meta.element}); "
+                           f"this rule is marked {('@element(' + r.meta.element + ')') if r.meta.element else 'nothing'}",
+                   f"add @element({kinds[r.head.pred].meta.element}) to the rule", "missing_citation")
+        for r in rules
+        if r.head.pred in kinds and r.meta.element != kinds[r.head.pred].meta.element
+    ]

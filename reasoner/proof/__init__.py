@@ -1,7 +1,6 @@
 """Provenance to proofs: why a fact holds, why a goal does not, and the graphs of both.
 
-Owns: matching rule bodies against a model (``matching``), proof and why-not data
-(``steps``), their builders (``why``, ``whynot``, wired by ``prove``), compaction,
+Owns: proof and why-not data (``steps``), their builders (``why``, ``whynot``, wired by ``prove``), compaction,
 proof graphs (``graph``), a transaction's explanation (``explanation``), decision
 diffs (``diff``) and the rule-interplay graph (``rulegraph``).
 

@@ -38,7 +38,10 @@ REASONS = {
 
 @dataclass(frozen=True, slots=True)
 class RuleStep:
-    """A derived fact and the rule that derived it; labels are filled with its bindings."""
+    """A derived fact and the rule that derived it; labels are filled with its bindings.
+
+    ``element`` is the rule's ``@element`` mark (empty for a helper step).
+    """
 
     kind: ClassVar[str] = "rule"
     pred: str
@@ -50,6 +53,7 @@ class RuleStep:
     source: str
     en: str
     zh: str
+    element: str = ""
 
 
 @dataclass(frozen=True, slots=True)

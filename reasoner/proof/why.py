@@ -9,7 +9,7 @@ from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import QueryError
 from reasoner.lang.ir import Aggregate, Call, Comparison, Literal, Rule, Term, Value, Var, format_value
 from reasoner.lang.labels import LabelBook, fill, item_text, pattern_text, readable, term_text
-from reasoner.proof.matching import (
+from reasoner.engine.matching import (
     FAIL, Env, Index, aggregate, assigned_var, eval_term, instantiate, row_key, solutions, unify_head,
 )
 from reasoner.proof.steps import (
@@ -220,7 +220,7 @@ class ProofBuilder:
         return RuleStep(
             pred, row, pattern_text(pred, row), index, m.id, m.cite,
             f"{rule.span.file}:{rule.span.line}" if rule.span.line else "",
-            fill(m.en, env) if m.en else "", fill(m.zh, env) if m.zh else "")
+            fill(m.en, env) if m.en else "", fill(m.zh, env) if m.zh else "", m.element)
 
     def condition(self, item: Any, env: Env, target: Var | None, left: int | None) -> Proof:
         """A proof node for a non-atom condition that holds under ``env``.

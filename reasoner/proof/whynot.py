@@ -8,7 +8,7 @@ from typing import Any
 from reasoner.lang.errors import EngineError
 from reasoner.lang.ir import Aggregate, Atom, BodyItem, Comparison, Literal, Rule, Var
 from reasoner.lang.labels import LabelBook, fill, item_text, memo_safe, pattern_text, readable
-from reasoner.proof.matching import (
+from reasoner.engine.matching import (
     FAIL, Env, Index, aggregate, assigned_var, instantiate, negation_blockers, step, unify_head,
     written_order,
 )

@@ -37,7 +37,7 @@ TX_COLUMNS = ("id", "type", "date", "exporter", "from", "to", "ultimate_consigne
               "model", "quantity", "end_use", "final_destination")
 # The contract's decision fields: the columns of screening output.
 DECISION_COLUMNS = ("transaction", "as_of", "in_scope", "license_required", "exceptions",
-                    "outcome", "review_policy", "citations", "uncertainties")
+                    "outcome", "review_policy", "citations", "ruled_out", "uncertainties")
 # A rejected row: where it was, why, and its cells as read.
 REJECT_COLUMNS = ("line", "error") + TX_COLUMNS
 
@@ -243,7 +243,8 @@ class DecisionWriter:
             self._csv.writerow(DECISION_COLUMNS)
 
     def write(self, record: dict[str, Any]) -> None:
-        """One decision, one line (CSV: lists joined with ``;``, null empty)."""
+        """One decision, one line (CSV: lists joined with ``;``, null empty; a ruled-out
+        exception as ``CODE=citation``, its reason and facts in JSONL only)."""
         if self._csv is None:
             self.out.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
@@ -256,7 +257,8 @@ def _csv_cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
-        return ";".join(str(x) for x in v)
+        return ";".join(f"{x['exception']}={x['citation']}" if isinstance(x, dict) else str(x)
+                        for x in v)
     return str(v)
 
 

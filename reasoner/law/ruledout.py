@@ -1,0 +1,414 @@
+"""Why an exception is not available: the one decisive condition, its provision and facts."""
+
+# An exception code X is unavailable for a transaction for one of four reasons,
+# tried in this order (the first that applies is the decisive one):
+#   bar        barred(Tx, X) holds: the bar's own provision and label decide it;
+#   pending    pending(Tx, X, Fact) holds: it turns on a fact the scenario omits;
+#   inapplicable  X cannot apply to this kind of transaction (only AIA can
+#              authorize 4E091 weights): the provision that says so;
+#   fails      every rule concluding candidate(Tx, X) fails: the rule whose
+#              conditions held longest (ties: the first written) names the
+#              decisive condition, descended through failing derived conditions to
+#              the scenario facts that decide it.
+# The search reads the finished model only (one condition at a time, written
+# order, as why-not does) and keeps no proofs, so it costs a few index lookups per
+# code and runs for every decision, screening included.
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from reasoner.engine.matching import (
+    FAIL, Env, Index, assigned_var, eval_term, instantiate, negation_blockers, step, unify_head,
+    written_order,
+)
+from reasoner.engine.model import Model, Row
+from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.ir import BodyItem, Comparison, Literal, Rule, Var, variables
+from reasoner.lang.labels import UNKNOWN, LabelBook, fill, item_text, readable
+
+__all__ = ["RuledOut", "RuledOutFinder"]
+
+# How many partial matches of one condition are kept while searching a rule.
+_PARTIAL_CAP = 64
+# How deep a failing derived condition is followed to the facts that decide it.
+_DEPTH = 4
+# How many "found instead" facts are named for a condition no fact matches.
+_CONTRARY_CAP = 3
+
+_NEGATED_OP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+
+@dataclass(frozen=True, slots=True)
+class RuledOut:
+    """One unavailable exception or authorization (the ``ruled_out`` entries of SCENARIOS.md).
+
+    Attributes:
+        exception: the code (AIA, ACM, LPP, NAC, ACA, UVEU, NVEU).
+        citation: the provision whose condition fails, or that bars it.
+        reason: one sentence in legal terms naming the decisive fact (English).
+        reason_zh: the same in Chinese.
+        facts: ``file:line`` of the scenario facts that decide it.
+        kind: ``bar``, ``pending``, ``inapplicable`` or ``fails``.
+        uncertainties: flagged uncertainties on the decisive path: of the rules tried
+            and of the facts that decide them (what the argument names).
+        raised: those of rules that hold on that path (the bar, the pending fact,
+            the facts that decide a failing condition): what the decision depends on.
+    """
+
+    exception: str
+    citation: str
+    reason: str
+    reason_zh: str
+    facts: tuple[str, ...]
+    kind: str
+    uncertainties: tuple[str, ...] = ()
+    raised: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Failure:
+    """Where one rule stopped: the condition, the bindings before it, the facts matched."""
+
+    rule: Rule
+    at: int
+    env: Env
+    trail: tuple[tuple[int, tuple[str, Row] | None], ...]
+
+
+class RuledOutFinder:
+    """Finds why exceptions are unavailable, over one evaluated model.
+
+    Args:
+        model: evaluated with provenance (the facts of matched conditions are traced
+            through first derivations to the scenario's own facts).
+        checked: the rulebook program the model was computed from.
+        is_scenario_fact: whether a given fact's ``file`` is the scenario's.
+    """
+
+    def __init__(self, model: Model, checked: CheckedProgram,
+                 is_scenario_fact: Callable[[str], bool]) -> None:
+        self.model = model
+        self.checked = checked
+        self.index = Index(model)
+        self.labels = LabelBook(checked)
+        self._scenario = is_scenario_fact
+        self._rules: dict[str, list[Rule]] = {}
+        for r in checked.rules:
+            self._rules.setdefault(r.head.pred, []).append(r)
+        self._leaves: dict[tuple[str, Row], frozenset[tuple[str, Row]]] = {}
+        self._orders: dict[tuple[int, frozenset[str]], list[int]] = {}
+
+    def ruled_out(self, tid: str, code: str) -> RuledOut:
+        """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
+        bar = self._holding("barred", (tid, code))
+        if bar is not None:
+            return self._holding_entry(code, "bar", bar)
+        for row in sorted(self.index.rows("pending", (tid, code, None)), key=repr):
+            if not self.model.holds("barred_pending", (tid, code)):
+                # What decides it is a fact the transaction does not state.
+                return self._holding_entry(code, "pending", ("pending", row), [("tx", (tid,))])
+        if not self.model.holds("relevant_exception", (tid, code)):
+            others = sorted(self.index.rows("relevant_exception", (tid, None)), key=repr)
+            if others:
+                return self._holding_entry(code, "inapplicable", ("relevant_exception", others[0]))
+        return self._failed_entry(tid, code)
+
+    # ---- an exception taken away, pending or inapplicable: a rule that holds ----------
+
+    def _holding(self, pred: str, row: Row) -> tuple[str, Row] | None:
+        return (pred, row) if self.model.holds(pred, row) else None
+
+    def _holding_entry(self, code: str, kind: str, fact: tuple[str, Row],
+                       deciding: list[tuple[str, Row]] | None = None) -> RuledOut:
+        """An entry decided by a rule that holds: its label, provision and facts. The
+        facts are those of its premises other than the exception's own coverage
+        (``candidate``: what is barred, not why), or ``deciding`` when given."""
+        rule, env = self._first_rule(fact)
+        en = fill(rule.meta.en, env) if rule is not None and rule.meta.en else ""
+        zh = fill(rule.meta.zh, env) if rule is not None and rule.meta.zh else en
+        if deciding is None:
+            d = self.model.provenance.get(fact) if self.model.provenance is not None else None
+            deciding = [p for p in d.premises if p[0] != "candidate"] if d is not None else [fact]
+        leaves = self.scenario_leaves(deciding)
+        raised = self._uncertain([], [fact])
+        return RuledOut(code, rule.meta.cite if rule is not None else "", en, zh,
+                        self.sources(leaves), kind, raised, raised)
+
+    def _first_rule(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env]:
+        prov = self.model.provenance
+        d = prov.get(fact) if prov is not None else None
+        if d is None:
+            return None, {}
+        return self.checked.rules[d.rule], dict(d.bindings)
+
+    # ---- an exception whose every covering rule fails ---------------------------------
+
+    def _failed_entry(self, tid: str, code: str) -> RuledOut:
+        top = self._best_failure("candidate", (tid, code))
+        if top is None:
+            en = f"no provision makes {code} available for {tid}"
+            return RuledOut(code, "", en, f"没有条款使 {code} 适用于 {tid}", (), "fails")
+        chain = [top]
+        while len(chain) < _DEPTH:
+            deeper = self._derived_failure(chain[-1])
+            if deeper is None:
+                break
+            chain.append(deeper)
+        cond_en, cond_zh = self._condition_text(chain[0], chain[1] if len(chain) > 1 else None)
+        why_en, why_zh, facts, deciding = self._decisive(chain[-1])
+        item = top.rule.body[top.at]
+        if isinstance(item, Literal) and item.negated and why_en:
+            # A fact that takes the exception away holds: its own words are the reason.
+            en, zh = why_en, why_zh
+        elif why_en and why_en != cond_en:
+            en, zh = f"not met: {cond_en} ({why_en})", f"条件未满足：{cond_zh}（{why_zh}）"
+        else:
+            en, zh = f"not met: {cond_en}", f"条件未满足：{cond_zh}"
+        # The bindings matched before the decisive condition count too: they are the
+        # facts the failing test was applied to.
+        facts |= self._bound_leaves(chain[-1])
+        raised = self._uncertain([], deciding)
+        return RuledOut(code, top.rule.meta.cite, en, zh, self.sources(facts), "fails",
+                        self._uncertain([f.rule for f in chain], deciding), raised)
+
+    def _best_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
+        """The failure of the rule for ``pred(pattern)`` whose conditions held longest."""
+        best: _Failure | None = None
+        for rule in self._rules.get(pred, ()):
+            head = unify_head(rule.head, pattern)
+            if head is None:
+                continue
+            found = self._attempt(rule, head[0], head[1])
+            if found is not None and (best is None or self._rank(found) > self._rank(best)):
+                best = found
+        return best
+
+    def _rank(self, f: _Failure) -> tuple[bool, int]:
+        """Rules written for another kind of transaction come last (e.g. the chip rule of
+        AIA for model weights: followed down, it fails at an input fact about the
+        transaction, such as its item, that the transaction has none of); then the rule
+        whose conditions held longest."""
+        deepest, depth = f, 0
+        while depth < _DEPTH:
+            deeper = self._derived_failure(deepest)
+            if deeper is None:
+                break
+            deepest, depth = deeper, depth + 1
+        item = deepest.rule.body[deepest.at]
+        other_kind = False
+        if isinstance(item, Literal) and not item.negated and item.atom.pred not in self._rules:
+            values = instantiate(item.atom, deepest.env)
+            if values and values[0] is not None:
+                other_kind = not self.index.rows(
+                    item.atom.pred, (values[0],) + tuple(None for _ in values[1:]))
+        return (not other_kind, len(f.trail))
+
+    def _attempt(self, rule: Rule, env: Env, checks: tuple[Comparison, ...]) -> _Failure | None:
+        body = rule.body + checks
+        key = (id(rule), frozenset(env))
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = written_order(body, set(env))
+        frontier: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = [(env, ())]
+        for i in order:
+            nxt: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = []
+            for cur, trail in frontier:
+                for new, match in step(body[i], cur, self.index):
+                    nxt.append((new, trail + ((i, match),)))
+                    if len(nxt) >= _PARTIAL_CAP:
+                        break
+                if len(nxt) >= _PARTIAL_CAP:
+                    break
+            if not nxt:
+                cur, trail = frontier[0]
+                return _Failure(Rule(rule.head, body, rule.meta, rule.span), i, cur, trail)
+            frontier = nxt
+        return None  # every condition holds: the goal holds (the caller said it does not)
+
+    def _derived_failure(self, f: _Failure) -> _Failure | None:
+        """The failure one level down, when ``f`` stopped at a positive derived condition."""
+        item = f.rule.body[f.at]
+        if not isinstance(item, Literal) or item.negated or item.atom.pred not in self._rules:
+            return None
+        pattern = instantiate(item.atom, f.env)
+        if pattern is None or self.index.rows(item.atom.pred, pattern):
+            return None
+        return self._best_failure(item.atom.pred, pattern)
+
+    # ---- texts and facts -----------------------------------------------------------------
+
+    def _condition_text(self, f: _Failure, below: _Failure | None) -> tuple[str, str]:
+        """The failing condition of the covering rule, in words; ``below`` is the failure
+        of that condition's own best rule, whose bindings fill its label."""
+        item = f.rule.body[f.at]
+        if isinstance(item, Literal):
+            pattern = instantiate(item.atom, f.env) or tuple(None for _ in item.atom.args)
+            en, zh = self.atom_text(item.atom.pred, pattern)
+            if below is not None and below.rule.meta.en and (not en or UNKNOWN in en):
+                m = below.rule.meta
+                en, zh = fill(m.en, below.env), fill(m.zh or m.en, below.env)
+            en, zh = _drop_unknown(en), _drop_unknown(zh)
+            if item.negated:
+                return f"that it is not the case that {en}", f"并非{zh}"
+            return en, zh
+        # A comparison or aggregate: the rule's own label says what it tests.
+        m = f.rule.meta
+        env = dict(f.env)
+        if isinstance(item, Comparison):
+            target = assigned_var(item, env)
+            if target is None:
+                env.update(self._sides(item, env))
+        en = fill(m.en, env) if m.en else item_text(item, f.env)
+        zh = fill(m.zh, env) if m.zh else en
+        return en, zh
+
+    def _sides(self, cmp: Comparison, env: Env) -> dict[str, Any]:
+        return {t.name: eval_term(t, env) for t in (cmp.left, cmp.right)
+                if isinstance(t, Var) and t.name not in env}
+
+    def _decisive(self, f: _Failure) -> tuple[str, str, set[tuple[str, Row]], list[tuple[str, Row]]]:
+        """What decides the failing condition: a sentence, the scenario facts behind it and
+        the facts (given or derived) that decide it."""
+        item = f.rule.body[f.at]
+        if isinstance(item, Literal) and item.negated:
+            rows = negation_blockers(item.atom, f.env, self.index)
+            if rows:
+                blocker = (item.atom.pred, rows[0])
+                en, zh = self.atom_text(*blocker)
+                rule, env = self._first_rule(blocker)
+                if rule is not None and rule.meta.en:
+                    en = fill(rule.meta.en, env)
+                    zh = fill(rule.meta.zh, env) if rule.meta.zh else en
+                return en, zh, set(self.scenario_leaves([blocker])), [blocker]
+            return "", "", set(), []
+        if isinstance(item, Literal):
+            pattern = instantiate(item.atom, f.env)
+            found = self._contrary(item.atom.pred, pattern) if pattern is not None else []
+            if found:
+                texts = [self.atom_text(*c) for c in found]
+                return ("the scenario states: " + "; ".join(t[0] for t in texts),
+                        "情形所述：" + "；".join(t[1] for t in texts),
+                        set(self.scenario_leaves(found)), found)
+            return "", "", set(), []
+        if isinstance(item, Comparison) and assigned_var(item, f.env) is None:
+            a, b = eval_term(item.left, f.env), eval_term(item.right, f.env)
+            if a is not FAIL and b is not FAIL:
+                text = f"{readable(a)} {_NEGATED_OP.get(item.op, '!' + item.op)} {readable(b)}"
+                return text, text, set(), []
+        return "", "", set(), []
+
+    def _contrary(self, pred: str, pattern: tuple[Any, ...]) -> list[tuple[str, Row]]:
+        """Facts of ``pred`` that differ from ``pattern`` in its last bound position:
+        what the scenario states instead (e.g. datacenter "yes" where "no" is needed)."""
+        bound = [i for i, v in enumerate(pattern) if v is not None]
+        if len(bound) < 2:
+            return []
+        looser = tuple(None if i == bound[-1] else v for i, v in enumerate(pattern))
+        rows = sorted(self.index.rows(pred, looser), key=repr)
+        # Only what the scenario itself states counts as "stated instead".
+        return [(pred, r) for r in rows if self._leaves_of((pred, r))][:_CONTRARY_CAP]
+
+    def _bound_leaves(self, f: _Failure) -> set[tuple[str, Row]]:
+        """The scenario facts behind the matched conditions that bound a variable of the
+        failing condition."""
+        item = f.rule.body[f.at]
+        wanted = _item_vars(item)
+        matched = []
+        for i, match in f.trail:
+            if match is not None and _item_vars(f.rule.body[i]) & wanted:
+                matched.append(match)
+        return set(self.scenario_leaves(matched))
+
+    def atom_text(self, pred: str, row: tuple[Any, ...]) -> tuple[str, str]:
+        """An atom in words: its label, else the label of its first rule, else the atom."""
+        en, zh = self.labels.atom(pred, row)
+        if en:
+            return en, zh or en
+        for rule in self._rules.get(pred, ()):
+            head = unify_head(rule.head, row)
+            if head is not None and rule.meta.en:
+                env = head[0]
+                return fill(rule.meta.en, env), fill(rule.meta.zh, env) if rule.meta.zh else ""
+        for rule in self._rules.get(pred, ()):
+            # Labelled facts (e.g. the ACM end uses): their one placeholder names the value;
+            # a label without one describes the accepted values, and the value is not one.
+            names = sorted(set(_PLACEHOLDER.findall(rule.meta.en)))
+            if len(row) == 1 and rule.meta.en and len(names) <= 1:
+                if names:
+                    env = {names[0]: row[0]}
+                    return fill(rule.meta.en, env), fill(rule.meta.zh or rule.meta.en, env)
+                value = readable(row[0])
+                return (f"{rule.meta.en} ({value} is not one)",
+                        f"{rule.meta.zh or rule.meta.en}（{value} 不在其中）")
+        shown = ", ".join(readable(v) for v in row)
+        return f"{pred.replace('_', ' ')} ({shown})", f"{pred.replace('_', ' ')}（{shown}）"
+
+    def scenario_leaves(self, facts: Iterable[tuple[str, Row]]) -> frozenset[tuple[str, Row]]:
+        """The scenario's own given facts that ``facts`` rest on (first derivations)."""
+        out: set[tuple[str, Row]] = set()
+        for fact in facts:
+            out |= self._leaves_of(fact)
+        return frozenset(out)
+
+    def _leaves_of(self, fact: tuple[str, Row]) -> frozenset[tuple[str, Row]]:
+        done = self._leaves.get(fact)
+        if done is not None:
+            return done
+        stack, seen, out = [fact], {fact}, set()
+        prov = self.model.provenance
+        while stack:
+            k = stack.pop()
+            given = self.model.given.get(k)
+            if given is not None:
+                if self._scenario(given.span.file):
+                    out.add(k)
+                continue
+            d = prov.get(k) if prov is not None else None
+            if d is None:
+                continue
+            for p in d.premises:
+                if p not in seen:
+                    seen.add(p)
+                    stack.append(p)
+        self._leaves[fact] = done = frozenset(out)
+        return done
+
+    def sources(self, facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
+        """``file:line`` of given facts, in file order."""
+        spans = {self.model.given[f].span for f in facts if f in self.model.given}
+        ordered = sorted(spans, key=lambda s: (s.file, s.line))
+        out: list[str] = []
+        for s in ordered:
+            text = f"{s.file}:{s.line}"
+            if text not in out:
+                out.append(text)
+        return tuple(out)
+
+    def _uncertain(self, rules: Iterable[Rule], facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
+        ids = {u for r in rules for u in r.meta.uncertain}
+        prov = self.model.provenance
+        stack, seen = list(facts), set()
+        while stack:
+            k = stack.pop()
+            d = prov.get(k) if prov is not None else None
+            if d is None or k in seen:
+                continue
+            seen.add(k)
+            ids.update(self.checked.rules[d.rule].meta.uncertain)
+            stack.extend(d.premises)
+        return tuple(sorted(ids))
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _drop_unknown(text: str) -> str:
+    """A label without the placeholders no value filled (shown as ``?``)."""
+    return re.sub(r"(?:\s+(?:for|to|in|of|at|from|by|under))?\s*\?(?=[\s,.;:)]|$)", "", text)
+
+
+def _item_vars(item: BodyItem) -> set[str]:
+    return set(variables(item))
