@@ -147,18 +147,20 @@ def test_why_and_why_not() -> None:
 
 def test_explain_compact_keeps_the_legal_steps_and_the_blocking_condition() -> None:
     s = str(SCENARIOS / "lpp-accumulation.yaml")
-    _, full, _ = run("explain", s, "july")
+    _, full, _ = run("explain", s, "july", "--level", "full")
     code, short, _ = run("explain", s, "july", "--compact")
+    assert run("explain", s, "july", "--level", "steps")[1] == short
     assert code == 0 and len(short.splitlines()) < 0.7 * len(full.splitlines())
     assert "28,998,400 <= 26,900,000" in short  # why LPP fails
     review = next(line for line in full.splitlines() if "presumption of approval" in line)
     assert review in short.splitlines() and "[15 CFR 742.6(b)(10)(iii)(B)]" in review
     kinds = {}
-    for flag in ((), ("--compact",)):
+    for flag in (("--level", "full"), ("--compact",)):
         code, out, _ = run("explain", s, "july", "--format", "json", *flag)
         kinds[flag] = [n["kind"] for n in json.loads(out)["nodes"]]
-    assert len(kinds[("--compact",)]) < len(kinds[()])
-    assert kinds[("--compact",)].count("assignment") < kinds[()].count("assignment")
+    full_kinds = kinds[("--level", "full")]
+    assert len(kinds[("--compact",)]) < len(full_kinds)
+    assert kinds[("--compact",)].count("assignment") < full_kinds.count("assignment")
 
 
 @pytest.mark.parametrize("fmt", ["dot", "json", "graphml", "mermaid", "text"])
@@ -168,8 +170,12 @@ def test_explain_formats(fmt: str) -> None:
     assert code == 0 and out
     if fmt == "json":
         assert json.loads(out)["schema"] == "earlog-proof/1"
-    if fmt == "text":
-        assert "Why LPP is not available" in out and "740.2(a)(9)(ii)" in out
+    if fmt == "text":  # the argument: LPP ruled out under 740.2(a)(9)(ii) on the parent's seat
+        lpp = next(line for line in out.splitlines() if line.lstrip("✗ ").startswith("LPP"))
+        assert "[15 CFR 740.2(a)(9)(ii)]" in lpp and "tier3-links.yaml:" in lpp
+        _, full, _ = run("explain", str(SCENARIOS / "tier3-links.yaml"), "prc-grandparent",
+                         "--format", fmt, "--level", "full")
+        assert "Why LPP is not available" in full and len(full) > 3 * len(out)
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz not installed")

@@ -12,7 +12,7 @@ from reasoner.lang.errors import EarlogError
 from reasoner.lang.ir import Value, format_value
 from reasoner.tools.screen.files import write_atomic
 
-__all__ = ["SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
+__all__ = ["LEVELS", "level_of", "SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
 
 # Texts that did not come from files (e.g. a query typed on the command line),
 # so that diagnostics can show their excerpt.
@@ -65,6 +65,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 # ---- proofs: why, why-not, explain ---------------------------------------------
 
 PROOF_FORMATS = ("text", "dot", "svg", "png", "pdf", "graphml", "json", "mermaid")
+# How much of a proof is shown: the argument, every labelled legal step, or everything.
+LEVELS = ("argument", "steps", "full")
+
+
+def level_of(level: str | None, compact: bool) -> str:
+    """The level asked for: ``--level``, else ``steps`` for the old ``--compact``, else argument."""
+    if level is not None and compact and level != "steps":
+        raise click.UsageError("--compact means --level steps; give one of them")
+    return level or ("steps" if compact else "argument")
 BINARY_FORMATS = ("png", "pdf")
 
 
@@ -77,10 +86,13 @@ def proof_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Write to this file (required for png and pdf)."),
         click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
                      help="Language of labels and connective words."),
-        click.option("--compact", is_flag=True,
-                     help="Show only the labelled legal steps: cited rules, given facts and "
-                          "negated conditions (no arithmetic; why-nots show the conditions "
-                          "that matched without their proofs)."),
+        click.option("--level", type=click.Choice(LEVELS), default=None,
+                     help="argument (default): the decision element by element, each with "
+                          "its provision and deciding facts; steps: every labelled legal "
+                          "step (cited rules, given facts, negations; no arithmetic); full: "
+                          "the complete derivation."),
+        click.option("--compact", is_flag=True, hidden=True,
+                     help="The same as --level steps (kept for old scripts)."),
         click.option("--max-depth", type=click.IntRange(min=0), default=None,
                      help="Cut the proof below this depth."),
         click.option("--regime", type=click.Choice(["ifr", "enforced"]), default=None,
@@ -138,14 +150,14 @@ def command_text(name: str, arguments: Sequence[str], options: dict[str, Any]) -
     return command_line(name, shown, options)
 
 
-def proof_receipt(result: Any, name: str, arguments: Sequence[str], compact: bool,
+def proof_receipt(result: Any, name: str, arguments: Sequence[str], level: str,
                    max_depth: int | None, extra: dict[str, Any] | None = None,
                    decisions: Any = None) -> Any:
     """The receipt of a proof's JSON export (``why``, ``why-not``, ``explain``)."""
     from reasoner.law.receipt import make_receipt
 
     options = {**(extra or {}), "--format": "json", "--regime": result.rulebook.regime,
-               "--compact": compact, "--max-depth": max_depth}
+               "--level": None if level == "argument" else level, "--max-depth": max_depth}
     return make_receipt(result, command_text(name, arguments, options), decisions)
 
 

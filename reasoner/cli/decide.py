@@ -68,7 +68,9 @@ def _decision_table(result: Any) -> str:
             f"rulebook {result.rulebook.name} {result.rulebook.version})")
     lines = [head, table(["transaction", "outcome", "license", "exceptions", "review policy"], rows)]
     for d in result.decisions:
-        notes = [f"  {d.transaction}: " + "; ".join(d.citations)]
+        notes = [f"  {d.transaction}: basis " + ("; ".join(d.citations) or "-")]
+        for r in d.ruled_out:
+            notes.append(f"    {r.exception} ruled out [{r.citation}]: {r.reason}")
         if d.uncertainties:
             notes.append(f"    uncertain: {', '.join(d.uncertainties)}")
         for c in d.conditions:

@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
-from reasoner.cli.common import SOURCES, decided, emit_proof, guarded, proof_options, proof_receipt
+from reasoner.cli.common import (
+    SOURCES, decided, emit_proof, guarded, level_of, proof_options, proof_receipt,
+)
 
 __all__ = ["why_cmd", "why_not_cmd", "explain_cmd"]
 
@@ -25,11 +27,11 @@ def why_cmd(scenario: str, goal: str, **opts: Any) -> None:
     guarded(_why)(scenario, goal, **opts)
 
 
-def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, compact: bool,
-         max_depth: int | None, regime: str | None, theme: str) -> None:
+def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, level: str | None,
+         compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
     from reasoner.lang.errors import QueryError
     from reasoner.proof.explanation import parse_goal
-    from reasoner.proof.compaction import compact as compact_proof
+    from reasoner.proof.compaction import argue, compact as compact_proof
     from reasoner.proof.prove import proof_builder
     from reasoner.proof.graph import to_graph
     from reasoner.render import to_text
@@ -45,8 +47,9 @@ def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, comp
                          hint=f"ask why not: earlog why-not {scenario} '{goal}'")
     proof = proof_builder(result.model, result.rulebook.checked, why_not_depth=1).proof(
         pred, rows[0], max_depth)
-    shown = compact_proof(proof) if compact else proof
-    receipt = proof_receipt(result, "why", [scenario, goal], compact, max_depth)
+    level = level_of(level, compact)
+    shown = {"argument": argue, "steps": compact_proof}.get(level, lambda p: p)(proof)
+    receipt = proof_receipt(result, "why", [scenario, goal], level, max_depth)
     emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
                 fmt, output, lang, theme, receipt)
 
@@ -68,19 +71,21 @@ def why_not_cmd(scenario: str, goal: str, depth: int, **opts: Any) -> None:
 
 
 def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None, lang: str,
-             compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
+             level: str | None, compact: bool, max_depth: int | None, regime: str | None,
+             theme: str) -> None:
     from reasoner.proof.explanation import parse_goal
     from reasoner.proof.graph import to_graph
     from reasoner.render import to_text
-    from reasoner.proof.compaction import compact_why_not
+    from reasoner.proof.compaction import argue_why_not, compact_why_not
     from reasoner.proof.prove import why_not
 
     SOURCES["<goal>"] = goal
     pred, pattern = parse_goal(goal)
     result = decided(scenario, regime)
     w = why_not(result.model, result.rulebook.checked, pred, pattern, depth)
-    shown = compact_why_not(w) if compact else w
-    receipt = proof_receipt(result, "why-not", [scenario, goal], compact, max_depth,
+    level = level_of(level, compact)
+    shown = {"argument": argue_why_not, "steps": compact_why_not}.get(level, lambda x: x)(w)
+    receipt = proof_receipt(result, "why-not", [scenario, goal], level, max_depth,
                              {"--depth": depth})
     emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
                 fmt, output, lang, theme, receipt)
@@ -93,21 +98,33 @@ def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None,
 def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
     """Explain the decision for TRANSACTION in SCENARIO.
 
-    Shows the outcome with its full cited proof and, for each exception or
-    authorization that is not available, why not (its blocking provision).
+    By default, the argument a lawyer reads: scope, the license requirement, every
+    exception or authorization (available, or the one condition that rules it out),
+    the review policy and the open questions, each with its provision and the
+    scenario facts (file:line) that decide it. --level steps and --level full show
+    the derivation behind it.
     """
     guarded(_explain)(scenario, transaction, **opts)
 
 
 def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang: str,
-             compact: bool, max_depth: int | None, regime: str | None, theme: str) -> None:
+             level: str | None, compact: bool, max_depth: int | None, regime: str | None,
+             theme: str) -> None:
+    from reasoner.proof.argument import argument_graph, build_argument
     from reasoner.proof.explanation import compact_explanation, explain_transaction, explanation_graph
+    from reasoner.render.argument import argument_text
     from reasoner.render.text import explanation_text
 
+    level = level_of(level, compact)
     result = decided(scenario, regime)
     expl = explain_transaction(result, transaction, max_depth)
-    shown = compact_explanation(expl) if compact else expl
+    receipt = proof_receipt(result, "explain", [scenario, transaction], level, max_depth,
+                            decisions=[expl.decision])
+    if level == "argument":
+        arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
+        emit_proof(arg, argument_graph(arg), argument_text(arg, lang) + "\n", fmt, output, lang,
+                   theme, receipt)
+        return
+    shown = compact_explanation(expl) if level == "steps" else expl
     text = explanation_text(shown, lang, max_depth=max_depth)
-    receipt = proof_receipt(result, "explain", [scenario, transaction], compact, max_depth,
-                             decisions=[expl.decision])
     emit_proof(shown, explanation_graph(shown), text, fmt, output, lang, theme, receipt)

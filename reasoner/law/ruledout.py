@@ -171,8 +171,10 @@ class RuledOutFinder:
         # facts the failing test was applied to.
         facts |= self._bound_leaves(chain[-1])
         raised = self._uncertain([], deciding)
+        # The covering rule's own flags concern what it grants, which is not drawn here;
+        # the rules below it decided the failure.
         return RuledOut(code, top.rule.meta.cite, en, zh, self.sources(facts), "fails",
-                        self._uncertain([f.rule for f in chain], deciding), raised)
+                        self._uncertain([f.rule for f in chain[1:]], deciding), raised)
 
     def _best_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         """The failure of the rule for ``pred(pattern)`` whose conditions held longest."""
@@ -407,6 +409,7 @@ _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 def _drop_unknown(text: str) -> str:
     """A label without the placeholders no value filled (shown as ``?``)."""
+    text = re.sub(r"针对\s*\?\s*", "", text)
     return re.sub(r"(?:\s+(?:for|to|in|of|at|from|by|under))?\s*\?(?=[\s,.;:)]|$)", "", text)
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from reasoner.law.rulebook import is_rulebook_file
 from reasoner.proof.steps import (
     AggregateStep, AssignmentStep, ComparisonStep, FactStep, NegationStep, Proof, RuleStep, WhyNot,
 )
 
-__all__ = ["splice_helpers", "compact", "compact_why_not"]
+__all__ = ["splice_helpers", "compact", "compact_why_not", "argue", "argue_why_not"]
 
 
 def splice_helpers(proof: Proof) -> Proof:
@@ -93,3 +94,68 @@ def compact_why_not(w: WhyNot) -> WhyNot:
                         if not isinstance(p.step, (ComparisonStep, AssignmentStep)))
         attempts.append(replace(a, matched=matched, failure=f))
     return replace(w, attempts=tuple(attempts))
+
+
+def argue(proof: Proof, depth: int = 3) -> Proof:
+    """The argument level of a proof (``--level argument`` for ``why``): only labelled,
+    cited rule steps and the scenario's own facts, ``depth`` rule levels deep.
+
+    Beyond ``compact``, the reference facts of the rulebook (country groups, ECCN
+    tables) and unlabelled rules are folded away and negated conditions are left to
+    the labels that state them; a step deeper than ``depth`` is cut (``truncated``).
+    """
+    return _Argue(depth).proof(compact(proof), 0)
+
+
+def argue_why_not(w: WhyNot, depth: int = 3) -> WhyNot:
+    """``argue`` applied to every proof inside a (compacted) why-not."""
+    w = compact_why_not(w)
+    folding = _Argue(depth)
+    attempts = []
+    for a in w.attempts:
+        f = a.failure
+        f = replace(f, missing=argue_why_not(f.missing, depth) if f.missing is not None else None,
+                    evidence=folding.proof(f.evidence, 1) if f.evidence is not None else None)
+        matched = tuple(m for m in (folding.proof(p, depth) for p in a.matched)
+                        if _argued(m.step))
+        attempts.append(replace(a, matched=matched, failure=f))
+    return replace(w, attempts=tuple(attempts))
+
+
+def _argued(step: object) -> bool:
+    """Whether a step is stated in an argument: a labelled, cited rule or a scenario fact."""
+    if isinstance(step, RuleStep):
+        return bool(step.en and step.cite)
+    if isinstance(step, FactStep):
+        return not is_rulebook_file(step.source)
+    return False
+
+
+class _Argue:
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.memo: dict[tuple[int, int], Proof] = {}
+
+    def proof(self, proof: Proof, level: int) -> Proof:
+        key = (id(proof), level)
+        done = self.memo.get(key)
+        if done is not None:
+            return done
+        if level >= self.depth and proof.premises:
+            out = Proof(proof.step, (), True)
+        else:
+            premises: list[Proof] = []
+            for p in proof.premises:
+                for q in self.kept(p, level + 1):
+                    if all(q is not r for r in premises):
+                        premises.append(q)
+            out = replace(proof, premises=tuple(premises))
+        self.memo[key] = out
+        return out
+
+    def kept(self, proof: Proof, level: int) -> list[Proof]:
+        if _argued(proof.step):
+            return [self.proof(proof, level)]
+        if isinstance(proof.step, (FactStep, NegationStep)):
+            return []
+        return [q for p in proof.premises for q in self.kept(p, level)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import networkx as nx
 
-from reasoner.law.decision import Decision, ScenarioDecisions
+from reasoner.law.decision import OUT_OF_SCOPE_PREDICATES, Decision, ScenarioDecisions
 from reasoner.lang.errors import QueryError
 from reasoner.lang.ir import Const, Literal, Value, Var
 from reasoner.proof.compaction import compact, compact_why_not
@@ -26,11 +26,17 @@ WHY_NOT_DEPTH = 4
 
 @dataclass(frozen=True, slots=True)
 class TransactionExplanation:
-    """What ``earlog explain`` shows for one transaction."""
+    """What ``earlog explain`` shows for one transaction: the proof of its outcome, the
+    why-not of each exception ruled out, the proof of each available exception (the
+    outcome's proof rests on one of them only), of each obligation attached and, for a
+    transaction out of scope, of the findings that put it there."""
 
     decision: Decision
     proof: Proof
     whynots: tuple[tuple[str, WhyNot], ...]
+    exceptions: tuple[tuple[str, Proof], ...] = ()
+    obligations: tuple[Proof, ...] = ()
+    scope: tuple[Proof, ...] = ()
 
 
 def explain_transaction(
@@ -83,7 +89,15 @@ class Explainer:
             (x, self.whynots.why_not("exception", (tx, x), depth))
             for x in sorted(self._relevant.get(tx, ())) if x not in d.exceptions
         )
-        return TransactionExplanation(d, proof, whynots)
+        model = self.result.model
+        exceptions = tuple((x, self.proofs.proof("exception", (tx, x), max_depth))
+                           for x in d.exceptions)
+        obligations = tuple(self.proofs.proof("condition", row, max_depth)
+                            for row in sorted(model.rows("condition"), key=repr) if row[0] == tx)
+        scope = () if d.in_scope else tuple(
+            self.proofs.proof(pred, row, max_depth) for pred in OUT_OF_SCOPE_PREDICATES
+            for row in sorted(model.rows(pred), key=repr) if row[0] == tx)
+        return TransactionExplanation(d, proof, whynots, exceptions, obligations, scope)
 
 
 def compact_explanation(expl: TransactionExplanation) -> TransactionExplanation:

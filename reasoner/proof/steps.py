@@ -40,7 +40,8 @@ REASONS = {
 class RuleStep:
     """A derived fact and the rule that derived it; labels are filled with its bindings.
 
-    ``element`` is the rule's ``@element`` mark (empty for a helper step).
+    ``element`` is the rule's ``@element`` mark (empty for a helper step);
+    ``uncertain`` the flagged uncertainties the rule raises when it holds.
     """
 
     kind: ClassVar[str] = "rule"
@@ -54,6 +55,7 @@ class RuleStep:
     en: str
     zh: str
     element: str = ""
+    uncertain: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

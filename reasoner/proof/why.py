@@ -220,7 +220,7 @@ class ProofBuilder:
         return RuleStep(
             pred, row, pattern_text(pred, row), index, m.id, m.cite,
             f"{rule.span.file}:{rule.span.line}" if rule.span.line else "",
-            fill(m.en, env) if m.en else "", fill(m.zh, env) if m.zh else "", m.element)
+            fill(m.en, env) if m.en else "", fill(m.zh, env) if m.zh else "", m.element, m.uncertain)
 
     def condition(self, item: Any, env: Env, target: Var | None, left: int | None) -> Proof:
         """A proof node for a non-atom condition that holds under ``env``.

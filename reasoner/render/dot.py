@@ -36,7 +36,8 @@ def to_dot(graph: nx.DiGraph, theme: Theme | None = None, *, lang: str = "en") -
     for nid, data in graph.nodes(data=True):
         attrs: dict[str, Any] = {
             **theme.get("kinds", {}).get(data["kind"], {}),
-            **theme.get("outcomes", {}).get(data["outcome"], {}),
+            **({} if data["kind"] in theme.get("own_colours", ())
+               else theme.get("outcomes", {}).get(data["outcome"], {})),
         }
         attrs["label"] = node_label(data, theme, lang)
         tip = theme.get("tooltip")
@@ -61,7 +62,8 @@ def node_label(data: Mapping[str, Any], theme: Theme, lang: str) -> str:
         if not lines:
             value = theme.get("marks", {}).get(data["outcome"], "") + value
         width = int(theme.get("wrap", 0))
-        lines.extend(textwrap.wrap(value, width) if width else [value])
+        for paragraph in value.split("\n"):  # an argument's findings are paragraphs
+            lines.extend(textwrap.wrap(paragraph, width) if width else [paragraph])
     return "\n".join(lines)
 
 

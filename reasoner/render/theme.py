@@ -9,7 +9,7 @@ __all__ = ["Theme", "DEFAULT", "MONO", "THEMES", "get_theme"]
 Theme = Mapping[str, Any]
 
 # A node's DOT attributes are node, then kinds[kind], then outcomes[outcome]
-# merged in that order; an edge's are edge, then relations[relation]. The label
+# merged in that order (no outcome colours for the kinds in own_colours); an edge's are edge, then relations[relation]. The label
 # shows the `lines` attributes that are not empty, the first prefixed with
 # marks[outcome] and wrapped at `wrap` characters.
 DEFAULT: Theme = {
@@ -27,6 +27,15 @@ DEFAULT: Theme = {
         "assignment": {"shape": "cds"},
         "goal": {"shape": "octagon", "penwidth": "2"},
         "attempt": {"shape": "box", "style": "rounded,filled,bold"},
+        # the argument level (proof.argument.argument_graph)
+        "conclusion": {"shape": "box", "style": "rounded,filled,bold", "penwidth": "2",
+                       "fontsize": "11"},
+        "scope": {"shape": "box", "style": "rounded,filled"},
+        "requirement": {"shape": "box", "style": "rounded,filled"},
+        "exception": {"shape": "box", "style": "rounded,filled"},
+        "policy": {"shape": "box", "style": "rounded,filled"},
+        "question": {"shape": "box", "style": "dashed,filled", "fillcolor": "#fffde7",
+                     "color": "#f9a825"},
     },
     "outcomes": {
         "holds": {"color": "#2e7d32", "fillcolor": "#f1f8e9", "fontcolor": "#1b1b1b"},
@@ -39,8 +48,14 @@ DEFAULT: Theme = {
         "matched": {"color": "#2e7d32"},
         "fails": {"color": "#c62828", "penwidth": "1.6"},
         "evidence": {"style": "dashed", "color": "#c62828"},
+        "rests_on": {"color": "#2e7d32"},
+        "ruled_out": {"color": "#c62828"},
+        "open": {"style": "dotted", "color": "#f9a825"},
+        "next": {"style": "invis"},
     },
     "marks": {"holds": "", "fails": "\u2717 "},
+    # kinds drawn in their own colours whatever their outcome (an open question)
+    "own_colours": ("question",),
     "lines": ["label", "cite", "source"],
     "wrap": 48,
     "tooltip": "text",
@@ -50,7 +65,8 @@ DEFAULT: Theme = {
             "fails": "fill:#ffebee,stroke:#c62828,color:#1b1b1b",
         },
         "arrows": {"premise": "-->", "whynot": "-.->", "attempt": "==>", "matched": "-->",
-                   "fails": "==>", "evidence": "-.->"},
+                   "fails": "==>", "evidence": "-.->", "rests_on": "-->", "ruled_out": "==>",
+                   "open": "-.->", "next": "~~~"},
     },
 }
 
@@ -65,7 +81,10 @@ MONO: Theme = {
                   "penwidth": "2.2"},
     },
     "relations": {**DEFAULT["relations"], "matched": {}, "fails": {"penwidth": "2.2"},
-                  "evidence": {"style": "dashed"}},
+                  "evidence": {"style": "dashed"}, "rests_on": {}, "ruled_out": {"penwidth": "2.2"},
+                  "open": {"style": "dotted"}},
+    "kinds": {**DEFAULT["kinds"], "question": {"shape": "box", "style": "dashed,filled",
+                                                "fillcolor": "white", "color": "black"}},
     "mermaid": {
         "classes": {"holds": "fill:#ffffff,stroke:#000000,color:#000000",
                     "fails": "fill:#eeeeee,stroke:#000000,stroke-width:3px,color:#000000"},

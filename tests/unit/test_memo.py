@@ -272,14 +272,16 @@ def test_decide_json_receipt_as_of_is_null_when_dates_differ() -> None:
     ["why", POSTURE, 'outcome("germany", "permitted")'],
     ["why-not", POSTURE, 'exception("germany", "LPP")', "--depth", "2"],
 ])
-def test_proof_json_carries_a_receipt_that_follows_the_schema(command: list[str]) -> None:
-    code, out, err = run(*command, "--format", "json", "--compact")
+@pytest.mark.parametrize("level", ["argument", "steps", "full"])
+def test_proof_json_carries_a_receipt_that_follows_the_schema(command: list[str], level: str) -> None:
+    code, out, err = run(*command, "--format", "json", "--level", level)
     assert code == 0, err
     doc = json.loads(out)
     assert doc["schema"] == "earlog-proof/1"
     jsonschema.validate(doc, json_schema(), cls=jsonschema.Draft202012Validator)
     assert doc["receipt"]["command"].startswith(f"earlog {command[0]} {POSTURE} ")
-    assert "--format json --regime enforced --compact" in doc["receipt"]["command"]
+    shown = "" if level == "argument" else f" --level {level}"
+    assert doc["receipt"]["command"].endswith(f"--format json --regime enforced{shown}")
 
 
 # ---- CLI -------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""The argument level as text: a decision argued element by element, in a page."""
+
+from __future__ import annotations
+
+from reasoner.lang.labels import check_lang
+from reasoner.proof.argument import (
+    OUTCOMES, POLICIES, SECTIONS, Argument, ExceptionPoint, Point, Question, grouped,
+    short_sources,
+)
+
+__all__ = ["argument_text"]
+
+_WORDS = {
+    "en": {"because": "because", "obligation": "condition", "turns_on": "turns on",
+           "outcome": "Outcome", "uncertain": "uncertain"},
+    "zh": {"because": "因为", "obligation": "条件", "turns_on": "取决于",
+           "outcome": "结论", "uncertain": "不确定"},
+}
+_MARK = {True: "\u2713", False: "\u2717"}
+_NUMERALS = ("I", "II", "III", "IV", "V")
+
+
+def argument_text(arg: Argument, lang: str = "en") -> str:
+    """The argument as terminal text: the question, the outcome, then one section per
+    element (scope, license requirement, exceptions, review policy, open questions).
+
+    Args:
+        arg: from ``proof.argument.build_argument``.
+        lang: ``en`` or ``zh``.
+
+    Returns:
+        The text, without a trailing newline.
+
+    Raises:
+        RenderError: unknown language.
+    """
+    check_lang(lang)
+    w, d = _WORDS[lang], arg.decision
+    outcome = OUTCOMES[lang].get(d.outcome, d.outcome)
+    if d.review_policy:
+        outcome += f" ({POLICIES[lang].get(d.review_policy, d.review_policy)})"
+    lines = [f"{d.transaction}: {arg.issue(lang)}",
+             f"{w['outcome']}: {outcome}. {arg.conclusion.text(lang)}"]
+    sections: list[tuple[str, list[str]]] = [
+        ("scope", [ln for p in arg.scope for ln in _point(p, lang, "  ")]),
+        ("requirement", [ln for p in arg.requirement for ln in _point(p, lang, "  ")]),
+        ("exceptions", [ln for codes, e in grouped(arg.exceptions)
+                        for ln in _exception(codes, e, lang)]),
+        ("policy", [ln for p in arg.policy for ln in _point(p, lang, "  ")]),
+        ("questions", [ln for q in arg.questions for ln in _question(q, lang)]),
+    ]
+    n = 0
+    for key, body in sections:
+        if not body:
+            continue
+        lines.append(f"{_NUMERALS[n]}. {SECTIONS[lang][key]}")
+        lines.extend(body)
+        n += 1
+    return "\n".join(lines)
+
+
+def _point(p: Point, lang: str, indent: str, head: str = "") -> list[str]:
+    w = _WORDS[lang]
+    out = [f"{indent}{_MARK[p.holds]} {head}{p.text(lang)}{_cite(p)}{_facts(p)}"]
+    for g in p.grounds:
+        out.append(f"{indent}    {w['because']} {g.text(lang)}{_cite(g)}{_facts(g)}")
+    return out
+
+
+def _exception(codes: tuple[str, ...], e: ExceptionPoint, lang: str) -> list[str]:
+    w = _WORDS[lang]
+    out = _point(e.point, lang, "  ", f"{', '.join(codes)}: ")
+    out += [f"      {w['obligation']}: {o.text(lang)}{_cite(o)}" for o in e.obligations]
+    if e.uncertainties and not e.available:
+        out[-1] += f"  ({w['uncertain']}: {', '.join(e.uncertainties)})"
+    return out
+
+
+def _question(q: Question, lang: str) -> list[str]:
+    out = [f"  ? {q.id}: {q.text}"]
+    if q.turns_on:
+        out.append(f"      {_WORDS[lang]['turns_on']}: " + "; ".join(q.turns_on))
+    return out
+
+
+def _cite(p: Point) -> str:
+    return f"  [{p.cite}]" if p.cite else ""
+
+
+def _facts(p: Point) -> str:
+    return f"  ({', '.join(short_sources(p.facts))})" if p.facts else ""
