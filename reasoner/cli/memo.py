@@ -49,6 +49,7 @@ def memo_cmd(scenario: str, transactions: tuple[str, ...], fmt: str, output: str
 def _memo(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | None, lang: str,
           regime: str | None) -> None:
     from reasoner.proof.explanation import explain_transaction
+    from reasoner.render.text import explanation_text
     from reasoner.tools.memo.document import build_memo
     from reasoner.law.receipt import display_path
 
@@ -61,7 +62,8 @@ def _memo(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | 
         expl = explain_transaction(result, tx)
         options = {"--format": fmt, "--lang": lang, "--regime": result.rulebook.regime,
                    "-o": display_path(output) if fmt == "docx" and output else None}
-        memos.append(build_memo(result, expl, command_text("memo", [scenario, tx], options), lang))
+        memos.append(build_memo(result, expl, command_text("memo", [scenario, tx], options), lang,
+                                appendix=explanation_text(expl, lang)))
     if fmt == "docx":
         from reasoner.tools.memo.docx import memo_docx
 

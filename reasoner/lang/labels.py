@@ -129,7 +129,16 @@ def fill(template: str, values: Mapping[str, Value | None]) -> str:
     fmt, names = _compiled(template)
     if not names:
         return template
-    return fmt.format(*[readable(values.get(n)) for n in names])
+    return fmt.format(*[_year(values.get(n)) if n in YEAR_PLACEHOLDERS else readable(values.get(n))
+                        for n in names])
+
+
+# Placeholders that name a calendar year: shown without a thousands separator.
+YEAR_PLACEHOLDERS = frozenset({"Year"})
+
+
+def _year(v: Value | None) -> str:
+    return str(v) if isinstance(v, int) and not isinstance(v, bool) else readable(v)
 
 
 @functools.lru_cache(maxsize=4096)

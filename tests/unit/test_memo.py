@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from reasoner.cli import cli
 from reasoner.law.decision import decide, decision_json
 from reasoner.proof.explanation import explain_transaction
-from reasoner.tools.memo.document import build_memo, cite_order, issue_text
+from reasoner.proof.argument import issue_text
+from reasoner.tools.memo.document import build_memo, cite_order
 from reasoner.law.receipt import command_line, make_receipt
 from reasoner.render import json_schema
 from reasoner.tools.memo.markdown import md_escape, memo_md
@@ -62,53 +63,58 @@ def test_issue_states_the_question_in_words() -> None:
     assert "是否需要许可证" in issue_text(scn, scn.transaction("tx1"), "zh")
 
 
-def test_rule_section_cites_every_provision_of_the_decision_once_in_order() -> None:
+def test_memo_sections_follow_a_legal_memorandum() -> None:
     m = _memo(SWEDISH, "tx1")
-    cites = [r.cite for r in m.rules]
-    assert len(cites) == len(set(cites))
-    assert set(m.decision.citations) <= set(cites)
-    assert cites == sorted(cites, key=cite_order)
-    labels = {r.cite: r.labels for r in m.rules}
-    assert any("presumption of denial" in label
-               for label in labels["15 CFR 742.6(b)(10)(iii)(A)(1)"])
+    assert [s.heading for s in m.discussion] == [
+        "I. License requirement", "II. License exceptions and authorizations",
+        "III. Review policy", "IV. Open questions"]
+    assert 2 <= len(m.brief) <= 4 and m.brief[0] == m.conclusion
+    exceptions = m.discussion[1].subsections
+    codes = [c for s in exceptions for c in s.heading.split(": ")[0][3:].split(", ")]
+    assert sorted(codes) == ["ACA", "ACM", "AIA", "LPP", "NAC", "NVEU", "UVEU"]
+    assert all(s.heading.endswith("not available") for s in exceptions)
+    policy = m.discussion[2].points[0]
+    assert policy.cite == "15 CFR 742.6(b)(10)(iii)(A)(1)" and policy.holds
+    assert policy.url.startswith("https://www.ecfr.gov/on/2025-06-16/title-15/section-742.6")
 
 
 def test_cite_order_compares_numbers_as_numbers() -> None:
     assert sorted(["15 CFR 742.10", "15 CFR 742.6(b)", "ECCN 3A090", "90 FR 4544"],
-                  key=cite_order) == ["90 FR 4544", "15 CFR 742.6(b)", "15 CFR 742.10",
-                                      "ECCN 3A090"]
+                  key=cite_order) == ["15 CFR 742.6(b)", "15 CFR 742.10", "ECCN 3A090",
+                                      "90 FR 4544"]
 
 
-def test_application_gives_the_scenario_facts_with_file_and_line() -> None:
+def test_facts_table_gives_the_scenario_facts_with_file_and_line() -> None:
     m = _memo(SWEDISH, "tx1")
-    sources = {f.text: f.source for f in m.facts}
-    assert sources['parent("se_co", "cn_parent")'] == f"{SWEDISH}:7"
-    assert sources['hq_in("cn_parent", "CN")'] == f"{SWEDISH}:6"
+    sources = {f.label: f.source for f in m.facts}
+    assert sources["cn_parent is the immediate parent of se_co"] == f"{SWEDISH}:7"
+    assert sources["cn_parent is headquartered in CN"] == f"{SWEDISH}:6"
     assert all(f.source.startswith(SWEDISH + ":") for f in m.facts)
-    step = next(s for s in m.steps if s.label.startswith("the ultimate parent cn_parent"))
-    assert [f.text for f in step.facts] == ['hq_in("cn_parent", "CN")']
+    aia = next(s for s in m.discussion[1].subsections if "AIA" in s.heading).points[0]
+    assert f"{SWEDISH}:6" in aia.facts and not aia.holds and aia.text.startswith("not met:")
 
 
-def test_each_exception_ruled_out_names_its_first_failing_condition_with_values() -> None:
+def test_each_exception_ruled_out_names_its_decisive_condition_with_values() -> None:
     m = _memo(POSTURE, "germany", regime="ifr")
-    by_code = {}
-    for r in m.ruled_out:
-        by_code.setdefault(r.exception, []).append(r)
-    assert sorted(by_code) == ["ACA", "ACM", "LPP", "NAC", "NVEU", "UVEU"]
-    (lpp,) = by_code["LPP"]
-    assert lpp.cite == "15 CFR 740.29(a)"
-    assert lpp.condition == "316,640,000 <= 26,900,000 (Total <= Cap) \u2014 false"
+    subs = {s.heading.split(": ")[0][3:]: s for s in m.discussion[1].subsections}
+    assert subs["AIA"].heading.endswith(": available")
+    (lpp,) = subs["LPP"].points
+    assert lpp.cite == "15 CFR 740.29(a)" and not lpp.holds
+    assert "316,640,000 > 26,900,000" in lpp.text
     # rules written for model weights are not part of a chip transaction's analysis
-    assert not any("4E091" in r.label for r in m.ruled_out)
+    assert not any("4E091" in p.text for s in subs.values() for p in s.points)
 
 
-def test_conclusion_has_outcome_conditions_uncertainty_sentences_regime_and_date() -> None:
+def test_conclusion_has_outcome_conditions_uncertainties_regime_and_date() -> None:
     m = _memo(POSTURE, "germany", regime="ifr")
-    assert m.decision.exceptions == ("AIA",) and m.outcome == "permitted"
+    assert m.decision.exceptions == ("AIA",)
+    assert dict(m.summary())["Outcome"] == "permitted"
     assert "may proceed under AIA" in m.conclusion
-    assert dict(m.uncertainties)["U-SUPP5-SOURCE"].startswith("Supp. No. 5(a) to part 740")
+    questions = m.discussion[3].points
+    assert any(q.text.startswith("U-SUPP5-SOURCE: ") for q in questions)
     assert m.regime == "ifr" and m.as_of.isoformat() == "2025-06-16"
-    assert any("740.27(b)" in c for c in m.decision.conditions)
+    aia = next(s for s in m.discussion[1].subsections if "AIA" in s.heading)
+    assert any("740.27(b)" in p.cite for p in aia.points[1:])  # its condition, cited
 
 
 def test_memos_are_deterministic() -> None:
@@ -203,14 +209,16 @@ def test_docx_has_headings_facts_table_footnoted_citations_and_the_graph(tmp_pat
     assert code == 0 and stdout == "", err
     doc = docx.Document(str(out))
     headings = [p.text for p in doc.paragraphs if p.style.name.startswith(("Heading", "Title"))]
-    assert headings == ["Memorandum: Scenario e1-swedish-sub-of-prc-parent, transaction tx1",
-                        "Issue", "Rule", "Application", "Facts", "How the provisions apply",
-                        "Exceptions and authorizations ruled out", "Conclusion", "Receipt"]
+    assert headings[:6] == ["Memorandum: Scenario e1-swedish-sub-of-prc-parent, transaction tx1",
+                            "Question Presented", "Brief Answer", "Facts", "Discussion",
+                            "I. License requirement"]
+    assert headings[-3:] == ["Conclusion", "Receipt", "Appendix: the full derivation"]
     facts = [[c.text for c in row.cells] for row in doc.tables[0].rows]
     assert facts[0] == ["Fact", "Source"]
     assert ["cn_parent is headquartered in CN", f"{SWEDISH}:6"] in facts
     assert len(doc.inline_shapes) == 1
     receipt = {row.cells[0].text: row.cells[1].text for row in doc.tables[-1].rows}
+    assert "(cited by the decision)" not in "".join(p.text for p in doc.paragraphs)
     assert receipt["reproduce with"] == (
         f"earlog memo {SWEDISH} tx1 --format docx --lang en --regime ifr -o {out}")
     # real footnotes: one per reference, each citation of the decision among them
@@ -220,11 +228,16 @@ def test_docx_has_headings_facts_table_footnoted_citations_and_the_graph(tmp_pat
         types = z.read("[Content_Types].xml").decode("utf-8")
     assert "wordprocessingml.footnotes+xml" in types
     refs = body_xml.count("<w:footnoteReference ")
-    notes = notes_xml.count("<w:footnote w:id=") + notes_xml.count('<w:footnote w:type="')
-    assert refs >= 20 and notes == refs + 2  # + separator and continuation separator
+    notes = len(re.findall(r'<w:footnote\b[^>]*\bw:id="', notes_xml))
+    assert refs >= 8 and notes == refs + 2  # + separator and continuation separator
     result = decide(load_scenario(SWEDISH))
     for cite in result.decisions[0].citations:
-        assert f"> {cite}</w:t>" in notes_xml, cite
+        assert f">{cite}</w:t>" in notes_xml, cite
+    # every footnote's citation is a link to its text on the law date
+    with zipfile.ZipFile(out) as z:
+        rels = z.read("word/_rels/footnotes.xml.rels").decode("utf-8")
+    assert notes_xml.count("<w:hyperlink ") == refs
+    assert "https://www.ecfr.gov/on/2025-06-16/title-15/section-742.6" in rels
 
 
 def test_docx_needs_an_output_file() -> None:
@@ -290,7 +303,7 @@ def test_proof_json_carries_a_receipt_that_follows_the_schema(command: list[str]
 def test_memo_cli_markdown_for_every_transaction_and_errors() -> None:
     code, out, _ = run("memo", POSTURE, "--regime", "ifr")
     assert code == 0
-    assert out.count("\n## Issue\n") == 3 and out.count("\n---\n") == 2
+    assert out.count("\n## Question Presented\n") == 3 and out.count("\n---\n") == 2
     code, _, err = run("memo", POSTURE, "nope")
     assert code == 1 and "no transaction 'nope'" in err and "Traceback" not in err
     code, _, err = run("memo", "missing.yaml")
@@ -300,4 +313,4 @@ def test_memo_cli_markdown_for_every_transaction_and_errors() -> None:
 def test_memo_cli_chinese() -> None:
     code, out, _ = run("memo", SWEDISH, "--lang", "zh")
     assert code == 0
-    assert "## 问题" in out and "## 结论" in out and "推定拒绝" in out
+    assert "## 所提问题" in out and "## 结论" in out and "推定拒绝" in out

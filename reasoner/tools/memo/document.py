@@ -1,45 +1,37 @@
-"""Memos: a transaction's explained decision as a format-neutral IRAC memo (issue, rule, application, conclusion).
+"""Memos: a decision's argument as a research memo a practitioner can sign off.
 
-Building the memo is one job, kept in one module though it runs past 500 lines.
+Sections: Question Presented; Brief Answer; Facts (each with its source); Discussion
+(I. License requirement, II. License exceptions with one sub-heading each, III. Review
+policy, IV. Open questions); Conclusion; the argument graph; Receipt; and an appendix
+with the full derivation for those who want it.
 """
 
-# Invariants: a memo is built from a finished explanation and never evaluates;
-# every provision its decision cites appears in the Rule section; sections
-# follow the proof (rules in citation order, application steps premises-first);
-# nothing in a memo depends on the clock, so the same inputs give the same memo.
+# Invariants: a memo is built from a finished argument and never evaluates; a rule's
+# label appears as a statement only where the rule holds (a statement that does not
+# hold is framed as not met or not applying, by the argument); every citation carries
+# the link to its text on the law date; nothing depends on the clock, so the same
+# inputs give the same memo.
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping
+from typing import Mapping
 
 import networkx as nx
 
+from reasoner.lang.labels import LabelBook, check_lang
+from reasoner.law.citation import cite_url
 from reasoner.law.decision import Decision, ScenarioDecisions
-from reasoner.proof.explanation import TransactionExplanation
-from reasoner.lang.labels import WORDS, check_lang, pattern_text, readable
-from reasoner.proof.compaction import splice_helpers
-from reasoner.proof.steps import (
-    AggregateStep, AssignmentStep, Attempt, ComparisonStep, FactStep, Failure, NegationStep, Proof,
-    RuleStep, Step, WhyNot,
+from reasoner.law.receipt import Receipt, make_receipt
+from reasoner.proof.argument import (
+    OUTCOMES, POLICIES, Argument, Point, argument_graph, build_argument, grouped,
 )
-from reasoner.proof.graph import to_graph
-from reasoner.law.receipt import Receipt, display_path, make_receipt
-from reasoner.law.scenario import Scenario, Transaction
+from reasoner.proof.explanation import TransactionExplanation
 
-__all__ = [
-    "MEMO_WORDS",
-    "MemoRule",
-    "MemoFact",
-    "MemoStep",
-    "MemoRuledOut",
-    "Memo",
-    "build_memo",
-    "issue_text",
-    "cite_order",
-]
+__all__ = ["MEMO_WORDS", "MemoPoint", "MemoSection", "MemoFact", "Memo", "build_memo",
+           "cite_order"]
 
 # Headings and fixed phrases of a memo, one table per language.
 MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
@@ -47,163 +39,148 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
         "title": "Memorandum",
         "heading": "{title}: {subject}",
         "subject": "Scenario {scenario}, transaction {tx}",
-        "issue": "Issue",
-        "rule": "Rule",
-        "application": "Application",
-        "conclusion": "Conclusion",
-        "receipt": "Receipt",
+        "question": "Question Presented",
+        "brief": "Brief Answer",
         "facts": "Facts",
         "fact": "Fact",
         "source": "Source",
-        "steps": "How the provisions apply",
-        "facts_used": "Facts",
-        "tests": "Tests",
-        "ruled_out": "Exceptions and authorizations ruled out",
-        "fails_at": "fails at",
+        "discussion": "Discussion",
+        "requirement": "I. License requirement",
+        "exceptions": "II. License exceptions and authorizations",
+        "policy": "III. Review policy",
+        "questions": "IV. Open questions",
+        "conclusion": "Conclusion",
+        "figure": "Figure 1. The argument: the conclusion and the elements it rests on; "
+                  "exceptions ruled out in red, open questions dashed.",
+        "receipt": "Receipt",
+        "appendix": "Appendix: the full derivation",
+        "appendix_note": "The derivation as earlog recorded it, rule by rule (Datalog "
+                         "names and rule-file lines included), for readers who want to "
+                         "check every step.",
+        "available": "available",
+        "not_available": "not available",
         "because": "because",
-        "figure": "Proof of the outcome",
+        "facts_at": "facts",
+        "no_policy": "No license application is needed, so no review policy applies.",
+        "no_questions": "None: the answer does not turn on a flagged uncertainty or a "
+                        "missing fact.",
+        "turns_on": "It turns on",
+        "obligation": "Condition",
         "outcome": "Outcome",
         "license_required": "License required",
-        "exceptions": "Exceptions available",
+        "exceptions_available": "Exceptions available",
         "review_policy": "Review policy",
-        "conditions": "Conditions",
-        "uncertainties": "Uncertainties",
         "regime": "Regime",
         "as_of": "Law read as of",
-        "citations": "Citations",
-        "none": "none",
-        "yes": "yes",
-        "no": "no",
-        "unknown": "unknown (facts missing)",
-        "no_label": "(cited by the decision)",
+        "basis": "Basis",
+        "yes": "yes", "no": "no", "unknown": "unknown (facts missing)", "none": "none",
         "disclaimer": "Generated by earlog, a research and training tool; not legal advice.",
-        "missing": "The scenario does not state '{0}', on which the decision depends.",
+        "brief_basis": "The requirement rests on {cites}.",
+        "brief_available": "{codes} {verb} available ({cites}).",
+        "brief_ruled": "Of the exceptions, {reasons} (Part II).",
+        "brief_ruled_some": "The other exceptions and authorizations are not available "
+                            "(Part II).",
+        "brief_open": "The answer depends on {n} open question(s): {ids}.",
+        "brief_scope": "{reason}",
     },
     "zh": {
         "title": "备忘录",
         "heading": "{title}：{subject}",
         "subject": "情景 {scenario}，交易 {tx}",
-        "issue": "问题",
-        "rule": "规则",
-        "application": "适用",
-        "conclusion": "结论",
-        "receipt": "可复现凭据",
+        "question": "所提问题",
+        "brief": "简要回答",
         "facts": "事实",
         "fact": "事实",
-        "source": "来源",
-        "steps": "条款的适用",
-        "facts_used": "事实",
-        "tests": "检验",
-        "ruled_out": "被排除的许可例外与授权",
-        "fails_at": "不成立于",
+        "source": "出处",
+        "discussion": "讨论",
+        "requirement": "一、许可证要求",
+        "exceptions": "二、许可例外与授权",
+        "policy": "三、审查政策",
+        "questions": "四、待决问题",
+        "conclusion": "结论",
+        "figure": "图 1. 论证：结论及其所依据的要素；不可用的许可例外以红色显示，待决问题以虚线显示。",
+        "receipt": "凭据",
+        "appendix": "附录：完整推导",
+        "appendix_note": "earlog 记录的逐条推导（含 Datalog 名称与规则文件行号），供需要核对每一步的读者参考。",
+        "available": "可用",
+        "not_available": "不可用",
         "because": "因为",
-        "figure": "结论的证明",
+        "facts_at": "事实",
+        "no_policy": "无需申请许可证，因此不适用审查政策。",
+        "no_questions": "无：结论不取决于已标记的不确定事项或缺失的事实。",
+        "turns_on": "取决于",
+        "obligation": "条件",
         "outcome": "结论",
         "license_required": "是否需要许可证",
-        "exceptions": "可用例外",
+        "exceptions_available": "可用例外",
         "review_policy": "审查政策",
-        "conditions": "条件",
-        "uncertainties": "不确定事项",
-        "regime": "解读",
+        "regime": "制度",
         "as_of": "法律适用日期",
-        "citations": "引注",
-        "none": "无",
-        "yes": "是",
-        "no": "否",
-        "unknown": "未知（缺少事实）",
-        "no_label": "（决定所引）",
+        "basis": "依据",
+        "yes": "是", "no": "否", "unknown": "未知（缺少事实）", "none": "无",
         "disclaimer": "由 earlog 生成；earlog 是研究与培训工具，并非法律意见。",
-        "missing": "情景未说明“{0}”，而决定取决于此。",
+        "brief_basis": "许可证要求的依据为 {cites}。",
+        "brief_available": "{codes} 可用（{cites}）。",
+        "brief_ruled": "就许可例外而言，{reasons}（第二部分）。",
+        "brief_ruled_some": "其他许可例外与授权均不可用（第二部分）。",
+        "brief_open": "结论取决于 {n} 个待决问题：{ids}。",
+        "brief_scope": "{reason}",
     },
-}
-
-_OUTCOMES = {
-    "en": {"permitted": "permitted", "license_required": "license required",
-           "out_of_scope": "out of scope", "indeterminate": "indeterminate"},
-    "zh": {"permitted": "允许", "license_required": "需要许可证",
-           "out_of_scope": "不在适用范围内", "indeterminate": "无法确定"},
-}
-_POLICIES = {
-    "en": {"presumption_of_approval": "presumption of approval",
-           "presumption_of_denial": "presumption of denial",
-           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
-    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
-           "policy_of_denial": "拒绝政策", "case_by_case": "逐案审查"},
-}
-_TX_TYPES = {
-    "en": {"export": "export", "reexport": "reexport",
-           "transfer_in_country": "in-country transfer", "deemed_export": "deemed export"},
-    "zh": {"export": "出口", "reexport": "再出口", "transfer_in_country": "境内转让",
-           "deemed_export": "视同出口"},
 }
 
 
 @dataclass(frozen=True, slots=True)
-class MemoRule:
-    """One provision used: its citation and the plain-language labels of its rules applied."""
+class MemoPoint:
+    """One statement of the discussion: its text, provision (with link) and facts.
 
+    ``holds`` is False for a condition that is not met or a provision that does not
+    apply; the text already says so.
+    """
+
+    text: str
     cite: str
-    labels: tuple[str, ...]
+    url: str
+    facts: tuple[str, ...]
+    holds: bool = True
+    because: tuple[MemoPoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MemoSection:
+    """A heading of the discussion with its statements (and sub-headings, for exceptions)."""
+
+    heading: str
+    points: tuple[MemoPoint, ...] = ()
+    subsections: tuple[MemoSection, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class MemoFact:
-    """A given fact: its reading, its rule-language text, and ``file:line``."""
+    """A scenario fact the argument rests on: its reading and ``file:line``."""
 
     label: str
-    text: str
     source: str
 
 
 @dataclass(frozen=True, slots=True)
-class MemoStep:
-    """A conclusion of the proof: the facts it rests on directly and the tests it passed."""
-
-    label: str
-    cite: str
-    facts: tuple[MemoFact, ...]
-    tests: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MemoRuledOut:
-    """Why one rule for an unavailable exception fails: its first failing condition.
-
-    ``details`` follow that condition down the why-not (one line per level).
-    """
-
-    exception: str
-    label: str
-    cite: str
-    condition: str
-    details: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class Memo:
-    """A format-neutral IRAC memo for one transaction; renderers lay it out.
-
-    ``graph`` is the proof graph of the outcome (``proofgraph.to_graph``).
-    """
+    """A format-neutral memo for one transaction; renderers lay it out."""
 
     lang: str
     scenario: str
     description: str | None
     transaction: str
-    issue: str
-    rules: tuple[MemoRule, ...]
+    question: str
+    brief: tuple[str, ...]
     facts: tuple[MemoFact, ...]
-    steps: tuple[MemoStep, ...]
-    ruled_out: tuple[MemoRuledOut, ...]
+    discussion: tuple[MemoSection, ...]
     conclusion: str
     decision: Decision
-    outcome: str
-    license_required: str
-    review_policy: str | None
-    uncertainties: tuple[tuple[str, str], ...]
     regime: str
     as_of: _dt.date
     receipt: Receipt
+    appendix: str
     graph: nx.DiGraph = field(compare=False, repr=False)
 
     @property
@@ -220,26 +197,34 @@ class Memo:
 
     def summary(self) -> tuple[tuple[str, str], ...]:
         """The conclusion's fields as (label, value) rows, in the memo's language."""
-        w = self.words
+        w, d = self.words, self.decision
+        lr = w["unknown"] if d.license_required is None else w["yes" if d.license_required else "no"]
         return (
-            (w["outcome"], self.outcome),
-            (w["license_required"], self.license_required),
-            (w["exceptions"], ", ".join(self.decision.exceptions) or w["none"]),
-            (w["review_policy"], self.review_policy or w["none"]),
+            (w["outcome"], OUTCOMES[self.lang][d.outcome]),
+            (w["license_required"], lr),
+            (w["exceptions_available"], ", ".join(d.exceptions) or w["none"]),
+            (w["review_policy"], POLICIES[self.lang].get(d.review_policy or "", "")
+             or w["none"]),
+            (w["basis"], "; ".join(d.citations) or w["none"]),
             (w["regime"], self.regime),
             (w["as_of"], self.as_of.isoformat()),
         )
 
+    def link(self, cite: str) -> str:
+        """The address of ``cite`` on this memo's law date."""
+        return cite_url(cite, self.as_of)
+
 
 def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command: str,
-               lang: str = "en") -> Memo:
+               lang: str = "en", appendix: str = "") -> Memo:
     """The memo of one explained transaction.
 
     Args:
         result: the decided scenario the explanation comes from.
         expl: from ``explanation.explain_transaction``.
         command: the ``earlog memo`` command that reproduces the memo (its receipt).
-        lang: ``en`` or ``zh``: labels, headings and phrases.
+        lang: ``en`` or ``zh``: statements, headings and phrases.
+        appendix: the full derivation as text (``render.text.explanation_text``).
 
     Returns:
         The memo.
@@ -249,286 +234,114 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
     """
     check_lang(lang)
     d = expl.decision
-    scn = result.scenario
-    tx = scn.transaction(d.transaction)
+    arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
     w = MEMO_WORDS[lang]
-    proof = splice_helpers(expl.proof)
-    rules = _rules(proof, expl.whynots, d, lang)
-    facts = tuple(f for f in _facts(proof, lang) if f.source.startswith(display_path(scn.file) + ":"))
-    registry = result.rulebook.uncertainties
-    uncertain = tuple(
-        (u, w["missing"].format(u.split(":", 1)[1]) if u.startswith("missing:")
-         else registry.get(u, "")) for u in d.uncertainties)
-    lr = w["unknown"] if d.license_required is None else w["yes" if d.license_required else "no"]
+
+    def point(p: Point) -> MemoPoint:
+        return MemoPoint(p.text(lang), p.cite, cite_url(p.cite, d.as_of) if p.cite else "",
+                         p.facts, p.holds, tuple(point(g) for g in p.grounds))
+
+    exceptions = []
+    for k, (codes, e) in enumerate(grouped(arg.exceptions)):
+        state = w["available"] if e.available else w["not_available"]
+        letter = chr(ord("A") + k)
+        obligations = tuple(MemoPoint(f"{w['obligation']}: {o.text(lang)}", o.cite,
+                                      cite_url(o.cite, d.as_of) if o.cite else "", o.facts)
+                            for o in e.obligations)
+        exceptions.append(MemoSection(f"{letter}. {', '.join(codes)}: {state}",
+                                      (point(e.point),) + obligations))
+    questions = tuple(
+        MemoPoint(f"{q.id}: {q.text}"
+                  + (f" {w['turns_on']}: {'; '.join(q.turns_on)}." if q.turns_on else ""),
+                  "", "", ())
+        for q in arg.questions)
+    discussion = (
+        MemoSection(w["requirement"], tuple(point(p) for p in (*arg.scope, *arg.requirement))),
+        MemoSection(w["exceptions"], subsections=tuple(exceptions)),
+        MemoSection(w["policy"], tuple(point(p) for p in arg.policy),
+                    note="" if arg.policy else w["no_policy"]),
+        MemoSection(w["questions"], questions, note="" if questions else w["no_questions"]),
+    )
+    scn = result.scenario
     return Memo(
         lang=lang, scenario=scn.id, description=scn.description, transaction=d.transaction,
-        issue=issue_text(scn, tx, lang), rules=rules, facts=facts,
-        steps=tuple(_steps(proof, lang)),
-        ruled_out=tuple(r for x, wn in expl.whynots for r in _ruled_out(x, wn, lang)),
-        conclusion=_conclusion(d, lang), decision=d, outcome=_OUTCOMES[lang][d.outcome],
-        license_required=lr,
-        review_policy=_POLICIES[lang].get(d.review_policy, d.review_policy)
-        if d.review_policy else None,
-        uncertainties=uncertain, regime=result.rulebook.regime, as_of=d.as_of,
-        receipt=make_receipt(result, command, [d]), graph=to_graph(expl.proof),
+        question=arg.issue(lang), brief=_brief(arg, lang), facts=_facts(result, arg, lang),
+        discussion=discussion, conclusion=arg.conclusion.text(lang), decision=d,
+        regime=result.rulebook.regime, as_of=d.as_of,
+        receipt=make_receipt(result, command, [d]), appendix=appendix,
+        graph=argument_graph(arg),
     )
 
 
-def issue_text(scn: Scenario, tx: Transaction, lang: str = "en") -> str:
-    """The question the memo answers, in words.
-
-    Example: "Does the export of 200 units of h100 (3A090.a) from US to SE, to
-    se_co, on 2025-06-16 require a license under the EAR as amended by 90 FR
-    4544, and on what terms?"
-    """
-    kind = _TX_TYPES[lang].get(tx.type, tx.type)
-    consignee = _party(scn, tx.ultimate_consignee)
-    if lang == "zh":
-        what = (f"{readable(tx.quantity)} 件 {_item(scn, tx.item)}" if tx.item is not None
-                else f"模型 {tx.model} 的权重")
-        route = (f"在 {tx.to} 境内转让" if tx.type == "transfer_in_country"
-                 else f"从 {tx.from_} {kind}至 {tx.to}")
-        return (f"{tx.date.isoformat()}，将 {what} {route} 并交付 {consignee}，"
-                f"依经 90 FR 4544 修订的 EAR 是否需要许可证？适用何种条件？")
-    what = (f"{readable(tx.quantity)} units of {_item(scn, tx.item)}" if tx.item is not None
-            else f"the weights of model {tx.model}")
-    route = f"within {tx.to}" if tx.type == "transfer_in_country" else f"from {tx.from_} to {tx.to}"
-    return (f"Does the {kind} of {what} {route}, to {consignee}, on {tx.date.isoformat()} "
-            f"require a license under the EAR as amended by 90 FR 4544, and on what terms?")
-
-
-def _item(scn: Scenario, iid: str) -> str:
-    try:
-        return f"{iid} ({scn.item(iid).eccn})"
-    except KeyError:
-        return iid
-
-
-def _party(scn: Scenario, eid: str) -> str:
-    try:
-        name = scn.entity(eid).name
-    except KeyError:
-        name = None
-    return f"{name} ({eid})" if name else eid
+def _brief(arg: Argument, lang: str) -> tuple[str, ...]:
+    """Two to four sentences: the conclusion, its basis, the exceptions, open questions."""
+    w, d = MEMO_WORDS[lang], arg.decision
+    out = [arg.conclusion.text(lang)]
+    if not d.in_scope:
+        reasons = [p.text(lang) for p in arg.scope]
+        if reasons:
+            out.append(_sentence(reasons[0]))
+    requirement = sorted({p.cite for p in arg.requirement if p.cite}, key=cite_order)
+    if requirement and d.license_required:
+        out.append(w["brief_basis"].format(cites="; ".join(requirement)))
+    available = [e for e in arg.exceptions if e.available]
+    if available:
+        cites = "; ".join(sorted({e.point.cite for e in available if e.point.cite}, key=cite_order))
+        verb = "is" if len(available) == 1 else "are"
+        out.append(w["brief_available"].format(codes=", ".join(e.code for e in available),
+                                              verb=verb, cites=cites))
+    elif d.ruled_out and d.outcome == "license_required":
+        decisive = [r for r in d.ruled_out if r.exception in ("AIA", "LPP")] or list(d.ruled_out)
+        joined = ("；" if lang == "zh" else "; ").join(
+            (f"{r.exception} 依 {r.citation} 不可用" if lang == "zh"
+             else f"{r.exception} is ruled out under {r.citation}") for r in decisive)
+        out.append(w["brief_ruled"].format(reasons=joined))
+    if arg.questions:
+        out.append(w["brief_open"].format(n=len(arg.questions),
+                                         ids=", ".join(q.id for q in arg.questions)))
+    return tuple(out[:4])
 
 
-def _conclusion(d: Decision, lang: str) -> str:
-    zh = lang == "zh"
-    xs = ", ".join(d.exceptions)
-    policy = _POLICIES[lang].get(d.review_policy or "", d.review_policy or "")
-    if d.outcome == "permitted" and d.exceptions:
-        return (f"需要许可证，但可依据 {xs} 进行，无需申请许可证。" if zh and d.license_required
-                else f"可依据 {xs} 进行。" if zh
-                else f"A license is required, but the transaction may proceed under {xs} "
-                     f"without one." if d.license_required
-                else f"The transaction may proceed under {xs}.")
-    if d.outcome == "permitted":
-        return "无需许可证。" if zh else "No license is required."
-    if d.outcome == "license_required":
-        return (f"需要许可证；没有可用的许可例外或授权。许可申请的审查政策为：{policy}。" if zh
-                else f"A license is required; no license exception or authorization is "
-                     f"available. An application is reviewed under a {policy}.")
-    if d.outcome == "out_of_scope":
-        return ("该交易不受人工智能扩散框架管辖。" if zh
-                else "The AI Diffusion framework does not govern this transaction.")
-    return ("根据所给事实无法确定结论；见下列不确定事项。" if zh
-            else "The outcome cannot be determined from the facts given; see the "
-                 "uncertainties below.")
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "。")) else ".")
 
 
-# ---- walking the proof -------------------------------------------------------------
+def _facts(result: ScenarioDecisions, arg: Argument, lang: str) -> tuple[MemoFact, ...]:
+    """Every scenario fact the argument cites, read in words, in file order."""
+    wanted: set[str] = set()
+    for p in (*arg.scope, *arg.requirement, *arg.policy, *(e.point for e in arg.exceptions)):
+        wanted.update(p.facts)
+        for g in p.grounds:
+            wanted.update(g.facts)
+    labels = LabelBook(result.rulebook.checked)
+    by_source: dict[str, list[str]] = {}
+    for (pred, row), fact in result.model.given.items():
+        source = f"{fact.span.file}:{fact.span.line}"
+        if source in wanted and pred not in _RECORDS and "unknown" not in row:
+            en, zh = labels.atom(pred, row)
+            text = (zh if lang == "zh" and zh else en)
+            if text and text not in by_source.setdefault(source, []):
+                by_source[source].append(text)
+    return tuple(MemoFact(text, source)
+                 for source in sorted(by_source, key=_line_key) for text in sorted(by_source[source]))
 
 
-def _label(step: Step, lang: str) -> str:
-    own = step.en if lang == "en" else step.zh
-    if isinstance(step, NegationStep):
-        return WORDS[lang]["not"].format(own or pattern_text(step.pred, step.pattern))
-    return own or step.text
+# Facts that only say a record exists (or its date order), and three-valued fields left
+# unknown: a line of the scenario states them, but no argument rests on them.
+_RECORDS = frozenset({"entity", "item", "model", "tx", "tx_seq"})
 
 
-def _nodes(proof: Proof) -> Iterator[Proof]:
-    """Every node once, premises before the conclusion they support (post-order)."""
-    seen: set[int] = set()
-    stack: list[tuple[Proof, bool]] = [(proof, False)]
-    while stack:
-        p, ready = stack.pop()
-        if ready:
-            yield p
-            continue
-        if id(p) in seen:
-            continue
-        seen.add(id(p))
-        stack.append((p, True))
-        stack.extend((q, False) for q in reversed(p.premises))
-
-
-def _source(source: str) -> str:
-    file, sep, line = source.rpartition(":")
-    return f"{display_path(file)}:{line}" if sep and file else source
-
-
-def _fact(step: FactStep, lang: str) -> MemoFact:
-    return MemoFact(_label(step, lang), step.text, _source(step.source))
-
-
-def _facts(proof: Proof, lang: str) -> list[MemoFact]:
-    """The given facts of a proof, each once, in reading order."""
-    out: dict[tuple[str, str], MemoFact] = {}
-    for p in _nodes(proof):
-        if isinstance(p.step, FactStep):
-            f = _fact(p.step, lang)
-            out.setdefault((f.text, f.source), f)
-    return list(out.values())
-
-
-def _steps(proof: Proof, lang: str) -> Iterator[MemoStep]:
-    """The cited conclusions of a proof without helper rules, premises first, each once."""
-    seen: set[tuple[str, str]] = set()
-    for p in _nodes(proof):
-        step = p.step
-        if not isinstance(step, RuleStep) or not step.cite:
-            continue
-        label = _label(step, lang)
-        if (step.cite, label) in seen:
-            continue
-        seen.add((step.cite, label))
-        facts = tuple(_fact(q.step, lang) for q in p.premises if isinstance(q.step, FactStep))
-        tests = tuple(_test(q.step, lang) for q in p.premises
-                      if isinstance(q.step, (NegationStep, ComparisonStep, AssignmentStep,
-                                             AggregateStep)))
-        yield MemoStep(label, step.cite, facts, tests)
-
-
-def _test(step: Step, lang: str) -> str:
-    label = _label(step, lang)
-    if isinstance(step, (ComparisonStep, AssignmentStep)) and step.condition != label:
-        return f"{label} ({step.condition})"
-    return label
+def _line_key(source: str) -> tuple[str, int]:
+    file, _, line = source.rpartition(":")
+    return (file, int(line) if line.isdigit() else 0)
 
 
 _NUMBER = re.compile(r"(\d+)")
 
 
 def cite_order(cite: str) -> tuple[int, tuple[tuple[int, str], ...]]:
-    """Sort key for citations: the framework, then 15 CFR, ECCNs, supplements, others;
-    numbers within a citation compare as numbers.
-
-    Example:
-        >>> sorted(["15 CFR 742.6(b)", "ECCN 3A090", "15 CFR 740.27", "15 CFR 742.10"],
-        ...        key=cite_order)
-        ['15 CFR 740.27', '15 CFR 742.6(b)', '15 CFR 742.10', 'ECCN 3A090']
-    """
-    group = 5
-    for rank, prefix in enumerate(("90 FR", "15 CFR", "ECCN", "Supp.", "BIS")):
-        if cite.startswith(prefix):
-            group = rank
-            break
-    parts = tuple((int(p), "") if p.isdigit() else (-1, p)
-                  for p in _NUMBER.split(cite) if p)
-    return group, parts
-
-
-def _rules(proof: Proof, whynots: tuple[tuple[str, WhyNot], ...], d: Decision,
-           lang: str) -> tuple[MemoRule, ...]:
-    """Each provision used, once, in citation order, with the labels of its rules."""
-    found: dict[str, dict[str, str]] = {}
-
-    def add(cite: str, key: str, label: str) -> None:
-        if cite:
-            found.setdefault(cite, {}).setdefault(key, label)
-
-    for p in _nodes(proof):
-        if isinstance(p.step, RuleStep):
-            add(p.step.cite, f"{p.step.id}:{p.step.text}", _label(p.step, lang))
-    for _, w in whynots:
-        for a in _attempts(w):
-            add(a.cite, f"{a.id}:{a.text}", (a.en if lang == "en" else a.zh) or a.text)
-            if a.failure.evidence is not None:
-                for p in _nodes(a.failure.evidence):
-                    if isinstance(p.step, RuleStep):
-                        add(p.step.cite, f"{p.step.id}:{p.step.text}", _label(p.step, lang))
-    for cite in d.citations:
-        found.setdefault(cite, {})
-    return tuple(MemoRule(c, tuple(dict.fromkeys(found[c].values())))
-                 for c in sorted(found, key=cite_order))
-
-
-# A rule whose first failing condition is one of these atoms was written for the
-# other kind of transaction (chips vs model weights): it is not part of the analysis.
-_OTHER_KIND = ("weights", "tx_item", "tx_eccn", "tx_model")
-
-
-def _other_kind(a: Attempt) -> bool:
-    f = a.failure
-    return f.step is None and f.missing is not None and f.missing.pred in _OTHER_KIND
-
-
-def _wrapper(a: Attempt) -> bool:
-    """The exception's own rule failing for want of a candidate: its candidate rules say why."""
-    f = a.failure
-    return f.step is None and f.missing is not None and bool(f.missing.attempts)
-
-
-def _attempts(w: WhyNot) -> Iterator[Attempt]:
-    """Every rule tried in a why-not that is part of the analysis, outermost first."""
-    for a in w.attempts:
-        if _other_kind(a):
-            continue
-        if not _wrapper(a):
-            yield a
-        if a.failure.missing is not None:
-            yield from _attempts(a.failure.missing)
-
-
-def _ruled_out(code: str, w: WhyNot, lang: str) -> Iterator[MemoRuledOut]:
-    """For each rule that could make ``code`` available, its first failing condition.
-
-    The exception's own rule fails for want of a candidate; then each candidate
-    rule of the exception is reported instead.
-    """
-    for a in w.attempts:
-        if _wrapper(a) and a.failure.missing is not None:
-            for ca in a.failure.missing.attempts:
-                if not _other_kind(ca):
-                    yield _entry(code, ca, lang)
-        elif not _other_kind(a):
-            yield _entry(code, a, lang)
-
-
-def _entry(code: str, a: Attempt, lang: str) -> MemoRuledOut:
-    return MemoRuledOut(code, (a.en if lang == "en" else a.zh) or a.text, a.cite,
-                        _failure_text(a.failure, lang), tuple(_details(a.failure, lang, 2)))
-
-
-def _failure_text(f: Failure, lang: str) -> str:
-    """The failing condition with its values and why it fails, in words."""
-    words = WORDS[lang]
-    if f.step is None:
-        if f.missing is None:
-            return f"{f.text} \u2014 {words['undefined']}"
-        own = (f.missing.en if lang == "en" else f.missing.zh) or f.missing.text
-        reason = {"no_fact": words["no_fact"], "no_rule": words["no_rule"],
-                  "not_explored": words["not_explored"]}.get(f.missing.reason, "")
-        return f"{own} \u2014 {reason}" if reason else own
-    if isinstance(f.step, NegationStep):
-        out = f"{_label(f.step, lang)} \u2014 {words['but_exists']}"
-        if f.evidence is not None:
-            ev = f.evidence.step
-            out += " " + _label(ev, lang) + (f" [{ev.cite}]" if isinstance(ev, RuleStep) and ev.cite
-                                             else "")
-        return out
-    label = _test(f.step, lang)
-    if f.reason == "undefined":
-        return f"{label} \u2014 {words['undefined']}"
-    return f"{label} \u2014 {'false' if lang == 'en' else '不成立'}"
-
-
-def _details(f: Failure, lang: str, depth: int) -> Iterator[str]:
-    """Why a failing derived condition fails, following its rules ``depth`` levels down."""
-    if depth <= 0 or f.missing is None:
-        return
-    for a in f.missing.attempts:
-        own = (a.en if lang == "en" else a.zh) or a.text
-        tag = f" [{a.cite}]" if a.cite else ""
-        yield f"{own}{tag}: {MEMO_WORDS[lang]['fails_at']} {_failure_text(a.failure, lang)}"
-        yield from _details(a.failure, lang, depth - 1)
+    """Sort key for citations: 15 CFR sections first, numbers compared as numbers."""
+    kind = 0 if cite.startswith("15 CFR") else 1
+    parts = tuple((int(p), "") if p.isdigit() else (0, p) for p in _NUMBER.split(cite) if p)
+    return kind, parts

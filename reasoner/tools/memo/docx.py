@@ -1,4 +1,5 @@
-"""Memos as a Word document (python-docx), citations as real footnotes, the proof graph as a PNG."""
+"""Memos as a Word document (python-docx): citations as footnotes linking to their text, the
+argument graph as a PNG."""
 
 # python-docx has no footnote API. A footnotes part (/word/footnotes.xml, with
 # the separator and continuation-separator notes ids -1 and 0 that Word expects)
@@ -23,7 +24,7 @@ from docx.oxml.ns import nsdecls, qn
 from docx.shared import Inches, Pt
 from docx.text.paragraph import Paragraph
 
-from reasoner.tools.memo.document import Memo
+from reasoner.tools.memo.document import Memo, MemoPoint
 from reasoner.law.receipt import receipt_lines
 from reasoner.render.dot import to_dot
 from reasoner.render.export import to_image
@@ -39,9 +40,8 @@ _SEPARATORS = (
     '</w:footnote>'
 )
 
-# Page width left for the proof graph; hanging indent of numbered steps.
+# Page width left for the argument graph.
 _FIGURE_WIDTH = Inches(6.5)
-_HANG = Inches(0.35)
 
 
 class Footnotes:
@@ -55,8 +55,9 @@ class Footnotes:
         part.relate_to(self.part, RT.FOOTNOTES)
         self.count = 0
 
-    def add(self, paragraph: Paragraph, text: str) -> int:
-        """Append a footnote reference to ``paragraph`` whose note reads ``text``.
+    def add(self, paragraph: Paragraph, text: str, url: str = "") -> int:
+        """Append a footnote reference to ``paragraph`` whose note reads ``text``, a link
+        to ``url`` when given.
 
         Returns:
             The footnote's number.
@@ -71,11 +72,18 @@ class Footnotes:
         ref = OxmlElement("w:footnoteReference")
         ref.set(qn("w:id"), str(n))
         run._r.append(ref)
+        body = (f'<w:r><w:rPr><w:sz w:val="18"/></w:rPr>'
+                f'<w:t xml:space="preserve"> {escape(text)}</w:t></w:r>')
+        if url:
+            rid = self.part.relate_to(url, RT.HYPERLINK, is_external=True)
+            body = (f'<w:r><w:rPr><w:sz w:val="18"/></w:rPr><w:t xml:space="preserve"> </w:t></w:r>'
+                    f'<w:hyperlink r:id="{rid}"><w:r><w:rPr><w:color w:val="1F4E79"/>'
+                    f'<w:u w:val="single"/><w:sz w:val="18"/></w:rPr>'
+                    f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:hyperlink>')
         note = parse_xml(
-            f'<w:footnote {nsdecls("w")} w:id="{n}"><w:p><w:pPr><w:spacing w:after="0"/></w:pPr>'
+            f'<w:footnote {nsdecls("w", "r")} w:id="{n}"><w:p><w:pPr><w:spacing w:after="0"/></w:pPr>'
             '<w:r><w:rPr><w:vertAlign w:val="superscript"/><w:sz w:val="18"/></w:rPr>'
-            '<w:footnoteRef/></w:r><w:r><w:rPr><w:sz w:val="18"/></w:rPr>'
-            f'<w:t xml:space="preserve"> {escape(text)}</w:t></w:r></w:p></w:footnote>')
+            f'<w:footnoteRef/></w:r>{body}</w:p></w:footnote>')
         self.part.element.append(note)
         return n
 
@@ -108,51 +116,55 @@ def _memo(doc: DocumentObject, notes: Footnotes, m: Memo, theme: Theme) -> None:
     doc.add_heading(m.heading, level=0)
     if m.description:
         doc.add_paragraph().add_run(m.description).italic = True
-    doc.add_heading(w["issue"], level=1)
-    doc.add_paragraph(m.issue)
-    doc.add_heading(w["rule"], level=1)
-    for r in m.rules:
-        p = doc.add_paragraph("; ".join(r.labels) or w["no_label"], style="List Bullet")
-        notes.add(p, r.cite)
-    doc.add_heading(w["application"], level=1)
-    doc.add_heading(w["facts"], level=2)
+    doc.add_heading(w["question"], level=1)
+    doc.add_paragraph(m.question)
+    doc.add_heading(w["brief"], level=1)
+    doc.add_paragraph(" ".join(m.brief))
+    doc.add_heading(w["facts"], level=1)
     _table(doc, [(w["fact"], w["source"])] + [(f.label, f.source) for f in m.facts], header=True)
-    doc.add_heading(w["steps"], level=2)
-    for n, s in enumerate(m.steps, 1):
-        # numbered by hand: Word's list numbering would run on from one memo to the next
-        p = doc.add_paragraph(f"{n}.\t{s.label}")
-        p.paragraph_format.left_indent = _HANG
-        p.paragraph_format.first_line_indent = -_HANG
-        p.paragraph_format.tab_stops.add_tab_stop(_HANG)
-        notes.add(p, s.cite)
-        if s.facts:
-            doc.add_paragraph(f"{w['facts_used']}: "
-                              + "; ".join(f"{f.label} ({f.source})" for f in s.facts),
-                              style="List Bullet 2")
-        if s.tests:
-            doc.add_paragraph(f"{w['tests']}: " + "; ".join(s.tests), style="List Bullet 2")
-    if m.ruled_out:
-        doc.add_heading(w["ruled_out"], level=2)
-        for x in m.ruled_out:
-            p = doc.add_paragraph(style="List Bullet")
-            p.add_run(f"{x.exception}: ").bold = True
-            p.add_run(x.label)
-            notes.add(p, x.cite)
-            p.add_run(f" \u2014 {w['fails_at']}: {x.condition}")
-            for d in x.details:
-                doc.add_paragraph(f"{w['because']}: {d}", style="List Bullet 2")
+    doc.add_heading(w["discussion"], level=1)
+    for section in m.discussion:
+        doc.add_heading(section.heading, level=2)
+        _points(doc, notes, m, section.points)
+        for sub in section.subsections:
+            doc.add_heading(sub.heading, level=3)
+            _points(doc, notes, m, sub.points)
+        if section.note:
+            doc.add_paragraph(section.note)
+    doc.add_heading(w["conclusion"], level=1)
+    doc.add_paragraph(m.conclusion)
+    _table(doc, list(m.summary()))
     png = to_image(to_dot(m.graph, theme, lang=m.lang), "png")
     doc.add_picture(io.BytesIO(png), width=_FIGURE_WIDTH)
     doc.add_paragraph(w["figure"], style="Caption")
-    doc.add_heading(w["conclusion"], level=1)
-    doc.add_paragraph(m.conclusion)
-    rows = list(m.summary())
-    rows += [(w["conditions"], c) for c in m.decision.conditions]
-    rows += [(w["uncertainties"], f"{u}: {t}" if t else u) for u, t in m.uncertainties]
-    _table(doc, rows)
     doc.add_heading(w["receipt"], level=1)
     _table(doc, receipt_lines(m.receipt, m.lang), size=Pt(8))
     doc.add_paragraph().add_run(w["disclaimer"]).italic = True
+    if m.appendix:
+        doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        doc.add_heading(w["appendix"], level=1)
+        doc.add_paragraph(w["appendix_note"])
+        for line in m.appendix.splitlines():
+            run = doc.add_paragraph().add_run(line)
+            run.font.name = "Courier New"
+            run.font.size = Pt(7)
+
+
+def _points(doc: DocumentObject, notes: Footnotes, m: Memo, points: Sequence[MemoPoint]) -> None:
+    """Each statement a bullet with its citation as a linked footnote; findings beneath."""
+    for p in points:
+        para = doc.add_paragraph(style="List Bullet")
+        if not p.holds:
+            para.add_run("\u2717 ").bold = True
+        para.add_run(p.text + (f" ({', '.join(p.facts)})" if p.facts else ""))
+        if p.cite:
+            notes.add(para, p.cite, p.url)
+        for b in p.because:
+            sub = doc.add_paragraph(f"{m.words['because']} {b.text}"
+                                    + (f" ({', '.join(b.facts)})" if b.facts else ""),
+                                    style="List Bullet 2")
+            if b.cite:
+                notes.add(sub, b.cite, b.url)
 
 
 def _table(doc: DocumentObject, rows: Sequence[tuple[str, str]], header: bool = False,

@@ -1,4 +1,5 @@
-"""Memos as one self-contained HTML page: inline CSS, the proof graph as inline SVG."""
+"""Memos as one self-contained HTML page: inline CSS, the argument graph as inline SVG,
+every citation a link to its text on the law date."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from html import escape
 from typing import Sequence
 
-from reasoner.tools.memo.document import Memo
+from reasoner.tools.memo.document import Memo, MemoPoint
 from reasoner.law.receipt import receipt_lines
 from reasoner.render.dot import to_dot
 from reasoner.render.export import to_image
@@ -32,6 +33,11 @@ dl.summary dd { margin: 0; }
 figure { margin: 1rem 0; overflow-x: auto; border: 1px solid #cfd8dc; padding: .5rem; }
 figure svg { max-width: none; height: auto; }
 .disclaimer { font-style: italic; color: #546e7a; }
+.brief { font-size: 1.05rem; border-left: 3px solid #37474f; padding-left: .8rem; }
+.unmet { color: #c62828; font-weight: bold; }
+.cite a { color: inherit; }
+pre { font-size: .75rem; white-space: pre-wrap; background: #fafafa; padding: .5rem; }
+.appendix { page-break-before: always; break-before: page; }
 article + article { page-break-before: always; break-before: page; margin-top: 3rem; }
 """
 
@@ -76,8 +82,31 @@ def memo_html(memos: Sequence[Memo], theme: Theme | None = None) -> str:
     return "\n".join(head + body + ["</body>", "</html>"]) + "\n"
 
 
-def _cite(c: str) -> str:
-    return f'<span class="cite">[{escape(c)}]</span>'
+def _cite(m: Memo, c: str) -> str:
+    url = m.link(c)
+    text = escape(c)
+    if url:
+        text = f'<a href="{escape(url)}">{text}</a>'
+    return f'<span class="cite">[{text}]</span>'
+
+
+def _points(m: Memo, points: Sequence[MemoPoint]) -> list[str]:
+    out = ["<ul>"]
+    for p in points:
+        because = "".join(f"<li>{escape(m.words['because'])} {escape(b.text)}{_tail(m, b)}</li>"
+                          for b in p.because)
+        mark = "" if p.holds else '<span class="unmet">\u2717</span> '
+        out.append(f"<li>{mark}{escape(p.text)}{_tail(m, p)}"
+                   + (f"<ul>{because}</ul>" if because else "") + "</li>")
+    out.append("</ul>")
+    return out
+
+
+def _tail(m: Memo, p: MemoPoint) -> str:
+    out = f" {_cite(m, p.cite)}" if p.cite else ""
+    if p.facts:
+        out += " (" + ", ".join(f'<span class="src">{escape(f)}</span>' for f in p.facts) + ")"
+    return out
 
 
 def _article(m: Memo, k: int, theme: Theme) -> str:
@@ -85,51 +114,39 @@ def _article(m: Memo, k: int, theme: Theme) -> str:
     out = [f'<article id="memo-{k}">', f"<h1>{escape(m.heading)}</h1>"]
     if m.description:
         out.append(f"<p><em>{escape(m.description)}</em></p>")
-    out += [f"<h2>{escape(w['issue'])}</h2>", f"<p>{escape(m.issue)}</p>"]
-    out += [f"<h2>{escape(w['rule'])}</h2>", "<ul>"]
-    for r in m.rules:
-        labels = "".join(f"<li>{escape(label)}</li>" for label in r.labels)
-        extra = f"<ul>{labels}</ul>" if labels else f" {escape(w['no_label'])}"
-        out.append(f"<li><strong>{escape(r.cite)}</strong>{extra}</li>")
-    out += ["</ul>", f"<h2>{escape(w['application'])}</h2>", f"<h3>{escape(w['facts'])}</h3>",
-            "<table>", f"<tr><th>{escape(w['fact'])}</th><th>{escape(w['source'])}</th></tr>"]
+    out += [f"<h2>{escape(w['question'])}</h2>", f"<p>{escape(m.question)}</p>"]
+    out += [f"<h2>{escape(w['brief'])}</h2>", f'<p class="brief">{escape(" ".join(m.brief))}</p>']
+    out += [f"<h2>{escape(w['facts'])}</h2>", "<table>",
+            f"<tr><th>{escape(w['fact'])}</th><th>{escape(w['source'])}</th></tr>"]
     out += [f'<tr><td>{escape(f.label)}</td><td class="src">{escape(f.source)}</td></tr>'
             for f in m.facts]
-    out += ["</table>", f"<h3>{escape(w['steps'])}</h3>", "<ol>"]
-    for s in m.steps:
-        subs = []
-        if s.facts:
-            shown = "; ".join(f'{escape(f.label)} (<span class="src">{escape(f.source)}</span>)'
-                              for f in s.facts)
-            subs.append(f"<li>{escape(w['facts_used'])}: {shown}</li>")
-        if s.tests:
-            subs.append(f"<li>{escape(w['tests'])}: {escape('; '.join(s.tests))}</li>")
-        inner = f"<ul>{''.join(subs)}</ul>" if subs else ""
-        out.append(f"<li>{escape(s.label)} {_cite(s.cite)}{inner}</li>")
-    out.append("</ol>")
-    if m.ruled_out:
-        out += [f"<h3>{escape(w['ruled_out'])}</h3>", "<ul>"]
-        for x in m.ruled_out:
-            details = "".join(f"<li>{escape(w['because'])}: {escape(d)}</li>" for d in x.details)
-            out.append(f"<li><strong>{escape(x.exception)}</strong>: {escape(x.label)} "
-                       f"{_cite(x.cite)} \u2014 {escape(w['fails_at'])}: {escape(x.condition)}"
-                       + (f"<ul>{details}</ul>" if details else "") + "</li>")
-        out.append("</ul>")
+    out += ["</table>", f"<h2>{escape(w['discussion'])}</h2>"]
+    for section in m.discussion:
+        out.append(f"<h3>{escape(section.heading)}</h3>")
+        if section.points:
+            out += _points(m, section.points)
+        for sub in section.subsections:
+            out.append(f"<h4>{escape(sub.heading)}</h4>")
+            out += _points(m, sub.points)
+        if section.note:
+            out.append(f"<p>{escape(section.note)}</p>")
+    out += [f"<h2>{escape(w['conclusion'])}</h2>", f"<p>{escape(m.conclusion)}</p>",
+            '<dl class="summary">']
+    for key, value in m.summary():
+        shown = ("; ".join(_cite(m, c) for c in m.decision.citations)
+                 if key == w["basis"] and m.decision.citations else escape(value))
+        out.append(f"<dt>{escape(key)}</dt><dd>{shown}</dd>")
+    out.append("</dl>")
     svg = to_image(to_dot(m.graph, theme, lang=m.lang), "svg").decode("utf-8")
     out += [f"<figure>{inline_svg(svg, f'm{k}-')}",
             f"<figcaption>{escape(w['figure'])}</figcaption></figure>"]
-    out += [f"<h2>{escape(w['conclusion'])}</h2>", f"<p>{escape(m.conclusion)}</p>",
-            '<dl class="summary">']
-    out += [f"<dt>{escape(k_)}</dt><dd>{escape(v)}</dd>" for k_, v in m.summary()]
-    if m.decision.conditions:
-        items = "".join(f"<li>{escape(c)}</li>" for c in m.decision.conditions)
-        out.append(f"<dt>{escape(w['conditions'])}</dt><dd><ul>{items}</ul></dd>")
-    if m.uncertainties:
-        items = "".join(f"<li><strong>{escape(u)}</strong>: {escape(t)}</li>" if t
-                        else f"<li><strong>{escape(u)}</strong></li>" for u, t in m.uncertainties)
-        out.append(f"<dt>{escape(w['uncertainties'])}</dt><dd><ul>{items}</ul></dd>")
-    out += ["</dl>", f"<h2>{escape(w['receipt'])}</h2>", "<table>"]
+    out += [f"<h2>{escape(w['receipt'])}</h2>", "<table>"]
     out += [f'<tr><th>{escape(k_)}</th><td class="src">{escape(v)}</td></tr>'
             for k_, v in receipt_lines(m.receipt, m.lang)]
-    out += ["</table>", f'<p class="disclaimer">{escape(w["disclaimer"])}</p>', "</article>"]
+    out += ["</table>", f'<p class="disclaimer">{escape(w["disclaimer"])}</p>']
+    if m.appendix:
+        out += ['<section class="appendix">', f"<h2>{escape(w['appendix'])}</h2>",
+                f"<p>{escape(w['appendix_note'])}</p>", f"<pre>{escape(m.appendix)}</pre>",
+                "</section>"]
+    out.append("</article>")
     return "\n".join(out)

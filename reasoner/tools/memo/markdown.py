@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from reasoner.tools.memo.document import Memo
+from reasoner.tools.memo.document import Memo, MemoPoint
 from reasoner.law.receipt import receipt_lines
+from reasoner.render.export import to_mermaid
 
-__all__ = ["memo_md", "md_escape", "md_code"]
+__all__ = ["memo_md", "md_escape", "md_code", "md_cite"]
 
 # Markup characters; "<" only where it could open a tag, "_" only where it could
 # open or close emphasis (not inside a word such as se_co).
@@ -49,45 +50,72 @@ def memo_md(memos: Sequence[Memo]) -> str:
     return "\n\n---\n\n".join(_one(m) for m in memos) + "\n"
 
 
+def md_cite(m: Memo, cite: str) -> str:
+    """A citation as a link to its text on the memo's law date (``[cite](<url>)``)."""
+    url = m.link(cite)
+    return f"\\[{md_escape(cite)}\\]" if not url else f"[{md_escape(cite)}](<{url}>)"
+
+
 def _one(m: Memo) -> str:
     w = m.words
     out = [f"# {md_escape(m.heading)}"]
     if m.description:
         out += ["", f"*{md_escape(m.description)}*"]
-    out += ["", f"## {w['issue']}", "", md_escape(m.issue)]
-    out += ["", f"## {w['rule']}", ""]
-    for r in m.rules:
-        out.append(f"- **{md_escape(r.cite)}**" + ("" if r.labels else f" {md_escape(w['no_label'])}"))
-        out += [f"  - {md_escape(label)}" for label in r.labels]
-    out += ["", f"## {w['application']}", "", f"### {w['facts']}", "",
-            f"| {w['fact']} | {w['source']} |", "|---|---|"]
+    out += ["", f"## {w['question']}", "", md_escape(m.question)]
+    out += ["", f"## {w['brief']}", "", md_escape(" ".join(m.brief))]
+    out += ["", f"## {w['facts']}", "", f"| {w['fact']} | {w['source']} |", "|---|---|"]
     out += [f"| {md_escape(f.label)} | {md_code(f.source)} |" for f in m.facts]
-    out += ["", f"### {w['steps']}", ""]
-    for n, s in enumerate(m.steps, 1):
-        pad = " " * len(f"{n}. ")  # sub-items align with the item's text
-        out.append(f"{n}. {md_escape(s.label)} \\[{md_escape(s.cite)}\\]")
-        if s.facts:
-            shown = "; ".join(f"{md_escape(f.label)} ({md_code(f.source)})" for f in s.facts)
-            out.append(f"{pad}- {w['facts_used']}: {shown}")
-        if s.tests:
-            out.append(f"{pad}- {w['tests']}: " + "; ".join(md_escape(t) for t in s.tests))
-    if m.ruled_out:
-        out += ["", f"### {w['ruled_out']}", ""]
-        for x in m.ruled_out:
-            out.append(f"- **{md_escape(x.exception)}**: {md_escape(x.label)} "
-                       f"\\[{md_escape(x.cite)}\\] \u2014 {w['fails_at']}: {md_escape(x.condition)}")
-            out += [f"  - {w['because']}: {md_escape(d)}" for d in x.details]
+    out += ["", f"## {w['discussion']}"]
+    for section in m.discussion:
+        out += ["", f"### {md_escape(section.heading)}"]
+        if section.points:
+            out += [""] + _points(m, section.points)
+        for sub in section.subsections:
+            out += ["", f"#### {md_escape(sub.heading)}", ""]
+            out += _points(m, sub.points)
+        if section.note:
+            out += ["", md_escape(section.note)]
     out += ["", f"## {w['conclusion']}", "", md_escape(m.conclusion), ""]
-    out += [f"- {k}: {md_escape(v)}" for k, v in m.summary()]
-    if m.decision.conditions:
-        out.append(f"- {w['conditions']}:")
-        out += [f"  - {md_escape(c)}" for c in m.decision.conditions]
-    if m.uncertainties:
-        out.append(f"- {w['uncertainties']}:")
-        out += [f"  - **{md_escape(u)}**: {md_escape(text)}" if text else f"  - **{md_escape(u)}**"
-                for u, text in m.uncertainties]
+    out += [f"- {k}: {_summary_value(m, k, v)}" for k, v in m.summary()]
+    # the argument graph as a Mermaid diagram (rendered by GitHub, GitLab, Obsidian...)
+    out += ["", "```mermaid", to_mermaid(m.graph, lang=m.lang).rstrip(), "```", "",
+            f"*{md_escape(w['figure'])}*"]
     out += ["", f"## {w['receipt']}", ""]
     out += [f"- {md_escape(k)}: {md_code(v)}" for k, v in receipt_lines(m.receipt, m.lang)]
     out += ["", f"*{md_escape(w['disclaimer'])}*"]
+    if m.appendix:
+        out += ["", f"## {w['appendix']}", "", md_escape(w["appendix_note"]), "",
+                _fence(m.appendix)]
     return "\n".join(out)
 
+
+def _summary_value(m: Memo, key: str, value: str) -> str:
+    if key == m.words["basis"] and m.decision.citations:
+        return "; ".join(md_cite(m, c) for c in m.decision.citations)
+    return md_escape(value)
+
+
+def _points(m: Memo, points: Sequence[MemoPoint]) -> list[str]:
+    out = []
+    for p in points:
+        out.append(f"- {_mark(p)}{md_escape(p.text)}{_tail(m, p)}")
+        out += [f"  - {md_escape(m.words['because'])} {md_escape(b.text)}{_tail(m, b)}"
+                for b in p.because]
+    return out
+
+
+def _mark(p: MemoPoint) -> str:
+    return "" if p.holds else "\u2717 "
+
+
+def _tail(m: Memo, p: MemoPoint) -> str:
+    out = f" {md_cite(m, p.cite)}" if p.cite else ""
+    if p.facts:
+        out += " (" + ", ".join(md_code(f) for f in p.facts) + ")"
+    return out
+
+
+def _fence(text: str) -> str:
+    longest = max((len(x) for x in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    return f"{fence}text\n{text.rstrip()}\n{fence}"
