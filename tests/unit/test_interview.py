@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from click.testing import CliRunner
 
 from legal_cases import REPO, SHARED_EXAMPLES
 from reasoner.cli import cli
-from reasoner.law.decision import decide
+from reasoner.law.decision import Decision, decide
 from reasoner.law.rulebook import load_rulebook
 from reasoner.law.scenario import load_scenario
 from reasoner.tools.interview.analysis import analyse
@@ -32,7 +33,15 @@ def _run(*args: str) -> tuple[int, str, str]:
     return res.exit_code, res.stdout, res.stderr
 
 
-@pytest.mark.parametrize("name,tx", [("aia-tier1.yaml", "dc-germany"),
+def _sans_citations(d: Decision) -> Decision:
+    """Citations are read from first derivations: where a fact has two (a consignee
+    headquartered in Macau with a PRC parent is "D:5 or Macau"-headquartered twice), which
+    one comes first depends on the order of the facts, so a batch may cite the other one."""
+    return dataclasses.replace(d, citations=())
+
+
+@pytest.mark.parametrize("name,tx", [("b-items.yaml", "prc-sub-malaysia"),
+                                     ("aia-tier1.yaml", "dc-germany"),
                                      ("lpp-accumulation.yaml", "july"),
                                      ("tier3-links.yaml", "prc-grandparent")])
 def test_a_batch_decides_each_variant_as_deciding_it_alone(name: str, tx: str) -> None:
@@ -42,7 +51,7 @@ def test_a_batch_decides_each_variant_as_deciding_it_alone(name: str, tx: str) -
     batch = decide_variants(scn, tx, variants)
     alone = [next(d for d in decide(apply_plain(scn, v)).decisions if d.transaction == tx)
              for v in variants]
-    assert batch == alone
+    assert [_sans_citations(d) for d in batch] == [_sans_citations(d) for d in alone]
     assert len({d.outcome for d in alone}) > 1  # the variants do differ
 
 
