@@ -66,6 +66,16 @@ def analyses() -> None:
                   f"{len(a.questions):9}  {a.variants:8,}  {dt:7.2f}")
 
 
+def classes() -> None:
+    from reasoner.law.rulebook import load_rulebook
+    from reasoner.tools.interview.questions import country_classes
+
+    found = country_classes(load_rulebook("ifr"))
+    print(f"\ncountry classes the rulebook tells apart: {len(found)} "
+          f"(of {sum(len(c) for c in found)} countries; largest {len(found[0])})")
+
+
 if __name__ == "__main__":
+    classes()
     batching()
     analyses()

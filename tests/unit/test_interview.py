@@ -153,3 +153,24 @@ def test_a_bad_answer_is_an_error_with_a_hint(tmp_path: Path) -> None:
     assert code == 1
     assert "error: 'developing' is not an answer for tx1.end_use" in err
     assert "did you mean 'development'?" in err
+
+
+def test_answers_keep_the_documents_scalars_as_written() -> None:
+    """ruamel's round trip: NO stays Norway, 26_900_000 and 3.0e26 stay numbers as written,
+    `none` stays a designer status; a missing end_use is asked, not guessed."""
+    text = (
+        "scenario: rt\nentities:\n  nvidia_us: {located_in: US, headquartered_in: US}\n"
+        "  no_co: {located_in: NO, headquartered_in: 'NO'}  # Norway\n"
+        "items:\n  h100: {eccn: 3A090.a, tpp_per_unit: 26_900_000, designer: none}\n"
+        "models:\n  m: {training_operations: 3.0e26, published: false, "
+        "trained_on_ear_hardware: true}\n"
+        "transactions:\n  - {id: t1, type: export, date: 2025-06-16, exporter: nvidia_us, "
+        "from: US, to: NO, ultimate_consignee: no_co, item: h100, quantity: 1}\n")
+    draft = load_draft(text, "rt.yaml")
+    assert draft.missing == {("transactions", "t1", "end_use")}
+    done = draft.with_value("transactions", "t1", "end_use", "inference")
+    assert not done.missing
+    assert done.text == text.replace("quantity: 1}", "quantity: 1, end_use: inference}")
+    assert done.scenario.entities == draft.scenario.entities
+    assert done.scenario.items == draft.scenario.items
+    assert done.scenario.models == draft.scenario.models
