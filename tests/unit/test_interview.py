@@ -174,3 +174,12 @@ def test_answers_keep_the_documents_scalars_as_written() -> None:
     assert done.scenario.entities == draft.scenario.entities
     assert done.scenario.items == draft.scenario.items
     assert done.scenario.models == draft.scenario.models
+
+
+def test_interactive_answers_re_ask_after_a_bad_answer() -> None:
+    res = CliRunner().invoke(cli, ["interview", str(DRAFT), "tx1"],
+                             input="developing\ndevelopment\nDE\n")
+    assert res.exit_code == 0, res.output
+    assert "error: 'developing' is not an answer for tx1.end_use" in res.stderr
+    assert res.stdout.count("  answer: ") == 3  # asked again after the bad answer
+    assert "settled after 2 question(s): tx1 is permitted under ACM" in res.stdout
