@@ -8,13 +8,16 @@ The pipeline, one folder per stage (imports run down this picture, never up)::
     law/     scenario YAML --scenario--> facts;  rulebook + facts --decision--> decisions
                (+ receipt: what produced an output)
     proof/   model --why / whynot (wired by prove)--> Proof, WhyNot (DAGs)
-               --explanation--> a transaction's proof and why-nots --graph--> networkx graph
+               --explanation--> a transaction's proof and why-nots --argument--> the
+               decision argued element by element --graph--> networkx graph
                two decisions --diff--> changed fields and steps;  rules --rulegraph--> interplay
     render/  proof, graph --> text | DOT | SVG | PNG | PDF | GraphML | JSON | Mermaid
-    tools/   memo (IRAC memo: Markdown | HTML | DOCX), whatif (minimal flips),
-             screen (order books in chunks, LPP carried forward)
+    tools/   memo (Markdown | HTML | DOCX), whatif (minimal flips), screen (order books
+             in chunks, LPP carried forward), interview (unstated facts, best question
+             first), scenariotest (expect: blocks, PASS/FAIL)
     web/     the explorer: a local page over the tools
     cli/     the ``earlog`` command, one module per command group
+    api      decide / explain / what_if / interview as objects that display in Jupyter
 
 This module re-exports the public API by name.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 from reasoner.version import __version__
 
 from reasoner.lang.checks import CheckedProgram, check
-from reasoner.law.decision import Decision, ScenarioDecisions, decide, decision_json
+from reasoner.law.decision import Decision, ScenarioDecisions, decision_json
 from reasoner.engine import Engine, Model, get_engine
 from reasoner.lang.errors import EarlogError
 from reasoner.lang.ir import Program
@@ -35,13 +38,22 @@ from reasoner.law.rulebook import Rulebook, load_rulebook
 from reasoner.law.scenario import Scenario, load_scenario, parse_scenario
 from reasoner.tools.screen.screener import Screener
 from reasoner.lang.syntax import parse_program, parse_query
-from reasoner.tools.whatif.search import WhatIfResult, what_if, what_if_set
+from reasoner.tools.whatif.search import WhatIfResult, what_if_set
+# The notebook-friendly API: decide and what_if accept a Scenario as before (and also a
+# path, a mapping or YAML text) and return subclasses of the results they always returned.
+from reasoner.api import (
+    Decisions, Explanation, InterviewResult, WhatIf, WhatIfSet, decide, explain, interview,
+    what_if,
+)
 
 __all__ = [
     "__version__",
     "CheckedProgram",
     "Decision",
+    "Decisions",
     "EarlogError",
+    "Explanation",
+    "InterviewResult",
     "Engine",
     "Memo",
     "Model",
@@ -52,13 +64,17 @@ __all__ = [
     "Scenario",
     "ScenarioDecisions",
     "Screener",
+    "WhatIf",
     "WhatIfResult",
+    "WhatIfSet",
     "build_memo",
     "check",
     "decide",
     "decision_json",
     "diff_decisions",
+    "explain",
     "get_engine",
+    "interview",
     "load_rulebook",
     "load_scenario",
     "make_receipt",

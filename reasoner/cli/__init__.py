@@ -18,6 +18,8 @@ from reasoner.cli.memo import memo_cmd
 from reasoner.cli.analysis import what_if_cmd, diff_cmd
 from reasoner.cli.screen import screen_cmd
 from reasoner.cli.serve import serve_cmd
+from reasoner.cli.testing import test_cmd
+from reasoner.cli.interview import interview_cmd
 from reasoner.version import __version__
 
 __all__ = ["main", "cli"]
@@ -45,6 +47,8 @@ cli.add_command(what_if_cmd)
 cli.add_command(diff_cmd)
 cli.add_command(screen_cmd)
 cli.add_command(serve_cmd)
+cli.add_command(test_cmd)
+cli.add_command(interview_cmd)
 
 
 def main() -> None:

@@ -110,21 +110,13 @@ def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
 def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang: str,
              level: str | None, compact: bool, max_depth: int | None, regime: str | None,
              theme: str) -> None:
-    from reasoner.proof.argument import argument_graph, build_argument
-    from reasoner.proof.explanation import compact_explanation, explain_transaction, explanation_graph
-    from reasoner.render.argument import argument_text
-    from reasoner.render.text import explanation_text
+    from reasoner.proof.explanation import explain_transaction
+    from reasoner.render.argument import explanation_view
 
     level = level_of(level, compact)
     result = decided(scenario, regime)
     expl = explain_transaction(result, transaction, max_depth)
     receipt = proof_receipt(result, "explain", [scenario, transaction], level, max_depth,
                             decisions=[expl.decision])
-    if level == "argument":
-        arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
-        emit_proof(arg, argument_graph(arg), argument_text(arg, lang) + "\n", fmt, output, lang,
-                   theme, receipt)
-        return
-    shown = compact_explanation(expl) if level == "steps" else expl
-    text = explanation_text(shown, lang, max_depth=max_depth)
-    emit_proof(shown, explanation_graph(shown), text, fmt, output, lang, theme, receipt)
+    text, graph = explanation_view(result, expl, level, lang, max_depth)
+    emit_proof(expl, graph, text, fmt, output, lang, theme, receipt)

@@ -11,7 +11,7 @@ from reasoner.engine import Engine, Model, get_engine
 from reasoner.engine.model import Derivation, Row
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
-from reasoner.lang.ir import Const, Fact, Literal, Value
+from reasoner.lang.ir import Fact, Value
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
 from reasoner.law.ruledout import RuledOut, RuledOutFinder

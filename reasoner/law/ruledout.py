@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from reasoner.engine.matching import (
-    FAIL, Env, Index, assigned_var, eval_term, instantiate, negation_blockers, step, unify_head,
-    written_order,
+    FAIL, Env, Index, assigned_var, eval_term, instantiate, negation_blockers, solutions, step,
+    unify_head, written_order,
 )
 from reasoner.engine.model import Model, Row
 from reasoner.lang.checks import CheckedProgram
@@ -82,8 +82,9 @@ class RuledOutFinder:
     """Finds why exceptions are unavailable, over one evaluated model.
 
     Args:
-        model: evaluated with provenance (the facts of matched conditions are traced
-            through first derivations to the scenario's own facts).
+        model: an evaluated model (facts that hold are traced to the scenario's own
+            facts through derivations chosen by rule order and value order, so the
+            same scenario gives the same entries however the engine ordered its work).
         checked: the rulebook program the model was computed from.
         is_scenario_fact: whether a given fact's ``file`` is the scenario's.
     """
@@ -99,6 +100,7 @@ class RuledOutFinder:
         for r in checked.rules:
             self._rules.setdefault(r.head.pred, []).append(r)
         self._leaves: dict[tuple[str, Row], frozenset[tuple[str, Row]]] = {}
+        self._derived: dict[tuple[str, Row], tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]] = {}
         self._orders: dict[tuple[int, frozenset[str]], list[int]] = {}
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
@@ -126,23 +128,36 @@ class RuledOutFinder:
         """An entry decided by a rule that holds: its label, provision and facts. The
         facts are those of its premises other than the exception's own coverage
         (``candidate``: what is barred, not why), or ``deciding`` when given."""
-        rule, env = self._first_rule(fact)
+        rule, env, premises = self._derivation(fact)
         en = fill(rule.meta.en, env) if rule is not None and rule.meta.en else ""
         zh = fill(rule.meta.zh, env) if rule is not None and rule.meta.zh else en
         if deciding is None:
-            d = self.model.provenance.get(fact) if self.model.provenance is not None else None
-            deciding = [p for p in d.premises if p[0] != "candidate"] if d is not None else [fact]
+            deciding = [p for p in premises if p[0] != "candidate"] if rule is not None else [fact]
         leaves = self.scenario_leaves(deciding)
         raised = self._uncertain([], [fact])
         return RuledOut(code, rule.meta.cite if rule is not None else "", en, zh,
                         self.sources(leaves), kind, raised, raised)
 
-    def _first_rule(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env]:
-        prov = self.model.provenance
-        d = prov.get(fact) if prov is not None else None
-        if d is None:
-            return None, {}
-        return self.checked.rules[d.rule], dict(d.bindings)
+    def _derivation(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]:
+        """How ``fact`` is derived, chosen the same way whatever order the engine found
+        things in: the first rule (written order) whose body matches with the head bound,
+        at its first match in value order; the rule, its bindings and the facts it matched.
+        (None for a given fact.)"""
+        done = self._derived.get(fact)
+        if done is not None:
+            return done
+        out: tuple[Rule | None, Env, tuple[tuple[str, Row], ...]] = (None, {}, ())
+        if fact not in self.model.given:
+            for rule in self._rules.get(fact[0], ()):
+                head = unify_head(rule.head, fact[1])
+                if head is None:
+                    continue
+                found = next(iter(solutions(rule.body + head[1], head[0], self.index)), None)
+                if found is not None:
+                    out = (rule, found[0], found[1])
+                    break
+        self._derived[fact] = out
+        return out
 
     # ---- an exception whose every covering rule fails ---------------------------------
 
@@ -280,7 +295,7 @@ class RuledOutFinder:
             if rows:
                 blocker = (item.atom.pred, rows[0])
                 en, zh = self.atom_text(*blocker)
-                rule, env = self._first_rule(blocker)
+                rule, env, _ = self._derivation(blocker)
                 if rule is not None and rule.meta.en:
                     en = fill(rule.meta.en, env)
                     zh = fill(rule.meta.zh, env) if rule.meta.zh else en
@@ -360,7 +375,6 @@ class RuledOutFinder:
         if done is not None:
             return done
         stack, seen, out = [fact], {fact}, set()
-        prov = self.model.provenance
         while stack:
             k = stack.pop()
             given = self.model.given.get(k)
@@ -368,10 +382,7 @@ class RuledOutFinder:
                 if self._scenario(given.span.file):
                     out.add(k)
                 continue
-            d = prov.get(k) if prov is not None else None
-            if d is None:
-                continue
-            for p in d.premises:
+            for p in self._derivation(k)[2]:
                 if p not in seen:
                     seen.add(p)
                     stack.append(p)
@@ -391,16 +402,16 @@ class RuledOutFinder:
 
     def _uncertain(self, rules: Iterable[Rule], facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
         ids = {u for r in rules for u in r.meta.uncertain}
-        prov = self.model.provenance
         stack, seen = list(facts), set()
         while stack:
             k = stack.pop()
-            d = prov.get(k) if prov is not None else None
-            if d is None or k in seen:
+            if k in seen:
                 continue
             seen.add(k)
-            ids.update(self.checked.rules[d.rule].meta.uncertain)
-            stack.extend(d.premises)
+            rule, _, premises = self._derivation(k)
+            if rule is not None:
+                ids.update(rule.meta.uncertain)
+                stack.extend(premises)
         return tuple(sorted(ids))
 
 

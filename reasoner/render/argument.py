@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from reasoner.lang.labels import check_lang
-from reasoner.proof.argument import (
-    OUTCOMES, POLICIES, SECTIONS, Argument, ExceptionPoint, Point, Question, grouped,
-    short_sources,
-)
+import networkx as nx
 
-__all__ = ["argument_text"]
+from reasoner.lang.errors import RenderError
+from reasoner.lang.labels import check_lang
+from reasoner.law.decision import ScenarioDecisions
+from reasoner.proof.argument import (
+    OUTCOMES, POLICIES, SECTIONS, Argument, ExceptionPoint, Point, Question, argument_graph,
+    build_argument, grouped, short_sources,
+)
+from reasoner.proof.explanation import (
+    TransactionExplanation, compact_explanation, explanation_graph,
+)
+from reasoner.render.text import explanation_text
+
+__all__ = ["argument_text", "explanation_view", "LEVELS"]
 
 _WORDS = {
     "en": {"because": "because", "obligation": "condition", "turns_on": "turns on",
@@ -16,6 +24,10 @@ _WORDS = {
     "zh": {"because": "因为", "obligation": "条件", "turns_on": "取决于",
            "outcome": "结论", "uncertain": "不确定"},
 }
+# How much of a decision's explanation is shown: the argument, every labelled legal step
+# (no arithmetic), or the complete derivation.
+LEVELS = ("argument", "steps", "full")
+
 _MARK = {True: "\u2713", False: "\u2717"}
 _NUMERALS = ("I", "II", "III", "IV", "V")
 
@@ -89,3 +101,29 @@ def _cite(p: Point) -> str:
 
 def _facts(p: Point) -> str:
     return f"  ({', '.join(short_sources(p.facts))})" if p.facts else ""
+
+
+def explanation_view(result: ScenarioDecisions, expl: TransactionExplanation, level: str = "argument",
+                     lang: str = "en", max_depth: int | None = None) -> tuple[str, nx.DiGraph]:
+    """An explanation at one level, as text and as a graph, from the same proof object.
+
+    Args:
+        result: the decided scenario ``expl`` comes from.
+        expl: from ``proof.explanation.explain_transaction``.
+        level: one of ``LEVELS``.
+        lang: ``en`` or ``zh``.
+        max_depth: cut derivation steps below this depth (``steps`` and ``full``).
+
+    Returns:
+        The text (ending in a newline) and the graph.
+
+    Raises:
+        RenderError: unknown level or language.
+    """
+    if level == "argument":
+        arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
+        return argument_text(arg, lang) + "\n", argument_graph(arg)
+    if level not in LEVELS:
+        raise RenderError(f"unknown level '{level}'", hint="levels: " + ", ".join(LEVELS))
+    shown = compact_explanation(expl) if level == "steps" else expl
+    return explanation_text(shown, lang, max_depth=max_depth), explanation_graph(shown)

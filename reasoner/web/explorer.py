@@ -180,6 +180,7 @@ class ExplorerState:
     result: ScenarioDecisions
     graphs: dict[tuple[str, bool], nx.DiGraph] = field(default_factory=dict)
     fired: dict[str, frozenset[str]] | None = None
+    questions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def graph(self, tx: str, whynots: bool = False) -> nx.DiGraph:
         """The proof graph of ``tx``'s outcome; with ``whynots``, also each ruled-out
@@ -430,6 +431,38 @@ class Explorer:
         """The decided form as scenario YAML (what the receipts' commands read as ``explorer.yaml``)."""
         state = self.state(key)
         return state.text.encode("utf-8"), "application/yaml; charset=utf-8", FORM_FILE
+
+    def questions(self, key: Any, tx: Any, lang: str = "en") -> dict[str, Any]:
+        """The questions that would change ``tx``'s decision (``earlog interview``'s
+        analysis of the form's scenario): each unstated field whose answers lead to
+        different outcomes, best first, with what each group of answers leads to.
+
+        Raises:
+            QueryError: unknown state or transaction.
+        """
+        from reasoner.tools.interview.analysis import analyse
+        from reasoner.tools.interview.draft import load_draft
+        from reasoner.tools.interview.session import answer_help
+        from reasoner.tools.interview.text import consequence_lines
+
+        state = self.state(key)
+        tid = self._tx(state, tx)
+        lang = _lang(lang)
+        with self._lock:
+            got = state.questions.get((tid, lang))
+            if got is None:
+                a = analyse(load_draft(state.text, FORM_FILE), tid, lang=lang)
+                got = {"transaction": tid, "settled": a.settled, "possible": list(a.possible),
+                       "considered": [s.name for s in a.considered], "variants": a.variants,
+                       "questions": [
+                           {"field": q.slot.name, "question": q.text, "score": round(q.score, 3),
+                            "answer": answer_help(q.slot),
+                            "leads_to": [{"answers": ln.split("\u2192")[0].strip(),
+                                          "verdict": ln.split("\u2192")[1].strip()}
+                                         for ln in consequence_lines(q)]}
+                           for q in a.questions]}
+                state.questions[(tid, lang)] = got
+        return got
 
     @staticmethod
     def _tx(state: ExplorerState, tx: Any) -> str:

@@ -227,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, ex.rules_view(
                 q.get("focus") or "review", _int(q.get("depth"), 2), q.get("lang", "en"),
                 q.get("state") or None, q.get("tx") or None, q.get("regime", "ifr")))
+        elif path == "/api/questions":
+            self._json(HTTPStatus.OK, ex.questions(q.get("state"), q.get("tx"),
+                                                   q.get("lang", "en")))
         elif path == "/api/rule":
             self._json(HTTPStatus.OK, ex.rule_info(q.get("id", ""), q.get("state") or None,
                                                    q.get("regime", "ifr")))

@@ -110,6 +110,9 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             expect(row.locator("td.outcome")).to_have_text("permitted")
             expect(row.locator("td.exceptions")).to_contain_text("AIA")
             expect(page.locator("#proof svg")).to_be_visible()
+            # se_parent states no parent: one headquartered in D:5 would flip the decision
+            expect(page.locator("#questions")).to_contain_text("se_parent.parent")
+            expect(page.locator("#questions")).to_contain_text("presumption_of_denial")
 
             # The consignee's parent becomes a PRC-headquartered group.
             parent = page.locator(f"select[data-path='[\"entities\",{SE_DC},\"parent\"]']")
@@ -125,6 +128,8 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             fill = new_step.first.locator("polygon, path, ellipse").first.get_attribute("fill")
             assert fill and fill.lower() in ("#fff176", "#fff9c4"), fill
             expect(page.locator("#changes")).to_contain_text("presumption_of_denial")
+            # now the PRC group's own parent is the question: a non-D:5 one would flip it back
+            expect(page.locator("#questions")).to_contain_text("cn_group.parent")
 
             ARTIFACTS.mkdir(exist_ok=True)
             parent.scroll_into_view_if_needed()

@@ -355,3 +355,22 @@ def test_starting_points_validate() -> None:
     bundled = Explorer.from_path(None)
     assert bundled.source.endswith("aia-tier1.yaml")
     assert [t["id"] for t in bundled.document["transactions"]][0] == "dc-germany"
+
+
+def test_questions_that_would_change_the_answer(server: ExplorerServer,
+                                                document: dict[str, Any]) -> None:
+    """The panel's API: se_dc's parent chain ends at se_parent, which states no parent;
+    a parent headquartered in D:5 would flip the decision, so that question is asked."""
+    status, _, body = request(server, "POST", "/api/decide",
+                              json.dumps({"document": document}).encode(),
+                              {"Content-Type": "application/json"})
+    state = json.loads(body)["state"]
+    status, _, body = request(server, "GET", f"/api/questions?state={state}&tx=tx1")
+    assert status == 200
+    data = json.loads(body)
+    fields = [q["field"] for q in data["questions"]]
+    assert fields and fields[0] == "se_parent.parent" and not data["settled"]
+    verdicts = {v["verdict"] for v in data["questions"][0]["leads_to"]}
+    assert "license_required (presumption_of_denial)" in verdicts
+    status, _, body = request(server, "GET", "/api/questions?state=nope&tx=tx1")
+    assert status >= 400 and b"no decided scenario" in body

@@ -49,18 +49,18 @@
   };
   const I18N = {
     en: { facts: "Facts", decisions: "Decisions", proof: "Proof of", download: "Download",
-      interplay: "Rule interplay", history: "History (read only)", new: "new step",
+      interplay: "Rule interplay", questions: "Questions that would change this answer", history: "History (read only)", new: "new step",
       changed: "same step, new grounds", entities: "Entities", items: "Items", models: "Models",
       transactions: "Transactions", add: "add", remove: "remove" },
     zh: { facts: "事实", decisions: "决定", proof: "证明：", download: "下载",
-      interplay: "规则之间的关系", history: "历史（只读）", new: "新步骤",
+      interplay: "规则之间的关系", questions: "会改变结论的问题", history: "历史（只读）", new: "新步骤",
       changed: "相同步骤，新依据", entities: "实体", items: "物项", models: "模型",
       transactions: "交易", add: "添加", remove: "删除" },
   };
 
   const S = {
     doc: null, choices: null, memo: { formats: [], reason: "" }, lang: "en", tx: null,
-    last: null, widgets: new Map(), records: new Map(), seq: 0, rulesSeq: 0, timer: 0,
+    last: null, widgets: new Map(), records: new Map(), seq: 0, rulesSeq: 0, questionsSeq: 0, timer: 0,
     fit: true, predicatesShown: false,
   };
   const t = (key) => (I18N[S.lang] || I18N.en)[key] || I18N.en[key] || key;
@@ -302,6 +302,7 @@
     renderProof(data);
     updateDownloads();
     loadRules();
+    loadQuestions();
     setStatus(`decided ${data.decisions.length} transaction${data.decisions.length === 1 ? "" : "s"}`
       + ` (${data.regime})`, "ok");
   }
@@ -438,6 +439,48 @@
     }, `memo ${f.toUpperCase()}`)));
     $("#memo-note").textContent = S.memo.formats.length ? ""
       : `Memo download unavailable: ${S.memo.reason || "no memo module in this build"}`;
+  }
+
+  // ---- questions that would change this answer (earlog interview's analysis) ---------
+
+  async function loadQuestions() {
+    const my = ++S.questionsSeq;
+    const box = $("#questions");
+    if (!S.last || !S.last.transaction) {
+      box.replaceChildren();
+      return;
+    }
+    box.replaceChildren(el("p", { class: "muted" }, "trying the unstated facts…"));
+    const params = new URLSearchParams({ state: S.last.state, tx: S.last.transaction,
+      lang: S.lang });
+    let res;
+    let data;
+    try {
+      res = await fetch(`/api/questions?${params}`);
+      data = await res.json();
+    } catch (err) {
+      return;
+    }
+    if (my !== S.questionsSeq) return;
+    if (!res.ok) {
+      box.replaceChildren(el("p", { class: "field-error" }, `${data.error}${data.hint ? ` — ${data.hint}` : ""}`));
+      return;
+    }
+    if (!data.questions.length) {
+      const what = data.possible.length ? data.possible[0] : "this decision";
+      box.replaceChildren(el("p", { class: "muted" },
+        `Settled: ${what}, whatever the ${data.considered.length} unstated facts tried `
+        + `(${data.variants} variants decided).`));
+      return;
+    }
+    const items = data.questions.map((q) => el("li", {},
+      el("span", { class: "question" }, q.question.replace(/\u2026$/, "…?")), " ",
+      el("code", {}, q.field),
+      el("ul", {}, ...q.leads_to.map((l) => el("li", {}, `${l.answers} → ${l.verdict}`)))));
+    box.replaceChildren(
+      el("p", { class: "muted small" }, `Could still be: ${data.possible.join(" | ")}. `
+        + "Unstated facts whose answers change the decision, best first:"),
+      el("ol", {}, ...items));
   }
 
   // ---- rule interplay ----------------------------------------------------------------

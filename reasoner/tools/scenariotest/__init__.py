@@ -1,0 +1,1 @@
+"""Scenario tests as data: scenario files with ``expect:`` blocks, run and reported (``earlog test``)."""
