@@ -14,10 +14,11 @@ import yaml
 
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
-from reasoner.lang.ir import Program, Rule
+from reasoner.lang.ir import Const, Literal, Program, Rule, Var
 from reasoner.lang.syntax import parse_program
 
-__all__ = ["Rulebook", "load_rulebook", "RULE_FILES", "REGIMES", "reference_dir"]
+__all__ = ["Rulebook", "load_rulebook", "RULE_FILES", "REGIMES", "reference_dir",
+           "uncertainty_raisers"]
 
 NAME = "ear-ai-diffusion"
 VERSION = "2025.1"
@@ -36,12 +37,14 @@ class Rulebook:
         regime: ``ifr`` or ``enforced``.
         sha256: digest of every rule and reference-fact file.
         uncertainties: id -> sentence, for every flagged uncertainty.
+        sources: id -> the public text (CFR, Federal Register, CCL data) it rests on.
     """
 
     checked: CheckedProgram
     regime: str
     sha256: str
     uncertainties: Mapping[str, str]
+    sources: Mapping[str, str]
     name: str = NAME
     version: str = VERSION
 
@@ -77,7 +80,7 @@ def _sources() -> list[tuple[str, str]]:
 
 
 @functools.cache
-def _parsed() -> tuple[Program, str, dict[str, str]]:
+def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str]]:
     program = Program()
     digest = hashlib.sha256()
     problems: list[Diagnostic] = []
@@ -91,8 +94,19 @@ def _parsed() -> tuple[Program, str, dict[str, str]]:
         raise CheckFailed(problems)
     raw = resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
     digest.update(raw.encode())
-    registry = {str(k): " ".join(str(v).split()) for k, v in yaml.safe_load(raw).items()}
-    return program, digest.hexdigest(), registry
+    registry, sources = _uncertainties(yaml.safe_load(raw))
+    return program, digest.hexdigest(), registry, sources
+
+
+def _uncertainties(raw: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """(id -> sentence, id -> source) from uncertainties.yaml (``{text, source}`` per id)."""
+    text: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for key, value in raw.items():
+        entry = value if isinstance(value, dict) else {"text": value}
+        text[str(key)] = " ".join(str(entry.get("text", "")).split())
+        source[str(key)] = " ".join(str(entry.get("source", "")).split())
+    return text, source
 
 
 @functools.cache
@@ -105,7 +119,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     """
     if regime not in REGIMES:
         raise EarlogError(f"unknown regime '{regime}'", hint="regimes: " + ", ".join(REGIMES))
-    program, sha, registry = _parsed()
+    program, sha, registry, sources = _parsed()
     rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
     problems = [
         Diagnostic(r.span, f"rule '{r.id}' names unknown uncertainty '{u}'",
@@ -118,4 +132,38 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     if problems:
         raise CheckFailed(problems)
     checked = check(Program(rules, program.facts, program.decls), require_citations=True)
-    return Rulebook(checked, regime, sha, registry)
+    return Rulebook(checked, regime, sha, registry, sources)
+
+
+def uncertainty_raisers(book: Rulebook) -> dict[str, tuple[str, ...]]:
+    """Uncertainty id -> the ids of the rules of ``book`` that raise it, sorted.
+
+    A rule raises an id it names in ``@uncertain``, or one its ``tx_flag(Tx, Id)`` head
+    takes from reference facts (``Id`` bound by a body atom such as
+    ``group_uncertain(C, G, From, To, Id)``: every constant there is raised by the rule).
+
+    >>> raisers = uncertainty_raisers(load_rulebook("ifr"))
+    >>> "lr_class_unknown" in raisers["U-CLASSIFICATION"]
+    True
+    """
+    facts: dict[str, list[tuple[object, ...]]] = {}
+    for f in book.checked.program.facts:
+        facts.setdefault(f.pred, []).append(f.values)
+    out: dict[str, set[str]] = {}
+    for rule in book.rules:
+        for u in rule.meta.uncertain:
+            out.setdefault(u, set()).add(rule.id)
+        if rule.head.pred != "tx_flag" or len(rule.head.args) != 2:
+            continue
+        arg = rule.head.args[1]
+        if isinstance(arg, Const):
+            out.setdefault(str(arg.value), set()).add(rule.id)
+            continue
+        for item in rule.body:
+            if not (isinstance(item, Literal) and not item.negated and isinstance(arg, Var)):
+                continue
+            for k, term in enumerate(item.atom.args):
+                if isinstance(term, Var) and term.name == arg.name:
+                    for values in facts.get(item.atom.pred, ()):
+                        out.setdefault(str(values[k]), set()).add(rule.id)
+    return {u: tuple(sorted(r)) for u, r in sorted(out.items())}

@@ -106,7 +106,7 @@ def test_conclusion_has_outcome_conditions_uncertainty_sentences_regime_and_date
     m = _memo(POSTURE, "germany", regime="ifr")
     assert m.decision.exceptions == ("AIA",) and m.outcome == "permitted"
     assert "may proceed under AIA" in m.conclusion
-    assert dict(m.uncertainties)["U-SUPP5-SOURCE"].startswith("Supp. No. 5(a) to part 740")
+    assert dict(m.uncertainties)["U-SUPP5-SOURCE"].startswith("The members of Supp. No. 5(a) to part 740")
     assert m.regime == "ifr" and m.as_of.isoformat() == "2025-06-16"
     assert any("740.27(b)" in c for c in m.decision.conditions)
 
