@@ -14,7 +14,7 @@ import yaml
 
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
-from reasoner.lang.ir import Const, Literal, Program, Rule, Var
+from reasoner.lang.ir import Atom, Const, Literal, Program, Rule, Var
 from reasoner.lang.syntax import parse_program
 
 __all__ = ["Rulebook", "load_rulebook", "RULE_FILES", "REGIMES", "reference_dir",
@@ -139,31 +139,57 @@ def uncertainty_raisers(book: Rulebook) -> dict[str, tuple[str, ...]]:
     """Uncertainty id -> the ids of the rules of ``book`` that raise it, sorted.
 
     A rule raises an id it names in ``@uncertain``, or one its ``tx_flag(Tx, Id)`` head
-    takes from reference facts (``Id`` bound by a body atom such as
-    ``group_uncertain(C, G, From, To, Id)``: every constant there is raised by the rule).
+    takes from ground facts: ``Id`` bound by a body atom such as
+    ``eccn_uncertain(Eccn, P, Id)``, each of its ground rows counting when the rule's other
+    ground-only atoms (e.g. ``coverage_pred(P)``) have a row that agrees with it.
 
     >>> raisers = uncertainty_raisers(load_rulebook("ifr"))
-    >>> "lr_class_unknown" in raisers["U-CLASSIFICATION"]
-    True
+    >>> "lr_class_unknown" in raisers["U-CLASSIFICATION"], raisers["U-ACM-4A004"]
+    (True, ('flag_eccn_exception',))
     """
-    facts: dict[str, list[tuple[object, ...]]] = {}
+    ground: dict[str, list[tuple[object, ...]]] = {}
     for f in book.checked.program.facts:
-        facts.setdefault(f.pred, []).append(f.values)
+        ground.setdefault(f.pred, []).append(f.values)
+    derived = {r.head.pred for r in book.rules if r.body}
+    for r in book.rules:
+        if not r.body and all(isinstance(a, Const) for a in r.head.args):
+            ground.setdefault(r.head.pred, []).append(
+                tuple(a.value for a in r.head.args if isinstance(a, Const)))
     out: dict[str, set[str]] = {}
     for rule in book.rules:
         for u in rule.meta.uncertain:
             out.setdefault(u, set()).add(rule.id)
-        if rule.head.pred != "tx_flag" or len(rule.head.args) != 2:
-            continue
-        arg = rule.head.args[1]
-        if isinstance(arg, Const):
-            out.setdefault(str(arg.value), set()).add(rule.id)
-            continue
-        for item in rule.body:
-            if not (isinstance(item, Literal) and not item.negated and isinstance(arg, Var)):
-                continue
-            for k, term in enumerate(item.atom.args):
-                if isinstance(term, Var) and term.name == arg.name:
-                    for values in facts.get(item.atom.pred, ()):
-                        out.setdefault(str(values[k]), set()).add(rule.id)
+        if rule.head.pred == "tx_flag" and len(rule.head.args) == 2:
+            for u in _flag_ids(rule, ground, derived):
+                out.setdefault(u, set()).add(rule.id)
     return {u: tuple(sorted(r)) for u, r in sorted(out.items())}
+
+
+def _flag_ids(rule: Rule, ground: Mapping[str, list[tuple[object, ...]]],
+              derived: set[str]) -> set[str]:
+    """The ids a ``tx_flag(Tx, Id)`` rule can conclude from ground facts."""
+    arg = rule.head.args[1]
+    if isinstance(arg, Const):
+        return {str(arg.value)}
+    atoms = [b.atom for b in rule.body if isinstance(b, Literal) and not b.negated
+             and b.atom.pred in ground and b.atom.pred not in derived]
+    out: set[str] = set()
+    for atom in atoms:
+        pos = [k for k, t in enumerate(atom.args) if isinstance(t, Var) and t.name == arg.name]
+        if not pos:
+            continue
+        for row in ground[atom.pred]:
+            binding = {t.name: row[k] for k, t in enumerate(atom.args) if isinstance(t, Var)}
+            if all(_agrees(other, binding, ground) for other in atoms if other is not atom):
+                out.add(str(row[pos[0]]))
+    return out
+
+
+def _agrees(atom: Atom, binding: Mapping[str, object],
+            ground: Mapping[str, list[tuple[object, ...]]]) -> bool:
+    """Some ground row of ``atom`` agrees with ``binding`` on the variables they share."""
+    return any(all(not (isinstance(t, Var) and t.name in binding) or row[k] == binding[t.name]
+                   for k, t in enumerate(atom.args))
+               and all(not isinstance(t, Const) or row[k] == t.value
+                       for k, t in enumerate(atom.args))
+               for row in ground[atom.pred])
