@@ -171,6 +171,8 @@ def _flag_ids(rule: Rule, ground: Mapping[str, list[tuple[object, ...]]],
     arg = rule.head.args[1]
     if isinstance(arg, Const):
         return {str(arg.value)}
+    if not isinstance(arg, Var):
+        return set()
     atoms = [b.atom for b in rule.body if isinstance(b, Literal) and not b.negated
              and b.atom.pred in ground and b.atom.pred not in derived]
     out: set[str] = set()
