@@ -147,6 +147,11 @@ def rows(n: int, consignees: int = 300, seed: int = 7, shuffle: float = 0.0) -> 
             tx.update(type="transfer_in_country", exporter=buyer["id"], **{"from": buyer["located_in"]})
         else:
             tx.update(type="deemed_export", exporter="us_hyperscaler", **{"from": "US"})
+        # an export or reexport crosses a border (scenario validation rejects one that does not)
+        if tx["type"] == "export" and tx["to"] == "US":
+            tx["type"] = "transfer_in_country"
+        elif tx["type"] == "reexport" and tx["from"] == tx["to"]:
+            tx["from"] = "TW" if tx["from"] == "SG" else "SG"
         if rnd.random() < 0.04 and tx["type"] != "deemed_export":
             tx["model"] = rnd.choice(("frontier", "open_base", "small"))
             tx["end_use"] = "other"

@@ -110,8 +110,11 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
               help="Language of labels.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file (required for png and pdf).")
+@click.option("--uncertainties", "uncertain", is_flag=True,
+              help="List each flagged uncertainty with its public source and the rules that "
+                   "raise it (text or json).")
 def rules_cmd(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,
-              output: str | None) -> None:
+              output: str | None, uncertain: bool) -> None:
     """List the rulebook's rules with their citations, or export how they interplay.
 
     \b
@@ -119,8 +122,34 @@ def rules_cmd(regime: str, graph: bool, fmt: str | None, focus: str | None, lang
       earlog rules
       earlog rules --graph --format svg -o rules.svg
       earlog rules --graph --focus review --format svg -o review.svg
+      earlog rules --uncertainties
     """
+    if uncertain:
+        guarded(_uncertainties)(regime, graph, fmt, output)
+        return
     guarded(_rules)(regime, graph, fmt, focus, lang, output)
+
+
+def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None) -> None:
+    from reasoner.law.rulebook import load_rulebook, uncertainty_raisers
+
+    if graph or fmt not in (None, "text", "json"):
+        raise EarlogError("--uncertainties lists text or json",
+                          hint="drop --graph; use --format text or json")
+    book = load_rulebook(regime)
+    raisers = uncertainty_raisers(book)
+    entries = [{"id": u, "text": book.uncertainties[u], "source": book.sources.get(u, ""),
+                "rules": list(raisers.get(u, ()))} for u in sorted(book.uncertainties)]
+    if fmt == "json":
+        write_output(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", output)
+        return
+    lines = []
+    for e in entries:
+        lines.append(f"{e['id']}: {e['text']}")
+        lines.append(f"  source: {e['source'] or '-'}")
+        lines.append(f"  raised by: {', '.join(e['rules']) or f'no rule under regime {regime}'}")
+    write_output("\n".join(lines) + f"\n({len(entries)} uncertainties, regime {regime})\n",
+                 output)
 
 
 def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,

@@ -308,13 +308,29 @@ def _info(cr: _CompiledRule, plan: Plan) -> _Info:
 def _provenance_sink(
     head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, _Snapshot | None],
 ) -> Callable[[Env], None]:
-    """Record the first derivation of each new head row: a copy of its environment."""
+    """Record the first derivation of each new head row: a copy of its environment.
+
+    Which derivation is first must not depend on the order sets happen to iterate in:
+    the round a row first appears in and the first rule (and plan) deriving it then are
+    fixed by the program, and among one plan's matches the one whose premises come
+    first in value order is kept. So the same facts always give the same provenance,
+    and with it the same citations and uncertainties.
+    """
     def sink(env: Env) -> None:
         row = head(env)
-        if row is None or row in target or row in out:
+        if row is None or row in target:
             return
-        out[row] = tuple(env)
+        old = out.get(row)
+        if old is None:
+            out[row] = tuple(env)
+        elif old[-1] is env[-1] and _premise_key(env) < _premise_key(old):
+            out[row] = tuple(env)
     return sink
+
+
+def _premise_key(env: Sequence[Any]) -> tuple[tuple[tuple[str, Any], ...], ...]:
+    """The premises a recorded environment matched, as a total order on mixed values."""
+    return tuple(tuple((type(v).__name__, v) for v in env[slot]) for _, slot in env[-1][2])
 
 
 def _commit(

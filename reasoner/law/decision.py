@@ -24,7 +24,8 @@ __all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
 FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_ambiguous",
-                   "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used")
+                   "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used",
+                   "aca_widening")
 EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
 # Transaction-keyed scope predicates that explain why a transaction is out of scope.
 OUT_OF_SCOPE_PREDICATES = ("item_outside", "model_outside", "tx_excluded", "before_rule")

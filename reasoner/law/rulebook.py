@@ -14,10 +14,11 @@ import yaml
 
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
-from reasoner.lang.ir import Program, Rule
+from reasoner.lang.ir import Atom, Const, Literal, Program, Rule, Var
 from reasoner.lang.syntax import parse_program
 
-__all__ = ["Rulebook", "load_rulebook", "is_rulebook_file", "RULE_FILES", "REGIMES", "reference_dir"]
+__all__ = ["Rulebook", "load_rulebook", "is_rulebook_file", "RULE_FILES", "REGIMES",
+           "reference_dir", "uncertainty_raisers"]
 
 NAME = "ear-ai-diffusion"
 VERSION = "2025.1"
@@ -36,12 +37,14 @@ class Rulebook:
         regime: ``ifr`` or ``enforced``.
         sha256: digest of every rule and reference-fact file.
         uncertainties: id -> sentence, for every flagged uncertainty.
+        sources: id -> the public text (CFR, Federal Register, CCL data) it rests on.
     """
 
     checked: CheckedProgram
     regime: str
     sha256: str
     uncertainties: Mapping[str, str]
+    sources: Mapping[str, str]
     name: str = NAME
     version: str = VERSION
 
@@ -86,7 +89,7 @@ def _sources() -> list[tuple[str, str]]:
 
 
 @functools.cache
-def _parsed() -> tuple[Program, str, dict[str, str]]:
+def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str]]:
     program = Program()
     digest = hashlib.sha256()
     problems: list[Diagnostic] = []
@@ -100,8 +103,19 @@ def _parsed() -> tuple[Program, str, dict[str, str]]:
         raise CheckFailed(problems)
     raw = resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
     digest.update(raw.encode())
-    registry = {str(k): " ".join(str(v).split()) for k, v in yaml.safe_load(raw).items()}
-    return program, digest.hexdigest(), registry
+    registry, sources = _uncertainties(yaml.safe_load(raw))
+    return program, digest.hexdigest(), registry, sources
+
+
+def _uncertainties(raw: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """(id -> sentence, id -> source) from uncertainties.yaml (``{text, source}`` per id)."""
+    text: dict[str, str] = {}
+    source: dict[str, str] = {}
+    for key, value in raw.items():
+        entry = value if isinstance(value, dict) else {"text": value}
+        text[str(key)] = " ".join(str(entry.get("text", "")).split())
+        source[str(key)] = " ".join(str(entry.get("source", "")).split())
+    return text, source
 
 
 @functools.cache
@@ -114,7 +128,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     """
     if regime not in REGIMES:
         raise EarlogError(f"unknown regime '{regime}'", hint="regimes: " + ", ".join(REGIMES))
-    program, sha, registry = _parsed()
+    program, sha, registry, sources = _parsed()
     rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
     problems = [
         Diagnostic(r.span, f"rule '{r.id}' names unknown uncertainty '{u}'",
@@ -128,7 +142,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     if problems:
         raise CheckFailed(problems)
     checked = check(Program(rules, program.facts, program.decls), require_citations=True)
-    return Rulebook(checked, regime, sha, registry)
+    return Rulebook(checked, regime, sha, registry, sources)
 
 
 def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:
@@ -146,3 +160,66 @@ def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:
         for r in rules
         if r.head.pred in kinds and r.meta.element != kinds[r.head.pred].meta.element
     ]
+
+
+
+def uncertainty_raisers(book: Rulebook) -> dict[str, tuple[str, ...]]:
+    """Uncertainty id -> the ids of the rules of ``book`` that raise it, sorted.
+
+    A rule raises an id it names in ``@uncertain``, or one its ``tx_flag(Tx, Id)`` head
+    takes from ground facts: ``Id`` bound by a body atom such as
+    ``eccn_uncertain(Eccn, P, Id)``, each of its ground rows counting when the rule's other
+    ground-only atoms (e.g. ``coverage_pred(P)``) have a row that agrees with it.
+
+    >>> raisers = uncertainty_raisers(load_rulebook("ifr"))
+    >>> "lr_class_unknown" in raisers["U-CLASSIFICATION"], raisers["U-ACM-4A004"]
+    (True, ('flag_eccn_exception',))
+    """
+    ground: dict[str, list[tuple[object, ...]]] = {}
+    for f in book.checked.program.facts:
+        ground.setdefault(f.pred, []).append(f.values)
+    derived = {r.head.pred for r in book.rules if r.body}
+    for r in book.rules:
+        if not r.body and all(isinstance(a, Const) for a in r.head.args):
+            ground.setdefault(r.head.pred, []).append(
+                tuple(a.value for a in r.head.args if isinstance(a, Const)))
+    out: dict[str, set[str]] = {}
+    for rule in book.rules:
+        for u in rule.meta.uncertain:
+            out.setdefault(u, set()).add(rule.id)
+        if rule.head.pred == "tx_flag" and len(rule.head.args) == 2:
+            for u in _flag_ids(rule, ground, derived):
+                out.setdefault(u, set()).add(rule.id)
+    return {u: tuple(sorted(r)) for u, r in sorted(out.items())}
+
+
+def _flag_ids(rule: Rule, ground: Mapping[str, list[tuple[object, ...]]],
+              derived: set[str]) -> set[str]:
+    """The ids a ``tx_flag(Tx, Id)`` rule can conclude from ground facts."""
+    arg = rule.head.args[1]
+    if isinstance(arg, Const):
+        return {str(arg.value)}
+    if not isinstance(arg, Var):
+        return set()
+    atoms = [b.atom for b in rule.body if isinstance(b, Literal) and not b.negated
+             and b.atom.pred in ground and b.atom.pred not in derived]
+    out: set[str] = set()
+    for atom in atoms:
+        pos = [k for k, t in enumerate(atom.args) if isinstance(t, Var) and t.name == arg.name]
+        if not pos:
+            continue
+        for row in ground[atom.pred]:
+            binding = {t.name: row[k] for k, t in enumerate(atom.args) if isinstance(t, Var)}
+            if all(_agrees(other, binding, ground) for other in atoms if other is not atom):
+                out.add(str(row[pos[0]]))
+    return out
+
+
+def _agrees(atom: Atom, binding: Mapping[str, object],
+            ground: Mapping[str, list[tuple[object, ...]]]) -> bool:
+    """Some ground row of ``atom`` agrees with ``binding`` on the variables they share."""
+    return any(all(not (isinstance(t, Var) and t.name in binding) or row[k] == binding[t.name]
+                   for k, t in enumerate(atom.args))
+               and all(not isinstance(t, Const) or row[k] == t.value
+                       for k, t in enumerate(atom.args))
+               for row in ground[atom.pred])

@@ -43,7 +43,7 @@ SECTIONS = ("entities", "items", "models", "transactions")
 # SCENARIOS.md; ``id`` first).
 FIELDS: Mapping[str, tuple[str, ...]] = {
     "entities": ("id", "name", "located_in", "headquartered_in", "parent",
-                 "government_controlled", "veu", "weights_storage_compliant"),
+                 "government_controlled", "veu", "weights_storage_compliant", "majority_owned"),
     "items": ("id", "eccn", "tpp_per_unit", "performance_density", "datacenter", "designer"),
     "models": ("id", "training_operations", "published", "trained_on_ear_hardware",
                "derived_from", "additional_operations", "produced_in", "below_best_published"),

@@ -408,3 +408,47 @@ def test_bad_scenario(path: Path, update_golden: bool) -> None:
         expected_path.write_text(actual, encoding="utf-8")
     assert expected_path.exists(), f"run pytest --update-golden to create {expected_path.name}"
     assert actual == expected_path.read_text(encoding="utf-8")
+
+
+# ---- issue 14: routes, ECCNs that do not exist, majority ownership ----------------
+
+
+@pytest.mark.parametrize("kind,src,dst,ok", [
+    ("export", "US", "us", False), ("reexport", "SG", "SG", False),
+    ("transfer_in_country", "SG", "IN", False), ("transfer_in_country", "SG", "sg", True),
+    ("export", "US", "SG", True), ("deemed_export", "US", "US", True),
+])
+def test_a_row_whose_route_contradicts_its_type_is_rejected(
+        kind: str, src: str, dst: str, ok: bool) -> None:
+    row = dict(ROW, type=kind, **{"from": src, "to": dst})
+    if ok:
+        assert parse_transaction(row, _minimal(), Span("rows.csv", 2, 1)).type == kind
+        return
+    with pytest.raises(ScenarioError, match="export|transfer") as info:
+        parse_transaction(row, _minimal(), Span("rows.csv", 2, 1))
+    assert "type" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("eccn,ok", [
+    ("3A090.a", True), ("3A090.c", True), ("3A090", True), ("3A991.a", True),
+    ("5A992.c", True), ("EAR99", True), ("3A001.z.4.b", True), ("5D002.z.9", True),
+    ("3A091", False), ("4E091.b", False), ("3A090.d", False), ("5A992.a", False),
+    ("3A001.z.5.a", False), ("4D090.a", False),
+], ids=lambda v: str(v))
+def test_declared_eccns_must_exist(eccn: str, ok: bool) -> None:
+    text = MINIMAL.replace("eccn: 3A090.a", f"eccn: {eccn}")
+    if ok:
+        assert parse_scenario(text).item("h100").eccn == eccn
+        return
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, "x.yaml")
+    assert info.value.span.line == 16 and eccn.split(".")[0] in str(info.value)
+
+
+def test_majority_owned_becomes_a_three_valued_fact_for_entities_with_a_parent() -> None:
+    scn = parse_scenario(MINIMAL.replace("    parent: holdco\n",
+                                         "    parent: holdco\n    majority_owned: false\n"))
+    assert scn.entity("sgcloud").majority_owned is False
+    facts = _facts(scn)
+    assert facts["majority_owned"] == [("sgcloud", "no")]
+    assert _facts(_minimal())["majority_owned"] == [("sgcloud", "unknown")]

@@ -70,6 +70,8 @@ def _entity_facts(e: Entity) -> Iterable[Fact]:
     yield Fact("hq_in", (e.id, e.headquartered_in), e.where("headquartered_in"))
     if e.parent is not None:
         yield Fact("parent", (e.id, e.parent), e.where("parent"))
+        yield Fact("majority_owned", (e.id, _tri(e.majority_owned)),
+                   e.where("majority_owned") if e.majority_owned is not None else e.where("parent"))
     if e.government_controlled:
         yield Fact("government_controlled", (e.id,), e.where("government_controlled"))
     if e.veu is not None and e.veu.type == "uveu":

@@ -70,6 +70,7 @@ class Entity(_Located):
     government_controlled: bool = False
     veu: Veu | None = None
     weights_storage_compliant: bool | None = None  # None: unknown
+    majority_owned: bool | None = None  # by its immediate parent (744.23(d)(2)); None: unknown
     span: Span = field(default=NO_SPAN, compare=False)
     spans: tuple[tuple[str, Span], ...] = field(default=(), compare=False)
 

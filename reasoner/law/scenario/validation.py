@@ -18,6 +18,7 @@ import yaml
 
 from reasoner.lang.errors import ScenarioError
 from reasoner.lang.span import NO_SPAN, Span
+from reasoner.law.scenario.ccl import eccn_problem
 from reasoner.law.scenario.records import (
     DESIGNERS, EMPTY_HISTORY, END_USES, REGIMES, TX_TYPES, VEU_TYPES, Entity, History, Item,
     LicensedTpp, LppShipped, Model, Scenario, Transaction, Veu, is_country_code,
@@ -197,7 +198,7 @@ _VEU_SHAPE = "write {type: uveu} or {type: nveu, country: IN}"
 _TOP_KEYS = ("scenario", "description", "as_of", "regime", "entities", "items", "models",
              "transactions", "history")
 _ENTITY_KEYS = ("name", "located_in", "headquartered_in", "parent", "government_controlled",
-                "veu", "weights_storage_compliant")
+                "veu", "weights_storage_compliant", "majority_owned")
 _ITEM_KEYS = ("eccn", "tpp_per_unit", "performance_density", "datacenter", "designer")
 _MODEL_KEYS = ("training_operations", "published", "derived_from", "additional_operations",
                "trained_on_ear_hardware", "produced_in", "below_best_published")
@@ -288,10 +289,14 @@ class _Checker(NodeReader):
         text = self.text(node, "eccn", "an ECCN", required=True)
         if text is None:
             return None
-        if _ECCN.fullmatch(text):
-            return text
-        self.report(node, f"malformed ECCN '{text}'", _eccn_hint(text))
-        return None
+        if not _ECCN.fullmatch(text):
+            self.report(node, f"malformed ECCN '{text}'", _eccn_hint(text))
+            return None
+        problem = eccn_problem(text)
+        if problem is not None:
+            self.report(node, *problem)
+            return None
+        return text
 
     def ref(self, node: Node | None, key: str, required: bool = False) -> str | None:
         """An id naming another record; :meth:`references` checks that it exists."""
@@ -356,6 +361,8 @@ class _Checker(NodeReader):
             veu=self.veu(f.value("veu")),
             weights_storage_compliant=self.boolean(f.value("weights_storage_compliant"),
                                                    "weights_storage_compliant", nullable=True),
+            majority_owned=self.boolean(f.value("majority_owned"), "majority_owned",
+                                        nullable=True),
             span=owner, spans=self.field_spans(f),
         )
 
@@ -457,6 +464,7 @@ class _Checker(NodeReader):
                         f"remove 'quantity' from {what}")
         elif f.value("quantity") is not None:
             quantity = self.quantity(f.value("quantity"))
+        self.route(f, what)
         return Transaction(
             id=tid or "",
             type=self.choice(f.value("type"), "type", TX_TYPES, True) or "",
@@ -473,6 +481,22 @@ class _Checker(NodeReader):
             final_destination=self.country(f.value("final_destination"), "final_destination"),
             span=owner, spans=self.field_spans(f),
         )
+
+    def route(self, f: Any, what: str) -> None:
+        """An export or reexport crosses a border; an in-country transfer does not."""
+        kind, src, dst = (_scalar(f.value(k)) for k in ("type", "from", "to"))
+        if not (kind and src and dst):
+            return
+        same = src.strip().upper() == dst.strip().upper()
+        if kind in ("export", "reexport") and same:
+            self.report(f.value("to"), f"{what} is an {kind} from {src} to {dst}: an {kind} "
+                        "leaves the country it starts in",
+                        "for a shipment within one country write 'type: transfer_in_country'; "
+                        "otherwise correct 'from' or 'to'")
+        elif kind == "transfer_in_country" and not same:
+            self.report(f.value("to"), f"{what} is an in-country transfer from {src} to {dst}",
+                        "an in-country transfer stays in one country ('from' equals 'to'); "
+                        "write 'type: export' or 'reexport' for a shipment between countries")
 
     def history(self, node: Node | None, entity_ids: set[str]) -> History:
         if node is None or is_null(node):
@@ -576,6 +600,13 @@ class _Checker(NodeReader):
             if node == rec.id and rec.id not in reported:
                 reported.update(path)
                 self.report(rec.where(key), f"{label}: {' -> '.join(path + [rec.id])}", hint)
+
+
+def _scalar(node: Node | None) -> str | None:
+    """The text of a scalar node, or None."""
+    if isinstance(node, yaml.ScalarNode) and not is_null(node):
+        return str(node.value)
+    return None
 
 
 def _get(node: Node, key: str) -> Node | None:

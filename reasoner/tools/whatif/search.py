@@ -452,7 +452,7 @@ def _respan(orig: Any, new: Any) -> Any:
 # The YAML keys of each record, in the order the contract lists them.
 _KEYS: Mapping[type, tuple[str, ...]] = {
     Entity: ("name", "located_in", "headquartered_in", "parent", "government_controlled", "veu",
-             "weights_storage_compliant"),
+             "weights_storage_compliant", "majority_owned"),
     Item: ("eccn", "tpp_per_unit", "performance_density", "datacenter", "designer"),
     Model: ("training_operations", "published", "derived_from", "additional_operations",
             "trained_on_ear_hardware", "produced_in", "below_best_published"),

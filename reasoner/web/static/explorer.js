@@ -27,7 +27,7 @@
   const SPEC = {
     entities: [["id", "id"], ["name", "text"], ["located_in", "country"],
       ["headquartered_in", "country"], ["parent", "entity?"], ["government_controlled", "bool"],
-      ["veu", "veu"], ["weights_storage_compliant", "tri"]],
+      ["veu", "veu"], ["weights_storage_compliant", "tri"], ["majority_owned", "tri"]],
     items: [["id", "id"], ["eccn", "eccn"], ["tpp_per_unit", "number"],
       ["performance_density", "number"], ["datacenter", "tri"], ["designer", "designer?"]],
     models: [["id", "id"], ["training_operations", "number"], ["published", "bool"],
