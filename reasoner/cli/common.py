@@ -12,7 +12,7 @@ from reasoner.lang.errors import EarlogError
 from reasoner.lang.ir import Value, format_value
 from reasoner.tools.screen.files import write_atomic
 
-__all__ = ["LEVELS", "level_of", "SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
+__all__ = ["LEVELS", "level_of", "warn_without_cjk_font", "SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
 
 # Texts that did not come from files (e.g. a query typed on the command line),
 # so that diagnostics can show their excerpt.
@@ -116,6 +116,8 @@ def emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | No
         raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
                           hint=f"e.g. -o proof.{fmt}")
     th = get_theme(theme)
+    if lang == "zh" and fmt in BINARY_FORMATS:
+        warn_without_cjk_font()
     if fmt == "dot":
         write_output(to_dot(graph, th, lang=lang), output)
     elif fmt in ("svg", "png", "pdf"):
@@ -130,6 +132,15 @@ def emit_proof(explained: Any, graph: Any, text: str, fmt: str, output: str | No
         write_output(to_json(graph, receipt.to_dict() if receipt is not None else None), output)
     else:
         write_output(to_mermaid(graph, th, lang=lang), output)
+
+
+def warn_without_cjk_font() -> None:
+    """Say so on stderr when Chinese labels would be drawn without a font that has them."""
+    from reasoner.render.export import CJK_HINT, cjk_font_available
+
+    if not cjk_font_available():
+        click.echo("warning: no font with Chinese glyphs was found; Chinese labels in the "
+                   f"image will show as boxes\nhint: {CJK_HINT}", err=True)
 
 
 def decided(scenario: str, regime: str | None) -> Any:

@@ -8,7 +8,7 @@ import click
 
 from reasoner.lang.errors import EarlogError
 from reasoner.tools.screen.files import write_atomic
-from reasoner.cli.common import command_text, decided, guarded, write_output
+from reasoner.cli.common import warn_without_cjk_font, command_text, decided, guarded, write_output
 
 __all__ = ["memo_cmd"]
 
@@ -67,6 +67,8 @@ def _memo(scenario: str, transactions: tuple[str, ...], fmt: str, output: str | 
     if fmt == "docx":
         from reasoner.tools.memo.docx import memo_docx
 
+        if lang == "zh":
+            warn_without_cjk_font()
         write_atomic(Path(output or ""), memo_docx(memos))
     elif fmt == "html":
         from reasoner.tools.memo.html import memo_html

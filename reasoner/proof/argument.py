@@ -466,9 +466,9 @@ def argument_graph(arg: Argument) -> nx.DiGraph:
     return g
 
 
-# Page geometry of a node, in inches, as the default theme draws it (48 characters a
-# line at 10 pt): what _columns balances.
-_NODE_WIDTH, _LINE, _NODE_PAD, _WRAP = 3.4, 0.17, 0.4, 48
+# Page geometry of a node, in inches, as Graphviz draws it in the default theme (a column
+# is about 5 in wide with its spacing; a line of 48 characters at 10 pt about 0.19 in).
+_NODE_WIDTH, _LINE, _NODE_PAD, _WRAP = 5.0, 0.19, 0.55, 48
 
 
 def _height(attrs: Mapping[str, object]) -> float:

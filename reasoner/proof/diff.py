@@ -27,6 +27,7 @@ __all__ = [
     "TransactionDiff",
     "ProofDiff",
     "diff_decisions",
+    "field_changes",
     "merge_graphs",
 ]
 
@@ -151,13 +152,14 @@ def diff_decisions(
         merged = merge_graphs(ga, gb)
         counts = Counter(d["status"] for _, d in merged.nodes(data=True))
         out.append(TransactionDiff(
-            tx, a, b, _fields(a, b) if a and b else (), tuple(_steps(merged)),
+            tx, a, b, field_changes(a, b) if a and b else (), tuple(_steps(merged)),
             tuple((s, counts.get(s, 0)) for s in STATUSES), merged))
     return ProofDiff(left_name or left.scenario.file, right_name or right.scenario.file,
                      left.rulebook.regime, right.rulebook.regime, tuple(out))
 
 
-def _fields(a: Decision, b: Decision) -> tuple[FieldChange, ...]:
+def field_changes(a: Decision, b: Decision) -> tuple[FieldChange, ...]:
+    """The decision fields (``DECISION_FIELDS``) whose values differ between ``a`` and ``b``."""
     return tuple(FieldChange(name, getattr(a, name), getattr(b, name))
                  for name in DECISION_FIELDS if getattr(a, name) != getattr(b, name))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import operator
@@ -21,7 +22,7 @@ from reasoner.lang.labels import check_lang
 from reasoner.render.dot import node_label
 from reasoner.render.theme import DEFAULT, Theme
 
-__all__ = ["SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema", "ExplanationWriter"]
+__all__ = ["CJK_HINT", "cjk_font_available", "SCHEMA", "IMAGE_FORMATS", "to_json", "JsonWriter", "to_graphml", "to_mermaid", "to_image", "json_schema", "ExplanationWriter"]
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 
@@ -210,6 +211,28 @@ def to_image(dot_text: str, fmt: str = "svg", timeout: float = 60.0) -> bytes:
         raise RenderError(f"Graphviz 'dot' failed: {msg[0] if msg else 'exit ' + str(done.returncode)}",
                           hint="the DOT text may be malformed; it should come from to_dot")
     return done.stdout
+
+
+# What a reader sees when Graphviz finds no font with Chinese glyphs: boxes.
+CJK_HINT = "install a CJK font, e.g. apt-get install fonts-noto-cjk (fc-list :lang=zh lists them)"
+
+
+@functools.cache
+def cjk_font_available() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs (what Graphviz renders zh with).
+
+    False when ``fc-list`` is missing too: then Graphviz's fonts are unknown and Chinese
+    labels in PNG or PDF exports may show as boxes.
+    """
+    exe = shutil.which("fc-list")
+    if exe is None:
+        return False
+    try:
+        done = subprocess.run([exe, ":lang=zh", "family"], capture_output=True, timeout=10,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and bool(done.stdout.strip())
 
 
 class ExplanationWriter:

@@ -37,6 +37,7 @@ import pycountry
 from reasoner.law.decision import ScenarioDecisions, decide, decision_json
 from reasoner.lang.errors import EarlogError, QueryError
 from reasoner.proof.explanation import explain_transaction, explanation_graph
+from reasoner.render.argument import explanation_view
 from reasoner.web.formdata import (FORM_FILE, LineMap, document_yaml, empty_document, field_errors,
                        scenario_document)
 from reasoner.lang.labels import LANGS
@@ -50,7 +51,7 @@ from reasoner.law.scenario import (DESIGNERS, END_USES, EXTRA_COUNTRIES, REGIMES
                        Scenario, load_scenario, parse_scenario)
 
 try:  # proof diffs are optional: without them, highlights come from node-id differences
-    from reasoner.proof.diff import diff_decisions
+    from reasoner.proof.diff import diff_decisions, field_changes
     HAVE_PROOFDIFF = True
 except ImportError:  # pragma: no cover - depends on the build
     HAVE_PROOFDIFF = False
@@ -178,21 +179,25 @@ class ExplorerState:
     text: str
     lines: LineMap
     result: ScenarioDecisions
-    graphs: dict[tuple[str, bool], nx.DiGraph] = field(default_factory=dict)
+    graphs: dict[tuple[str, str], nx.DiGraph] = field(default_factory=dict)
     fired: dict[str, frozenset[str]] | None = None
     questions: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
-    def graph(self, tx: str, whynots: bool = False) -> nx.DiGraph:
-        """The proof graph of ``tx``'s outcome; with ``whynots``, also each ruled-out
-        exception's why-not (``explanation_graph``). Node ids are the same in both.
+    def graph(self, tx: str, view: str = "argument") -> nx.DiGraph:
+        """The graph of ``tx`` in one of ``VIEWS``: the argument (default), the proof of its
+        outcome, or that proof with each ruled-out exception's why-not (``explanation_graph``;
+        its node ids are those of the proof).
 
         Raises:
             QueryError: no such transaction.
         """
-        key = (tx, whynots)
+        key = (tx, view)
         if key not in self.graphs:
             expl = explain_transaction(self.result, tx)
-            self.graphs[key] = explanation_graph(expl) if whynots else to_graph(expl.proof)
+            if view == "argument":
+                self.graphs[key] = explanation_view(self.result, expl)[1]
+            else:
+                self.graphs[key] = explanation_graph(expl) if view == "explain" else to_graph(expl.proof)
         return self.graphs[key]
 
     def fired_for(self, tx: str) -> frozenset[str]:
@@ -264,8 +269,9 @@ class Explorer:
 
         Args:
             request: ``{"document": {...}, "transaction": id?, "lang": "en"|"zh",
-                "whynots": bool?, "previous": {"state", "transaction", "nodes": [...]}?}``;
-                ``whynots`` adds each ruled-out exception's why-not to the proof.
+                "level": "argument"|"proof"|"explain"?, "previous": {"state",
+                "transaction", "nodes": [...]}?}``; the level is one of ``VIEWS``
+                (``"whynots": true`` still asks for ``explain``).
 
         Returns:
             (200, decisions + proof) or (422, ``{"ok": false, "errors": [...]}``)
@@ -279,7 +285,7 @@ class Explorer:
             raise EarlogError("expected 'document': the scenario as a JSON object",
                               hint="POST {\"document\": {...}, \"transaction\": \"tx1\"}")
         lang = _lang(request.get("lang"))
-        whynots = request.get("whynots") is True
+        view = _view(request.get("level"), request.get("whynots") is True)
         text, lines = document_yaml(doc)
         try:
             state = self._state(text, lines)
@@ -297,7 +303,7 @@ class Explorer:
                                "decisions": payload["decisions"], "transaction": tx, "proof": None}
         if tx is not None:
             prev = request.get("previous")
-            out["proof"] = self._proof_view(state, tx, lang, whynots,
+            out["proof"] = self._proof_view(state, tx, lang, view,
                                             prev if isinstance(prev, Mapping) else None)
         return 200, out
 
@@ -327,57 +333,62 @@ class Explorer:
                              hint="change a fact or reload the page to decide again")
         return state
 
-    def _proof_view(self, state: ExplorerState, tx: str, lang: str, whynots: bool,
+    def _proof_view(self, state: ExplorerState, tx: str, lang: str, view: str,
                     prev: Mapping[str, Any] | None) -> dict[str, Any]:
         with self._lock:
-            graph = state.graph(tx, whynots)
-            statuses, steps, changes, method = self._compare(state, tx, whynots, prev)
+            graph = state.graph(tx, view)
+            statuses, steps, changes, method = self._compare(state, tx, view, prev)
         dot = highlight_dot(to_dot(graph, DEFAULT, lang=lang), statuses, HIGHLIGHT)
-        return {"svg": to_image(dot, "svg").decode("utf-8"), "nodes": list(graph.nodes),
+        return {"svg": to_image(dot, "svg").decode("utf-8"), "nodes": list(graph.nodes), "level": view,
                 "highlight": statuses, "steps": steps, "changes": changes, "method": method,
                 "compared_with": prev.get("state") if prev and method else None}
 
-    def _compare(self, state: ExplorerState, tx: str, whynots: bool,
+    def _compare(self, state: ExplorerState, tx: str, view: str,
                  prev: Mapping[str, Any] | None
                  ) -> tuple[dict[str, str], list[dict[str, str]], list[dict[str, Any]], str | None]:
         """Statuses of the shown nodes new since ``prev`` (same transaction only), the
         steps that appeared or disappeared among the shown ones, and the decision
         fields that changed (these two when the previous state is still cached)."""
-        graph = state.graph(tx, whynots)
+        graph = state.graph(tx, view)
         if not prev or prev.get("transaction") != tx:
             return {}, [], [], None
         key = prev.get("state")
         before = self._states.get(key) if isinstance(key, str) else None
         if before is state:
             return {}, [], [], None
-        if HAVE_PROOFDIFF and before is not None and any(
-                d.transaction == tx for d in before.result.decisions):
+        old_d = next((d for d in before.result.decisions if d.transaction == tx), None) \
+            if before is not None else None
+        new_d = next(d for d in state.result.decisions if d.transaction == tx)
+        changes = [{"field": f.name, "before": _jsonable(f.before), "after": _jsonable(f.after)}
+                   for f in field_changes(old_d, new_d)] if HAVE_PROOFDIFF and old_d else []
+        # a proof diff matches derivation steps; an argument's statements go by id below
+        if HAVE_PROOFDIFF and old_d is not None and before is not None and view != "argument":
             diff = diff_decisions(before.result, state.result, [tx]).transactions[0]
             statuses = {n: d["status"] for n, d in diff.graph.nodes(data=True)
                         if d["status"] in ("appeared", "changed") and n in graph}
-            shown = {"appeared": graph, "disappeared": before.graph(tx, whynots)}
+            shown = {"appeared": graph, "disappeared": before.graph(tx, view)}
             steps = [{"status": s.status, "kind": s.kind, "label_en": s.label_en,
                       "label_zh": s.label_zh, "cite": s.cite} for s in diff.steps
                      if s.node in shown[s.status]]
-            changes = [{"field": f.name, "before": _jsonable(f.before), "after": _jsonable(f.after)}
-                       for f in diff.fields]
             return statuses, steps, changes, "proofdiff"
-        nodes = prev.get("nodes")
+        same_tx = old_d is not None
+        nodes = list(before.graph(tx, view).nodes) if same_tx and before is not None \
+            else prev.get("nodes")
         if not isinstance(nodes, list):
-            return {}, [], [], None
+            return {}, [], changes, None
         old = {n for n in nodes if isinstance(n, str)}
         statuses = {n: "appeared" for n in graph if n not in old}
         steps = [{"status": "appeared", "kind": graph.nodes[n]["kind"],
                   "label_en": graph.nodes[n]["label_en"], "label_zh": graph.nodes[n]["label_zh"],
                   "cite": graph.nodes[n]["cite"]} for n in statuses]
-        return statuses, steps, [], "node-ids"
+        return statuses, steps, changes, "statements" if view == "argument" else "node-ids"
 
     # ---- downloads -----------------------------------------------------------------
 
     def proof_file(self, key: Any, tx: Any, fmt: str, lang: str = "en",
-                   whynots: bool = False) -> tuple[bytes, str, str]:
-        """The proof of ``tx`` in state ``key`` as a file: (bytes, content type, file name);
-        with ``whynots``, each ruled-out exception's why-not too.
+                   whynots: bool = False, level: Any = None) -> tuple[bytes, str, str]:
+        """The graph of ``tx`` in state ``key`` as a file: (bytes, content type, file name);
+        ``level`` is one of ``VIEWS`` (``whynots``: the explain view, for old links).
 
         Raises:
             QueryError: unknown state or transaction. EarlogError: unknown format.
@@ -389,13 +400,16 @@ class Explorer:
         lang = _lang(lang)
         state = self.state(key)
         tid = self._tx(state, tx)
+        view = _view(level, whynots)
         with self._lock:
-            graph = state.graph(tid, whynots)
-        name = f"{state.result.scenario.id}-{tid}-{'explain' if whynots else 'proof'}.{fmt}"
+            graph = state.graph(tid, view)
+        name = f"{state.result.scenario.id}-{tid}-{view}.{fmt}"
         if fmt == "json":
             d = next(d for d in state.result.decisions if d.transaction == tid)
             options = {"--format": "json", "--regime": state.result.rulebook.regime}
-            command = (command_line("explain", [FORM_FILE, tid], options) if whynots else
+            if view != "argument":
+                options["--level"] = "full"
+            command = (command_line("explain", [FORM_FILE, tid], options) if view != "proof" else
                        command_line("why", [FORM_FILE, f'outcome("{tid}", "{d.outcome}")'],
                                     options))
             receipt = make_receipt(state.result, command, [d]).to_dict()
@@ -548,6 +562,19 @@ class Explorer:
                 "uses": [{"predicate": g.nodes[u]["name"], "polarity": d["polarity"]}
                          for u, _, d in g.in_edges(node, data=True)],
                 "fired_in": fired_in, "regime": regime}
+
+
+# What the proof pane shows: the decision argued element by element (the default), the
+# derivation of its outcome, or that derivation with each ruled-out exception's why-not.
+VIEWS = ("argument", "proof", "explain")
+
+
+def _view(level: Any, whynots: bool) -> str:
+    if level is None:
+        return "explain" if whynots else "argument"
+    if level not in VIEWS:
+        raise EarlogError(f"unknown level '{level}'", hint="levels: " + ", ".join(VIEWS))
+    return str(level)
 
 
 def _lang(lang: Any) -> str:

@@ -217,7 +217,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(HTTPStatus.OK, ex.initial())
         elif path == "/api/proof":
             self._file(*ex.proof_file(q.get("state"), q.get("tx"), q.get("format", "svg"),
-                                      q.get("lang", "en"), q.get("whynots") == "1"), q)
+                                      q.get("lang", "en"), q.get("whynots") == "1",
+                                      q.get("level")), q)
         elif path == "/api/memo":
             self._file(*ex.memo_file(q.get("state"), q.get("tx"), q.get("format", "md"),
                                      q.get("lang", "en")), q)

@@ -86,12 +86,12 @@ def with_parent(document: dict[str, Any], parent: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def flipped(server: ExplorerServer, document: dict[str, Any]) -> tuple[Any, Any]:
-    """The Swedish parent, then the PRC parent compared with it."""
-    status, before = decide(server, {"document": document})
+    """The Swedish parent, then the PRC parent compared with it (the derivation view)."""
+    status, before = decide(server, {"document": document, "level": "proof"})
     assert status == 200
     previous = {"state": before["state"], "transaction": "tx1", "nodes": before["proof"]["nodes"]}
     status, after = decide(server, {"document": with_parent(document, "cn_group"),
-                                    "previous": previous})
+                                    "previous": previous, "level": "proof"})
     assert status == 200
     return before, after
 
@@ -160,12 +160,24 @@ def test_prc_parent_flips_the_decision_and_highlights_new_steps(flipped: tuple[A
                                  "after": "license_required"}
 
 
+def test_the_argument_highlights_new_statements_and_lists_changed_fields(
+        server: ExplorerServer, document: dict[str, Any]) -> None:
+    _, before = decide(server, {"document": document})
+    previous = {"state": before["state"], "transaction": "tx1", "nodes": before["proof"]["nodes"]}
+    _, after = decide(server, {"document": with_parent(document, "cn_group"), "previous": previous})
+    proof = after["proof"]
+    assert proof["level"] == "argument" and proof["method"] == "statements"
+    assert set(proof["highlight"]) == set(proof["nodes"]) - set(before["proof"]["nodes"])
+    assert any("D:5" in s["label_en"] for s in proof["steps"])
+    assert {c["field"] for c in proof["changes"]} >= {"outcome", "review_policy"}
+
+
 def test_highlight_falls_back_to_node_ids(server: ExplorerServer, document: dict[str, Any],
                                           flipped: tuple[Any, Any]) -> None:
     before, after = flipped
     previous = {"state": "not-cached", "transaction": "tx1", "nodes": before["proof"]["nodes"]}
     status, again = decide(server, {"document": with_parent(document, "cn_group"),
-                                    "previous": previous})
+                                    "previous": previous, "level": "proof"})
     assert status == 200 and again["state"] == after["state"]
     assert again["proof"]["method"] == "node-ids"
     assert set(again["proof"]["highlight"]) == set(after["proof"]["highlight"])
@@ -183,9 +195,12 @@ def test_other_transaction_or_same_state_highlights_nothing(server: ExplorerServ
 
 
 def test_whynots_widen_the_proof(server: ExplorerServer, document: dict[str, Any]) -> None:
-    _, plain = decide(server, {"document": document})
+    _, plain = decide(server, {"document": document, "level": "proof"})
     _, wide = decide(server, {"document": document, "whynots": True})
     assert set(plain["proof"]["nodes"]) < set(wide["proof"]["nodes"])
+    _, argued = decide(server, {"document": document})  # the argument, by default
+    assert argued["proof"]["level"] == "argument" and len(argued["proof"]["nodes"]) <= 25
+    assert decide(server, {"document": document, "level": "nope"})[0] == 400
 
 
 @pytest.mark.parametrize("edit, path, words", [
@@ -263,11 +278,15 @@ def test_proof_downloads(server: ExplorerServer, flipped: tuple[Any, Any]) -> No
     status, headers, svg = request(server, "GET", f"/api/proof?{q}&format=svg&download=1")
     assert status == 200 and headers["content-type"] == "image/svg+xml" and b"<svg" in svg
     assert headers["content-disposition"].startswith("attachment;")
-    status, _, doc = request(server, "GET", f"/api/proof?{q}&format=json")
+    status, _, doc = request(server, "GET", f"/api/proof?{q}&format=json&level=proof")
     proof = json.loads(doc)
     assert proof["schema"] == "earlog-proof/1"
     assert {n["id"] for n in proof["nodes"]} == set(after["proof"]["nodes"])
     assert proof["receipt"]["command"].startswith("earlog why explorer.yaml")
+    status, _, doc = request(server, "GET", f"/api/proof?{q}&format=json")  # the argument
+    argued = json.loads(doc)
+    assert argued["question"] == "argument" and len(argued["nodes"]) <= 25
+    assert argued["receipt"]["command"].startswith("earlog explain explorer.yaml tx1")
     status, _, dot = request(server, "GET", f"/api/proof?{q}&format=dot&lang=zh")
     assert status == 200 and dot.startswith(b"digraph")
     status, _, graphml = request(server, "GET", f"/api/proof?{q}&format=graphml")

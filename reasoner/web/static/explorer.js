@@ -274,7 +274,7 @@
       res = await fetch("/api/decide", {
         method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ document: S.doc, transaction: S.tx, lang: S.lang,
-          whynots: $("#whynots").checked, previous }),
+          level: $("#level").value, previous }),
       });
       data = await res.json();
     } catch (err) {
@@ -425,10 +425,10 @@
     const d = S.last;
     const q = (extra) => new URLSearchParams({ state: d.state, tx: d.transaction || "", lang: S.lang,
       download: "1", ...extra }).toString();
-    const whynots = $("#whynots").checked ? "1" : "";
+    const level = $("#level").value;
     for (const f of ["svg", "dot", "graphml", "json"]) {
       const a = $(`#dl-${f}`);
-      a.href = `/api/proof?${q({ format: f, whynots })}`;
+      a.href = `/api/proof?${q({ format: f, level })}`;
       a.setAttribute("aria-disabled", d.transaction ? "false" : "true");
     }
     $("#dl-yaml").href = `/api/scenario.yaml?${q({})}`;
@@ -606,7 +606,7 @@
       }
     });
     $("#rules").addEventListener("click", onRulesClick);
-    $("#whynots").addEventListener("change", schedule);
+    $("#level").addEventListener("change", schedule);
     $("#focus").addEventListener("change", loadRules);
     $("#depth").addEventListener("change", loadRules);
     $("#fit").addEventListener("click", () => {
