@@ -87,21 +87,27 @@ def _what_if(scenario: str, transaction: str, target: str | None, max_changes: i
               help="Only this transaction (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["text", "dot", "svg"]), default="text",
               show_default=True, help="Text, or a graph with the changed steps highlighted.")
+@click.option("--level", type=click.Choice(["argument", "full"]), default="argument",
+              show_default=True,
+              help="Compare the arguments statement by statement, or the full derivations "
+                   "step by step.")
 @click.option("--all-steps", is_flag=True,
-              help="Text: list every step that appeared or disappeared, not only rules and facts.")
+              help="Text, --level full: list every step that appeared or disappeared, not only "
+                   "rules and facts.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of labels.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout.")
 def diff_cmd(left: str, right: str | None, regime: str | None, vs_regime: str | None,
-             transactions: tuple[str, ...], fmt: str, all_steps: bool, lang: str,
+             transactions: tuple[str, ...], fmt: str, level: str, all_steps: bool, lang: str,
              output: str | None) -> None:
     """Show which conclusions and proof steps change between two scenarios, or
     between two readings of one scenario.
 
     Transactions are matched by id. For each: the decision fields that differ,
-    and the proof steps that appeared (+) or disappeared (-), found by comparing
-    the explanation graphs (content-hash ids, then kind and label).
+    and the statements of the argument (with --level full: the proof steps) that
+    appeared (+) or disappeared (-), found by comparing the graphs (content-hash
+    ids, then kind and label).
 
     \b
     Examples:
@@ -111,11 +117,12 @@ def diff_cmd(left: str, right: str | None, regime: str | None, vs_regime: str | 
     """
     if right is None and vs_regime is None:
         raise click.UsageError("give a second scenario, or --vs-regime to compare two regimes")
-    guarded(_diff)(left, right, regime, vs_regime, transactions, fmt, all_steps, lang, output)
+    guarded(_diff)(left, right, regime, vs_regime, transactions, fmt, level, all_steps, lang,
+                   output)
 
 
 def _diff(left: str, right: str | None, regime: str | None, vs_regime: str | None,
-          transactions: tuple[str, ...], fmt: str, all_steps: bool, lang: str,
+          transactions: tuple[str, ...], fmt: str, level: str, all_steps: bool, lang: str,
           output: str | None) -> None:
     from reasoner.law.decision import decide
     from reasoner.proof.diff import diff_decisions
@@ -126,9 +133,10 @@ def _diff(left: str, right: str | None, regime: str | None, vs_regime: str | Non
     a = load_scenario(left)
     b = load_scenario(right) if right is not None else a
     found = diff_decisions(decide(a, regime=regime), decide(b, regime=vs_regime or regime),
-                           transactions, display_path(left), display_path(right or left))
+                           transactions, display_path(left), display_path(right or left), level)
     if fmt == "text":
-        write_output(diff_text(found, lang, None if all_steps else ("rule", "fact")), output)
+        listed = None if all_steps or level == "argument" else ("rule", "fact")
+        write_output(diff_text(found, lang, listed), output)
         return
     dot = diff_dot(found, lang=lang)
     if fmt == "dot":

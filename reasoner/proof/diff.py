@@ -17,6 +17,7 @@ from typing import Any, Iterable, Sequence
 import networkx as nx
 
 from reasoner.law.decision import Decision, ScenarioDecisions
+from reasoner.proof.argument import argument_graph, build_argument
 from reasoner.proof.explanation import explain_transaction, explanation_graph
 
 __all__ = [
@@ -115,7 +116,7 @@ class ProofDiff:
 
 def diff_decisions(
     left: ScenarioDecisions, right: ScenarioDecisions, transactions: Sequence[str] | None = None,
-    left_name: str | None = None, right_name: str | None = None,
+    left_name: str | None = None, right_name: str | None = None, level: str = "argument",
 ) -> ProofDiff:
     """Compare the decisions and proofs of two decided scenarios, transaction by transaction.
 
@@ -126,6 +127,8 @@ def diff_decisions(
         left, right: decided scenarios (the same file under two regimes, or two files).
         transactions: only these ids (default: all).
         left_name, right_name: how to name each side (default: the scenario file).
+        level: ``argument`` (default) compares the two arguments statement by statement;
+            ``full`` compares the derivations (each proof with its why-nots) step by step.
 
     Returns:
         The diff.
@@ -147,8 +150,8 @@ def diff_decisions(
     out = []
     for tx in order:
         a, b = lefts.get(tx), rights.get(tx)
-        ga = explanation_graph(explain_transaction(left, tx)) if a else nx.DiGraph()
-        gb = explanation_graph(explain_transaction(right, tx)) if b else nx.DiGraph()
+        ga = _graph(left, tx, level) if a else nx.DiGraph()
+        gb = _graph(right, tx, level) if b else nx.DiGraph()
         merged = merge_graphs(ga, gb)
         counts = Counter(d["status"] for _, d in merged.nodes(data=True))
         out.append(TransactionDiff(
@@ -156,6 +159,17 @@ def diff_decisions(
             tuple((s, counts.get(s, 0)) for s in STATUSES), merged))
     return ProofDiff(left_name or left.scenario.file, right_name or right.scenario.file,
                      left.rulebook.regime, right.rulebook.regime, tuple(out))
+
+
+def _graph(result: ScenarioDecisions, tx: str, level: str) -> nx.DiGraph:
+    expl = explain_transaction(result, tx)
+    if level == "argument":
+        return argument_graph(build_argument(expl, result.scenario, result.rulebook.uncertainties))
+    if level != "full":
+        from reasoner.lang.errors import QueryError
+
+        raise QueryError(f"unknown level '{level}'", hint="levels: argument, full")
+    return explanation_graph(expl)
 
 
 def field_changes(a: Decision, b: Decision) -> tuple[FieldChange, ...]:

@@ -74,12 +74,15 @@ def _transaction(t: TransactionDiff, lang: str, kinds: tuple[str, ...] | None) -
     width = max((len(f.name) for f in t.fields), default=0)
     out += [f"  {f.name.ljust(width)}  {_change(f)}" for f in t.fields]
     counts = dict(t.counts)
-    out.append(f"  proof: {counts['same']} step(s) unchanged, {counts['changed']} changed below, "
+    argued = t.graph.graph.get("question") == "argument"
+    what = "argument: {} statement(s)" if argued else "proof: {} step(s)"
+    out.append(f"  {what.format(counts['same'])} unchanged, {counts['changed']} changed below, "
                f"{counts['appeared']} appeared, {counts['disappeared']} disappeared")
     listed = [s for s in t.steps if kinds is None or s.kind in kinds]
     for s in listed:
         mark = "+" if s.status == "appeared" else "-"
-        label = s.label_en if lang == "en" else s.label_zh
+        # an argument's statement: its first line (its findings follow in the graph)
+        label = (s.label_en if lang == "en" else s.label_zh).split("\n")[0]
         out.append(f"    {mark} [{s.kind}] {label}" + (f"  [{s.cite}]" if s.cite else ""))
     if len(listed) < len(t.steps):
         out.append(f"    ... and {len(t.steps) - len(listed)} other step(s) (negations, "

@@ -363,7 +363,7 @@ class Explorer:
                    for f in field_changes(old_d, new_d)] if HAVE_PROOFDIFF and old_d else []
         # a proof diff matches derivation steps; an argument's statements go by id below
         if HAVE_PROOFDIFF and old_d is not None and before is not None and view != "argument":
-            diff = diff_decisions(before.result, state.result, [tx]).transactions[0]
+            diff = diff_decisions(before.result, state.result, [tx], level="full").transactions[0]
             statuses = {n: d["status"] for n, d in diff.graph.nodes(data=True)
                         if d["status"] in ("appeared", "changed") and n in graph}
             shown = {"appeared": graph, "disappeared": before.graph(tx, view)}

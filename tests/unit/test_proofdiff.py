@@ -25,7 +25,7 @@ SWEDISH = REPO / "tests" / "golden" / "memos" / "swedish-sub" / "scenario.yaml"
 def regimes():  # type: ignore[no-untyped-def]
     """enforced-posture.yaml read as the IFR (left) and as the enforced posture (right)."""
     scn = load_scenario(POSTURE)
-    return diff_decisions(decide(scn, regime="ifr"), decide(scn, regime="enforced"))
+    return diff_decisions(decide(scn, regime="ifr"), decide(scn, regime="enforced"), level="full")
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -87,7 +87,7 @@ def test_two_scenarios_are_matched_by_transaction_id(tmp_path: Path) -> None:
     changed.write_text(SWEDISH.read_text("utf-8").replace(
         "cn_parent: {located_in: CN, headquartered_in: CN}",
         "cn_parent: {located_in: DE, headquartered_in: DE}"), encoding="utf-8")
-    d = diff_decisions(decide(load_scenario(SWEDISH)), decide(load_scenario(changed)))
+    d = diff_decisions(decide(load_scenario(SWEDISH)), decide(load_scenario(changed)), level="full")
     (tx,) = d.transactions
     fields = {f.name: (f.before, f.after) for f in tx.fields}
     assert fields["outcome"] == ("license_required", "permitted")
@@ -109,6 +109,11 @@ def test_diff_dot_highlights_changed_steps_with_theme_colours(regimes) -> None: 
 def test_cli_diff_across_regimes() -> None:
     code, out, err = run("diff", str(POSTURE), "--regime", "ifr", "--vs-regime", "enforced",
                          "-t", "germany")
+    assert code == 0, err  # the arguments, statement by statement
+    assert "germany: decision changed" in out and "  argument: " in out
+    assert "    - [exception] AIA: AIA covers germany" in out
+    code, out, err = run("diff", str(POSTURE), "--regime", "ifr", "--vs-regime", "enforced",
+                         "-t", "germany", "--level", "full")
     assert code == 0, err
     assert "germany: decision changed" in out and "license_required  yes \u2192 no" in out
     assert "    - [rule] AIA covers germany" in out
