@@ -50,8 +50,9 @@ def _why(scenario: str, goal: str, fmt: str, output: str | None, lang: str, leve
     level = level_of(level, compact)
     shown = {"argument": argue, "steps": compact_proof}.get(level, lambda p: p)(proof)
     receipt = proof_receipt(result, "why", [scenario, goal], level, max_depth)
-    emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
-                fmt, output, lang, theme, receipt)
+    emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth,
+                                               plain=level == "argument"),
+               fmt, output, lang, theme, receipt)
 
 
 @click.command("why-not")
@@ -87,8 +88,9 @@ def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None,
     shown = {"argument": argue_why_not, "steps": compact_why_not}.get(level, lambda x: x)(w)
     receipt = proof_receipt(result, "why-not", [scenario, goal], level, max_depth,
                              {"--depth": depth})
-    emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth),
-                fmt, output, lang, theme, receipt)
+    emit_proof(shown, to_graph(shown), to_text(shown, lang, max_depth=max_depth,
+                                               plain=level == "argument"),
+               fmt, output, lang, theme, receipt)
 
 
 @click.command("explain")

@@ -11,7 +11,7 @@ from typing import Mapping
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.ir import BodyItem, Call, Comparison, Const, Literal, Rule, Term, Value, Var, format_value
 
-__all__ = [
+__all__ = ["humane", "drop_unknown", 
     "LANGS",
     "WORDS",
     "UNKNOWN",
@@ -159,7 +159,7 @@ def term_text(term: Term, env: Mapping[str, Value], show: str = "readable") -> s
         show: ``readable`` (thousands separators, bare strings) or ``datalog``.
 
     Example:
-        >>> from reasoner.ir import Call, Var
+        >>> from reasoner.lang.ir import Call, Var
         >>> term_text(Call("*", (Var("Q"), Var("T"))), {"Q": 1700, "T": 15832})
         '1,700 * 15,832'
     """
@@ -191,6 +191,31 @@ def pattern_text(pred: str, pattern: tuple[Value | None, ...]) -> str:
         'tx_quantity("tx1", _)'
     """
     return f"{pred}({', '.join(['_' if v is None else format_value(v) for v in pattern])})"
+
+
+def drop_unknown(text: str) -> str:
+    """A filled label without the placeholders no value filled (``?``), and the
+    preposition that led into one.
+
+    Example:
+        >>> drop_unknown("ACM covers tx1: the items finally going to ?, outside D:5")
+        'ACM covers tx1: the items finally going, outside D:5'
+    """
+    text = re.sub(r"针对\s*\?\s*", "", text)
+    return re.sub(r"(?:\s+(?:for|to|in|of|at|from|by|under))?\s*\?(?=[\s,.;:)'\uff0c\uff09]|$)",
+                  "", text).strip()
+
+
+def humane(pred: str, values: tuple[Value | None, ...]) -> str:
+    """An atom without a label, in words rather than the rule language.
+
+    Example:
+        >>> humane("covered_a", ("3A090.a",)), humane("pending", ("tx1", None, None))
+        ('covered a (3A090.a)', 'pending (tx1)')
+    """
+    shown = ", ".join(readable(v) for v in values if v is not None)
+    words = pred.replace("_", " ")
+    return f"{words} ({shown})" if shown else words
 
 
 def memo_safe(values: tuple[Value | None, ...]) -> bool:
@@ -248,7 +273,7 @@ def item_text(item: BodyItem, env: Mapping[str, Value], show: str = "readable") 
     """A body condition with its bound variables replaced by their values.
 
     Example:
-        >>> from reasoner.syntax import parse_query
+        >>> from reasoner.lang.syntax import parse_query
         >>> item_text(parse_query('tpp(I, P)')[0], {"I": "h100"}, "datalog")
         'tpp("h100", P)'
     """

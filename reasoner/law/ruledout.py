@@ -27,7 +27,7 @@ from reasoner.engine.matching import (
 from reasoner.engine.model import Model, Row
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.ir import BodyItem, Comparison, Literal, Rule, Var, variables
-from reasoner.lang.labels import UNKNOWN, LabelBook, fill, item_text, readable
+from reasoner.lang.labels import UNKNOWN, LabelBook, drop_unknown, fill, item_text, readable
 
 __all__ = ["RuledOut", "RuledOutFinder"]
 
@@ -267,7 +267,7 @@ class RuledOutFinder:
             if below is not None and below.rule.meta.en and (not en or UNKNOWN in en):
                 m = below.rule.meta
                 en, zh = fill(m.en, below.env), fill(m.zh or m.en, below.env)
-            en, zh = _drop_unknown(en), _drop_unknown(zh)
+            en, zh = drop_unknown(en), drop_unknown(zh)
             if item.negated:
                 return f"that it is not the case that {en}", f"并非{zh}"
             return en, zh
@@ -416,12 +416,6 @@ class RuledOutFinder:
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def _drop_unknown(text: str) -> str:
-    """A label without the placeholders no value filled (shown as ``?``)."""
-    text = re.sub(r"针对\s*\?\s*", "", text)
-    return re.sub(r"(?:\s+(?:for|to|in|of|at|from|by|under))?\s*\?(?=[\s,.;:)]|$)", "", text)
 
 
 def _item_vars(item: BodyItem) -> set[str]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Iterator, Mapping
 
 import networkx as nx
 
-from reasoner.lang.labels import check_lang, readable
+from reasoner.lang.labels import check_lang, drop_unknown, readable
 from reasoner.law.decision import Decision
 from reasoner.law.rulebook import is_rulebook_file
 from reasoner.law.scenario import Scenario, Transaction
@@ -316,14 +315,9 @@ def _precedence(neg: NegationStep) -> Point | None:
     if w is None or not w.attempts:
         return None
     best = max(w.attempts, key=lambda a: len(a.matched))
-    label_en = _clean(best.en) or _clean(neg.en)
-    label_zh = _clean(best.zh) or label_en
+    label_en = drop_unknown(best.en) or drop_unknown(neg.en)
+    label_zh = drop_unknown(best.zh) or label_en
     return Point(f"does not apply: {label_en}", f"不适用：{label_zh}", best.cite, (), False)
-
-
-def _clean(text: str) -> str:
-    """A label without placeholders that no value filled."""
-    return re.sub(r"(?:\s+(?:for|to|in|of|at|from|by|under))?\s*\?(?=[\s,.;:)']|$)", "", text).strip()
 
 
 def grouped(exceptions: tuple[ExceptionPoint, ...]) -> list[tuple[tuple[str, ...], ExceptionPoint]]:

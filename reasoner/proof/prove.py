@@ -53,8 +53,8 @@ def explain(
             proof is deeper than Python's recursion limit (about 450 levels).
 
     Example:
-        >>> from reasoner.syntax import parse_program
-        >>> from reasoner.checks import check
+        >>> from reasoner.lang.syntax import parse_program
+        >>> from reasoner.lang.checks import check
         >>> from reasoner.engine import SemiNaiveEngine
         >>> c = check(parse_program('e(1). @cite("X 1") p(A) :- e(A).'))
         >>> m = SemiNaiveEngine().evaluate(c)
@@ -92,8 +92,8 @@ def why_not(
         QueryError: unknown predicate, wrong number of values, or the goal holds.
 
     Example:
-        >>> from reasoner.syntax import parse_program
-        >>> from reasoner.checks import check
+        >>> from reasoner.lang.syntax import parse_program
+        >>> from reasoner.lang.checks import check
         >>> from reasoner.engine import SemiNaiveEngine
         >>> c = check(parse_program('cap(10). q(5). ok(X) :- q(X), cap(C), X > C.'))
         >>> w = why_not(SemiNaiveEngine().evaluate(c), c, "ok", (5,))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Mapping, Union
 
 from reasoner.lang.errors import RenderError
-from reasoner.lang.labels import WORDS, check_lang, pattern_text
+from reasoner.lang.ir import Value
+from reasoner.lang.labels import WORDS, check_lang, drop_unknown, humane, pattern_text
+from reasoner.law.rulebook import is_rulebook_file
 from reasoner.proof.compaction import compact as _compact, compact_why_not
 from reasoner.proof.steps import (
     AggregateStep, AssignmentStep, Attempt, ComparisonStep, FactStep, Failure, NegationStep, Proof,
@@ -21,7 +23,7 @@ _INDENT = "  "
 
 def to_text(
     explained: Union[Proof, WhyNot], lang: str = "en", compact: bool = False,
-    max_depth: int | None = None,
+    max_depth: int | None = None, plain: bool = False,
 ) -> str:
     """An indented tree: each premise on its own line after "because" / "and".
 
@@ -30,6 +32,9 @@ def to_text(
         lang: ``en`` or ``zh`` (labels and connective words).
         compact: only the labelled legal steps (``proof.compact``, ``whynot.compact_why_not``).
         max_depth: stop printing below this depth (the root is depth 0).
+        plain: words only (the argument level): a step without a label reads as its
+            predicate in words, not in the rule language, and rule-file lines and the
+            conditions behind computed values are left out.
 
     Returns:
         The text, ending in a newline. A rule step printed before is marked
@@ -40,7 +45,7 @@ def to_text(
     """
     check_lang(lang)
     w = WORDS[lang]
-    writer = _Writer(w, lang, max_depth)
+    writer = _Writer(w, lang, max_depth, plain)
     try:
         if isinstance(explained, Proof):
             writer.proof(_compact(explained) if compact else explained, 0, "")
@@ -53,10 +58,12 @@ def to_text(
 
 
 class _Writer:
-    def __init__(self, words: Mapping[str, str], lang: str, max_depth: int | None) -> None:
+    def __init__(self, words: Mapping[str, str], lang: str, max_depth: int | None,
+                 plain: bool = False) -> None:
         self.w = words
         self.lang = lang
         self.max_depth = max_depth
+        self.plain = plain
         self.lines: list[str] = []
         self._seen: set[int] = set()
 
@@ -101,23 +108,30 @@ class _Writer:
             tag = step.cite or (f"{self.w['rule']} {step.id}" if step.id else "")
             return f"{label}  [{tag}]" if tag else label
         if isinstance(step, FactStep):
-            return f"{label}  ({self.w['given']}, {step.source})" if step.source else label
+            shown = step.source and not (self.plain and is_rulebook_file(step.source))
+            return f"{label}  ({self.w['given']}, {step.source})" if shown else label
         if isinstance(step, NegationStep):
             return f"{label} \u2014 {self.w['no_fact']}"
-        if isinstance(step, (ComparisonStep, AssignmentStep)):
+        if isinstance(step, (ComparisonStep, AssignmentStep)) and not self.plain:
             return f"{label}  ({step.condition})"
         return label
 
     def label(self, step: Step) -> str:
         own = step.en if self.lang == "en" else step.zh
         if isinstance(step, NegationStep):
-            return self.w["not"].format(own or pattern_text(step.pred, step.pattern))
+            return self.w["not"].format(own or self.atom(step.pred, step.pattern))
+        if not own and self.plain and isinstance(step, (RuleStep, FactStep)):
+            return humane(step.pred, step.row)
         return own or step.text
+
+    def atom(self, pred: str, pattern: tuple[Value | None, ...]) -> str:
+        return humane(pred, pattern) if self.plain else pattern_text(pred, pattern)
 
     # ---- why-not ------------------------------------------------------------------------
 
     def whynot(self, w: WhyNot, depth: int, lead: str) -> None:
-        own = (w.en if self.lang == "en" else w.zh) or w.text
+        own = (w.en if self.lang == "en" else w.zh) or (humane(w.pred, w.pattern) if self.plain
+                                                         else w.text)
         self.emit(depth, lead, self.w["does_not_hold"].format(own) + self._reason_suffix(w))
         self.whynot_body(w, depth + 1)
 
@@ -138,6 +152,8 @@ class _Writer:
 
     def attempt(self, a: Attempt, depth: int) -> None:
         own = (a.en if self.lang == "en" else a.zh) or a.text
+        if self.plain:
+            own = drop_unknown(own)
         tag = a.cite or (f"{self.w['rule']} {a.id}" if a.id else "")
         line = f"{self.w['tried']} {own}" + (f"  [{tag}]" if tag else "")
         if a.truncated and not a.failure.missing:
@@ -155,7 +171,8 @@ class _Writer:
             if f.missing is None:
                 self.emit(depth, lead, f"{f.text} \u2014 {self.w['undefined']}")
                 return
-            own = (f.missing.en if self.lang == "en" else f.missing.zh) or f.missing.text
+            own = (f.missing.en if self.lang == "en" else f.missing.zh) or (
+                humane(f.missing.pred, f.missing.pattern) if self.plain else f.missing.text)
             self.emit(depth, lead, own + self._reason_suffix(f.missing))
             self.whynot_body(f.missing, depth + 1)
             return

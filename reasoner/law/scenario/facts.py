@@ -30,6 +30,7 @@ def scenario_facts(scn: Scenario, regime: str | None = None) -> tuple[Fact, ...]
         ScenarioError: ``regime`` is not one of REGIMES.
 
     Example:
+        >>> from reasoner.law.scenario import parse_scenario
         >>> s = parse_scenario("scenario: demo\\nentities: {}\\n", "demo.yaml",
         ...                    require_transactions=False)
         >>> [str(f) for f in scenario_facts(s, "enforced")]
