@@ -139,7 +139,8 @@ def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None
     book = load_rulebook(regime)
     raisers = uncertainty_raisers(book)
     entries = [{"id": u, "text": book.uncertainties[u], "source": book.sources.get(u, ""),
-                "rules": list(raisers.get(u, ()))} for u in sorted(book.uncertainties)]
+                "settle": book.settles.get(u, ""), "rules": list(raisers.get(u, ()))}
+               for u in sorted(book.uncertainties)]
     if fmt == "json":
         write_output(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", output)
         return
@@ -147,6 +148,7 @@ def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None
     for e in entries:
         lines.append(f"{e['id']}: {e['text']}")
         lines.append(f"  source: {e['source'] or '-'}")
+        lines.append(f"  settled by: {e['settle'] or '-'}")
         lines.append(f"  raised by: {', '.join(e['rules']) or f'no rule under regime {regime}'}")
     write_output("\n".join(lines) + f"\n({len(entries)} uncertainties, regime {regime})\n",
                  output)

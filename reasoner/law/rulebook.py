@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
@@ -38,6 +38,7 @@ class Rulebook:
         sha256: digest of every rule and reference-fact file.
         uncertainties: id -> sentence, for every flagged uncertainty.
         sources: id -> the public text (CFR, Federal Register, CCL data) it rests on.
+        settles: id -> the fact, or the legal development, that would settle it.
     """
 
     checked: CheckedProgram
@@ -47,6 +48,7 @@ class Rulebook:
     sources: Mapping[str, str]
     name: str = NAME
     version: str = VERSION
+    settles: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -89,7 +91,7 @@ def _sources() -> list[tuple[str, str]]:
 
 
 @functools.cache
-def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str]]:
+def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str], dict[str, str]]:
     program = Program()
     digest = hashlib.sha256()
     problems: list[Diagnostic] = []
@@ -103,19 +105,27 @@ def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str]]:
         raise CheckFailed(problems)
     raw = resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
     digest.update(raw.encode())
-    registry, sources = _uncertainties(yaml.safe_load(raw))
-    return program, digest.hexdigest(), registry, sources
+    registry, sources, settles = _uncertainties(yaml.safe_load(raw))
+    return program, digest.hexdigest(), registry, sources, settles
 
 
-def _uncertainties(raw: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
-    """(id -> sentence, id -> source) from uncertainties.yaml (``{text, source}`` per id)."""
+def _uncertainties(raw: Mapping[str, object]
+                   ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """(id -> sentence, id -> source, id -> what would settle it) from uncertainties.yaml
+    (``{text, source, settle}`` per id; a missing field is the empty string).
+
+    >>> _uncertainties({"U-X": {"text": "a  b", "source": "15 CFR 1", "settle": "c"}})
+    ({'U-X': 'a b'}, {'U-X': '15 CFR 1'}, {'U-X': 'c'})
+    """
     text: dict[str, str] = {}
     source: dict[str, str] = {}
+    settle: dict[str, str] = {}
     for key, value in raw.items():
         entry = value if isinstance(value, dict) else {"text": value}
         text[str(key)] = " ".join(str(entry.get("text", "")).split())
         source[str(key)] = " ".join(str(entry.get("source", "")).split())
-    return text, source
+        settle[str(key)] = " ".join(str(entry.get("settle", "")).split())
+    return text, source, settle
 
 
 @functools.cache
@@ -128,7 +138,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     """
     if regime not in REGIMES:
         raise EarlogError(f"unknown regime '{regime}'", hint="regimes: " + ", ".join(REGIMES))
-    program, sha, registry, sources = _parsed()
+    program, sha, registry, sources, settles = _parsed()
     rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
     problems = [
         Diagnostic(r.span, f"rule '{r.id}' names unknown uncertainty '{u}'",
@@ -142,7 +152,7 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     if problems:
         raise CheckFailed(problems)
     checked = check(Program(rules, program.facts, program.decls), require_citations=True)
-    return Rulebook(checked, regime, sha, registry, sources)
+    return Rulebook(checked, regime, sha, registry, sources, settles=settles)
 
 
 def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:

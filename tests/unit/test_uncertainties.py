@@ -1,4 +1,5 @@
-"""Every declared uncertainty is raised by a rule and rests on a public source."""
+"""Every declared uncertainty is raised by a rule, rests on a public source and says what
+would settle it."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from reasoner.law import rulebook as rulebook_module
 from reasoner.law.rulebook import REGIMES, load_rulebook, uncertainty_raisers
 from reasoner.law.scenario import ccl
 
-# Internal files a reader of the rulebook cannot look up.
-INTERNAL = re.compile(r"RULE_NOTES|SCENARIOS\.md|facts/reference|\.dl\b|§\s*\d+\.\d", re.I)
+# Internal files a reader of the rulebook cannot look up. The texts cite the CFR as
+# "15 CFR 740.27", so any section mark is a pointer into internal notes.
+INTERNAL = re.compile(r"RULE_NOTES|SCENARIOS\.md|facts/reference|\.dl\b|§\s*\d", re.I)
 # What a public source names: the CFR, the Federal Register, the CCL or a supplement.
 PUBLIC = re.compile(r"\bCFR\b|\bFR\b|ECCN|Supp\. No\.|BIS")
+# What settles an uncertainty: a fact the user states, or a public text or act of BIS.
+SETTLER = re.compile(r"^State\b|\bCFR\b|\bFR\b|Federal Register|BIS|ECCN|Supp\. No\.|eCFR")
 
 
 def _raised_anywhere() -> dict[str, set[str]]:
@@ -38,12 +42,30 @@ def test_every_declared_uncertainty_is_raised_by_a_rule() -> None:
 
 
 @pytest.mark.parametrize("uid", sorted(load_rulebook("ifr").uncertainties))
-def test_uncertainty_cites_a_public_source(uid: str) -> None:
+def test_uncertainty_cites_a_public_source_and_what_settles_it(uid: str) -> None:
     book = load_rulebook("ifr")
-    text, source = book.uncertainties[uid], book.sources[uid]
-    assert text and source, f"{uid} needs a text and a source"
-    assert not INTERNAL.search(text + " " + source), f"{uid} points to an internal file"
+    text, source, settle = book.uncertainties[uid], book.sources[uid], book.settles[uid]
+    assert text and source and settle, f"{uid} needs a text, a source and a settle"
+    for field, value in (("text", text), ("source", source), ("settle", settle)):
+        assert not INTERNAL.search(value), f"{uid}: its {field} points to an internal file"
     assert PUBLIC.search(source), f"{uid}: {source!r} names no public text"
+    # a fact to state ("State whether ...") or a public legal text or act that would decide
+    assert SETTLER.search(settle), f"{uid}: {settle!r} names neither a fact nor a legal text"
+    assert settle != text and settle != source
+
+
+def test_both_regimes_carry_the_same_settles() -> None:
+    ifr, enforced = load_rulebook("ifr"), load_rulebook("enforced")
+    assert set(ifr.settles) == set(ifr.uncertainties) == set(ifr.sources)
+    assert dict(enforced.settles) == dict(ifr.settles)
+
+
+def test_internal_reference_pattern_catches_what_it_must() -> None:
+    for bad in ("see RULE_NOTES 6.4", "per review.dl", "as in § 6.3 of the notes", "§15 G2",
+                "facts/reference/eccns", "SCENARIOS.md"):
+        assert INTERNAL.search(bad), bad
+    for good in ("15 CFR 740.29(b)", "Supp. No. 10 to part 748, para 6", "90 FR 4544"):
+        assert not INTERNAL.search(good), good
 
 
 @pytest.mark.parametrize("uid,rule", [
@@ -66,6 +88,7 @@ def test_rules_uncertainties_command_lists_sources_and_rules() -> None:
     assert "U-SUPP5B: " in result.output
     assert "  raised by: allocation_cap" in result.output
     assert "  source: 15 CFR 742.6(b)(10)(iii)(B)" in result.output
+    assert "  settled by: The text of paragraph (b) of Supp. No. 5 to part 740" in result.output
     assert "RULE_NOTES" not in result.output
     as_json = CliRunner().invoke(main, ["rules", "--uncertainties", "--format", "json",
                                         "--regime", "enforced"])
@@ -73,6 +96,7 @@ def test_rules_uncertainties_command_lists_sources_and_rules() -> None:
     entries = {e["id"]: e for e in json.loads(as_json.output)}
     assert entries["U-ENFORCED-REVIEW"]["rules"] == ["review_enforced_other"]
     assert entries["U-ALLOC-CROSSING"]["rules"] == []   # an 'ifr' rule only
+    assert entries["U-MAJORITY-OWNED"]["settle"].startswith("State whether the end user's parent")
     bad = CliRunner().invoke(main, ["rules", "--uncertainties", "--graph"])
     assert bad.exit_code == 1 and "--uncertainties lists text or json" in bad.output
 
