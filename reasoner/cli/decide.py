@@ -43,7 +43,9 @@ def _decide(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any
     from reasoner.law.scenario import load_scenario
 
     loaded = [load_scenario(path) for path in scenarios]  # validate all before deciding any
-    results = [decide(s, regime=regime, as_of=as_of, engine=engine) for s in loaded]
+    results = [decide(s, regime=regime, as_of=as_of, engine=engine,
+                      progress=_progress if len(s.transactions) >= PROGRESS_FROM else None)
+               for s in loaded]
     if fmt == "json":
         payloads = [decision_json(r, command=command_text(
             "decide", [r.scenario.file], {"--format": "json", "--regime": r.rulebook.regime,
@@ -54,6 +56,14 @@ def _decide(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any
         write_output(json.dumps(body, indent=2, ensure_ascii=False) + "\n", output)
         return
     write_output("\n\n".join(_decision_table(r) for r in results) + "\n", output)
+
+
+# Scenarios with this many transactions report each evaluation on stderr.
+PROGRESS_FROM = 1000
+
+
+def _progress(note: str) -> None:
+    click.echo(f"earlog decide: {note}", err=True)
 
 
 def _decision_table(result: Any) -> str:

@@ -32,7 +32,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from reasoner.law.decision import Decision, DecisionView, ScenarioDecisions, decision_record, input_facts
+from reasoner.law.decision import (Decision, DecisionView, ScenarioDecisions, decision_record, input_facts,
+                                   slot_chain)
 from reasoner.engine import get_engine
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from reasoner.engine.gcpause import gc_paused
@@ -374,14 +375,17 @@ class _Partition:
         slots: dict[Slot, list[Transaction]] = {}
         for _, tx in order:
             slots.setdefault((tx.ultimate_consignee, tx.date.year), []).append(tx)
-        fixed = [*self.static, *seq, *self._defaults(model_from), *self._carried()]
+        fixed = [*self.static, *seq, *self._defaults(model_from)]
         start = dict.fromkeys(slots, 0)
         shipped: dict[str, Fact] = {}  # LPP shipments assumed in this chunk, by tx id
         claimed: set[str] = set()  # rows that were LPP-only in some evaluation
         done: dict[str, Screened] = {}
         while any(start[s] < len(m) for s, m in slots.items()):
             batch = [tx for s, m in slots.items() for tx in m[start[s]:]]
-            facts = (*fixed, *self._tx_facts(batch), *shipped.values())
+            # settled rows are not evaluated again: their LPP use joins the carried total
+            facts = (*fixed, *self._tx_facts(batch), *self._carried(slots, start, shipped),
+                     *slot_chain(m[start[s]:] for s, m in slots.items()),
+                     *(shipped[tx.id] for tx in batch if tx.id in shipped))
             view = DecisionView(self.engine.evaluate(self.checked, facts, provenance=True),
                                 self.book)
             final: list[Transaction] = []
@@ -493,9 +497,20 @@ class _Partition:
         return [Fact("model_produced_in", (m, c), span) for m, (c, span) in sorted(model_from.items())
                 if m in self.defaulted]
 
-    def _carried(self) -> list[Fact]:
+    def _carried(self, slots: Mapping[Slot, list[Transaction]], start: Mapping[Slot, int],
+                 shipped: Mapping[str, Fact]) -> list[Fact]:
+        """lpp_shipped(E, Y, N, "history"): per slot, the LPP total of earlier chunks and
+        of this chunk's settled rows (``slots[s][:start[s]]``)."""
+        carry = dict(self.carry)
+        for slot, members in slots.items():
+            for tx in members[:start[slot]]:
+                fact = shipped.get(tx.id)
+                if fact is not None:
+                    before = carry.get(slot)
+                    tpp: Any = fact.values[2]
+                    carry[slot] = (tpp if before is None else before[0] + tpp, fact.span)
         return [Fact("lpp_shipped", (e, y, n, "history"), span)
-                for (e, y), (n, span) in sorted(self.carry.items())]
+                for (e, y), (n, span) in sorted(carry.items())]
 
 
 # ---- the pool: partitions in-process or in worker processes -----------------------------
