@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from reasoner.engine import ENGINES
-from reasoner.lang.errors import EarlogError
+from reasoner.lang.errors import EarlogError, QueryError, decode_text
 from reasoner.tools.screen.files import write_atomic
 from reasoner.cli.common import SOURCES, cell, guarded, json_value, table, write_output
 
@@ -65,7 +65,7 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
 
     name = "<query>"
     if goal.endswith(".dlq") and Path(goal).is_file():
-        name, goal = goal, Path(goal).read_text(encoding="utf-8")
+        name, goal = goal, decode_text(Path(goal).read_bytes(), goal, QueryError)
     SOURCES[name] = goal
     scenarios = [f for f in files if f.endswith((".yaml", ".yml"))]
     if scenarios:

@@ -97,11 +97,40 @@ def parse_query(text: str, file: str = "<query>") -> tuple[BodyItem, ...]:
     return _Lowering(file).body(tree.children[0])
 
 
+# Limits that keep every later stage (lowering, checks, the engine's nested joins,
+# proofs) within the interpreter's stack: a rule body's items, and the nesting of
+# the syntax tree (an expression of N operators nests about N deep).
+MAX_BODY = 100
+MAX_NESTING = 120
+
+
 def _parse(text: str, file: str, start: str) -> Any:
     try:
-        return _parser().parse(text, start=start)
+        tree = _parser().parse(text, start=start)
     except lark.UnexpectedInput as exc:
         raise _parse_error(exc, text, file) from None
+    except RecursionError:
+        raise ParseError("the text nests too deeply to read", Span(file, 1, 1),
+                         "split long expressions and bodies into helper rules") from None
+    _within_limits(tree, file)
+    return tree
+
+
+def _within_limits(tree: Any, file: str) -> None:
+    """Refuse a body of more than MAX_BODY items or a tree deeper than MAX_NESTING."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        where = Span(file, getattr(node.meta, "line", 1), getattr(node.meta, "column", 1))
+        if depth > MAX_NESTING:
+            raise ParseError(f"expression nested more than {MAX_NESTING} levels deep", where,
+                             "compute it in steps, through helper rules or variables")
+        if node.data == "body" and len(node.children) > MAX_BODY:
+            raise ParseError(f"a body of {len(node.children)} conditions; at most {MAX_BODY}",
+                             where, "split the rule or query through helper rules")
+        stack.extend((child, depth + 1) for child in node.children)
 
 
 def _parse_error(exc: lark.UnexpectedInput, text: str, file: str) -> ParseError:

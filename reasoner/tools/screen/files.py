@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import heapq
 import io
 import json
@@ -284,11 +285,22 @@ def proof_name(tx: str, line: int, ext: str) -> str:
     Example:
         >>> proof_name("tx1", 2, "json"), proof_name("a/b", 7, "svg")
         ('tx1.json', 'a_b-line7.svg')
+        >>> len(proof_name("x" * 300, 9, "json"))
+        144
     """
     safe = _UNSAFE.sub("_", tx)
+    if len(safe.encode("utf-8")) > _NAME_BYTES:
+        # file names hold 255 bytes: a prefix, and a digest of the whole id
+        digest = hashlib.sha256(tx.encode("utf-8")).hexdigest()[:12]
+        cut = safe.encode("utf-8")[:_NAME_BYTES].decode("utf-8", errors="ignore")
+        return f"{cut}-{digest}-line{line}.{ext}"
     if safe != tx or not safe or safe.startswith("."):
         safe = f"{safe}-line{line}"
     return f"{safe}.{ext}"
+
+
+# The longest id (in UTF-8 bytes) kept whole in a proof file name.
+_NAME_BYTES = 120
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -1,0 +1,183 @@
+"""Bad input gives a clean error or an answer: never a traceback, never a long wait."""
+
+from __future__ import annotations
+
+import csv
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reasoner.cli import cli
+from reasoner.engine import get_engine
+from reasoner.engine.query import answer
+from reasoner.lang.checks import check
+from reasoner.lang.errors import EarlogError
+from reasoner.lang.syntax import parse_program
+from reasoner.law.decision import decide
+from reasoner.law.scenario import parse_scenario
+from reasoner.tools.screen.files import proof_name
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIO = (REPO / "facts" / "scenarios" / "lpp-accumulation.yaml").read_bytes()
+SCREEN = REPO / "tests" / "data" / "screen"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+# ---- non-UTF-8 files ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [
+    "scenario: café\n".encode("latin-1"),
+    "scenario: x\n".encode("utf-16"),
+    bytes(range(256)),
+], ids=["latin-1", "utf-16", "binary"])
+def test_decide_non_utf8_is_a_clean_error(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(data)
+    code, _, err = run("decide", str(path))
+    assert code == 1 and "expected UTF-8 text, found byte" in err and "Traceback" not in err
+
+
+def test_check_non_utf8_rule_file_is_a_clean_error(tmp_path: Path) -> None:
+    path = tmp_path / "r.dl"
+    path.write_bytes("p(1).\nq(X) :- p(X). % café\n".encode("latin-1"))
+    code, _, err = run("check", str(path))
+    assert code == 1 and f"{path}:2:20: error: expected UTF-8 text, found byte 0xe9" in err
+
+
+# ---- nesting --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "a: " + "[" * 5000 + "]" * 5000,
+    "a: " + "[" * 500 + "]" * 500,
+    "a:\n" + "".join(" " * (i + 1) + "- \n" for i in range(900)),
+], ids=["flow-5000", "flow-500", "block-900"])
+def test_deeply_nested_yaml_is_a_clean_error(text: str) -> None:
+    with pytest.raises(EarlogError, match="YAML nested more than 64 levels deep"):
+        parse_scenario(text, "deep.yaml")
+
+
+def _model(text: str = "p(1). p(2).") -> tuple[object, object]:
+    checked = check(parse_program(text, "p.dl"))
+    return checked, get_engine("earlog").evaluate(checked)
+
+
+def test_query_of_600_conjuncts_is_a_clean_error() -> None:
+    checked, model = _model()
+    with pytest.raises(EarlogError, match="a body of 600 conditions; at most 100"):
+        answer(checked, model, ", ".join(["p(X)"] * 600))  # type: ignore[arg-type]
+
+
+def test_query_of_a_3000_term_sum_is_a_clean_error() -> None:
+    checked, model = _model()
+    with pytest.raises(EarlogError, match="expression nested more than"):
+        answer(checked, model, "p(X), Y = " + " + ".join(["X"] * 3000))  # type: ignore[arg-type]
+
+
+def test_largest_accepted_body_and_sum_are_answered() -> None:
+    checked, model = _model("p(1).")
+    names, rows = answer(checked, model,  # type: ignore[arg-type]
+                         ", ".join(["p(X)"] * 98) + ", Y = " + " + ".join(["X"] * 100))
+    assert names == ["X", "Y"] and rows == [{"X": 1, "Y": 100}]
+
+
+# ---- screen --explain-dir with a long id ------------------------------------------
+
+
+def test_proof_name_of_a_long_id_fits_a_file_name() -> None:
+    name = proof_name("é" * 300, 4, "json")
+    assert len(name.encode("utf-8")) <= 200 and name.endswith("-line4.json")
+    assert proof_name("é" * 300, 4, "json") != proof_name("é" * 299 + "e", 4, "json")
+
+
+def test_screen_writes_the_proof_of_a_300_character_id(tmp_path: Path) -> None:
+    rows = list(csv.reader((SCREEN / "orders.csv").open(encoding="utf-8")))
+    long_id = "L" * 300
+    rows = [rows[0]] + [[long_id if r[0] == "b3" else r[0], *r[1:]] for r in rows[1:]]
+    orders = tmp_path / "orders.csv"
+    with orders.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    proofs = tmp_path / "proofs"
+    code, _, err = run("screen", str(orders), "--context", str(SCREEN / "context.yaml"),
+                       "--explain-dir", str(proofs), "-o", str(tmp_path / "out.csv"))
+    assert code == 0, err
+    names = [p.name for p in proofs.iterdir()]
+    assert any(n.startswith("L" * 100) and n.endswith(".json") for n in names), names
+    assert long_id in (tmp_path / "out.csv").read_text(encoding="utf-8")
+
+
+# ---- fuzz: clean error or answer, within a time bound -----------------------------
+
+LIMIT = 20.0  # seconds for one example, on a loaded two-core machine
+FUZZ = settings(max_examples=40, deadline=timedelta(seconds=LIMIT),
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _clean(fn: object, *args: object) -> None:
+    start = time.perf_counter()
+    try:
+        fn(*args)  # type: ignore[operator]
+    except EarlogError as exc:
+        assert exc.render({})  # the message renders
+    assert time.perf_counter() - start < LIMIT
+
+
+def _decide_bytes(data: bytes) -> None:
+    scn = parse_scenario(data, "fuzz.yaml")
+    decide(scn)
+
+
+@FUZZ
+@given(st.data())
+def test_fuzz_scenario_bytes(data: st.DataObject) -> None:
+    """The bundled LPP scenario with bytes replaced, inserted or cut."""
+    raw = bytearray(SCENARIO)
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        op = data.draw(st.sampled_from(["replace", "insert", "cut"]))
+        byte = data.draw(st.integers(0, 255))
+        if op == "replace":
+            raw[at] = byte
+        elif op == "insert":
+            raw.insert(at, byte)
+        else:
+            del raw[at:at + data.draw(st.integers(1, 40))]
+    _clean(_decide_bytes, bytes(raw))
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**30, 10**30),
+                     st.floats(allow_nan=True), st.text(max_size=20), st.dates())
+_trees = st.recursive(_scalars, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=12), kids, max_size=4)),
+    max_leaves=30)
+_KEYS = ("scenario", "regime", "entities", "items", "models", "history", "transactions")
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(_KEYS), _trees, max_size=7))
+def test_fuzz_yaml_structure(doc: dict[str, object]) -> None:
+    _clean(_decide_bytes, yaml.safe_dump(doc, allow_unicode=True).encode("utf-8"))
+
+
+_TOKENS = ["p(X)", "q(X, Y)", "not p(Y)", "X", "Y", "1", "2.5", '"a"', "2025-01-13", "=", "<",
+           "!=", "+", "-", "*", "/", "(", ")", ",", "sum(", "count(", ":", "year(", "abs(",
+           "true", ".", " ", "_"]
+
+
+@FUZZ
+@given(st.lists(st.sampled_from(_TOKENS), max_size=40), st.text(max_size=10))
+def test_fuzz_goal_text(tokens: list[str], noise: str) -> None:
+    checked, model = _model('p(1). p(2). q(1, "a"). q(2, 2025-01-13).')
+    _clean(answer, checked, model, " ".join(tokens) + noise)
