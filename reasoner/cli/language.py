@@ -28,8 +28,12 @@ def check_cmd(files: tuple[str, ...], rulebook: bool) -> None:
     """
     from reasoner.lang.program import load_program
 
+    from reasoner.lang.checks import growth_warnings
+
     checked = load_program(files, require_citations=rulebook)
     prog = checked.program
+    for warning in growth_warnings(checked):
+        click.echo(warning.render(SOURCES), err=True)
     click.echo(
         f"ok: {len(prog.rules)} rules, {len(prog.facts)} facts, {len(prog.decls)} inputs, "
         f"{len(set(checked.stratum_of.values()))} strata")

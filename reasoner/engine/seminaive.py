@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import EngineError
 from reasoner.engine.gcpause import gc_paused
+from reasoner.engine.limits import Budget, current_limits
 from reasoner.lang.ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
 from reasoner.engine.model import Derivation, Model, Row
 from reasoner.engine.plan import FAIL, Env, Plan, Relation, compile_body, compile_term
@@ -99,8 +100,9 @@ def _evaluate(checked: CheckedProgram, facts: Iterable[Fact], provenance: bool) 
         if rels[fact.pred].add(fact.values):
             given[(fact.pred, fact.values)] = fact
     prov = Provenance() if provenance else None
+    budget = Budget(current_limits())
     for compiled, recursive in _compiled(checked):
-        _run_stratum(compiled, rels, recursive, prov)
+        _run_stratum(compiled, rels, recursive, prov, budget)
     return Model({p: r.rows for p, r in rels.items()}, prov, given)
 
 
@@ -240,7 +242,7 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
 
 def _run_stratum(
     compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
-    prov: Provenance | None,
+    prov: Provenance | None, budget: Budget,
 ) -> None:
     delta: dict[str, Relation] = {}
 
@@ -251,15 +253,26 @@ def _run_stratum(
 
     pending: _Pending = {}
     for cr in compiled:
-        _fire(cr, cr.full, sources, rels, pending, prov)
+        _fire(cr, cr.full, sources, rels, pending, prov, budget)
     new = _commit(pending, rels, prov)
+    _spend(budget, new, compiled, 1)
+    rounds = 1
     while recursive and any(new.get(p) for p in recursive):
         delta = {p: Relation(rows) for p, rows in new.items() if p in recursive}
         pending = {}
         for cr in compiled:
             for plan in cr.deltas:
-                _fire(cr, plan, sources, rels, pending, prov)
+                _fire(cr, plan, sources, rels, pending, prov, budget)
         new = _commit(pending, rels, prov)
+        rounds += 1
+        _spend(budget, new, compiled, rounds)
+
+
+def _spend(budget: Budget, new: dict[str, list[Row]], compiled: list[_CompiledRule],
+           rounds: int) -> None:
+    if new:
+        budget.spend(sum(map(len, new.values())),
+                     [cr.rule for cr in compiled if cr.rule.head.pred in new], rounds)
 
 
 _EMPTY = Relation()
@@ -268,32 +281,43 @@ _EMPTY = Relation()
 def _fire(
     cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
     rels: dict[str, Relation], pending: _Pending,
-    prov: Provenance | None,
+    prov: Provenance | None, budget: Budget,
 ) -> None:
     head = cr.head_fn(plan)
     out = pending.setdefault(cr.rule.head.pred, {})
+    rule = cr.rule
+
+    def check(pending_rows: int) -> None:  # every 65,536 new rows: one join can be huge
+        budget.spend(0, [rule], 0, pending_rows)
     if prov is None:
-        sink = _plain_sink(head, cr.total_head, out)
+        sink = _plain_sink(head, cr.total_head, out, check)
     else:
         target = rels[cr.rule.head.pred].rows
-        sink = _provenance_sink(head, target, out)
+        sink = _provenance_sink(head, target, out, check)
     # the last slot holds what a derivation is recorded from (see Provenance)
     env: Env = [None] * len(plan.slots) + [_info(cr, plan)]
     plan.chain(sink, sources)(env)
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
-                out: dict[Row, _Snapshot | None]) -> Callable[[Env], None]:
-    """Record each head row; duplicates and known rows are sorted out at commit."""
+                out: dict[Row, _Snapshot | None],
+                check: Callable[[int], None]) -> Callable[[Env], None]:
+    """Record each head row; known rows are sorted out at commit."""
     if total:
         def sink_total(env: Env) -> None:
-            out[head(env)] = None  # type: ignore[index]
+            row = head(env)
+            if row not in out:
+                out[row] = None  # type: ignore[index]
+                if not len(out) & 0xFFFF:
+                    check(len(out))
         return sink_total
 
     def sink(env: Env) -> None:
         row = head(env)
-        if row is not None:
+        if row is not None and row not in out:
             out[row] = None
+            if not len(out) & 0xFFFF:
+                check(len(out))
     return sink
 
 
@@ -307,6 +331,7 @@ def _info(cr: _CompiledRule, plan: Plan) -> _Info:
 
 def _provenance_sink(
     head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, _Snapshot | None],
+    check: Callable[[int], None],
 ) -> Callable[[Env], None]:
     """Record the first derivation of each new head row: a copy of its environment."""
     def sink(env: Env) -> None:
@@ -314,6 +339,8 @@ def _provenance_sink(
         if row is None or row in target or row in out:
             return
         out[row] = tuple(env)
+        if not len(out) & 0xFFFF:
+            check(len(out))
     return sink
 
 

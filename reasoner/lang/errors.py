@@ -44,7 +44,8 @@ class Diagnostic:
             where = f"{self.span.file}: "
         else:
             where = ""
-        out = [f"{where}error: {self.message}"]
+        kind = "warning" if self.code == "warning" else "error"
+        out = [f"{where}{kind}: {self.message}"]
         text = (sources or {}).get(self.span.file)
         if text is None and self.span.line > 0:
             text = _read_quietly(self.span.file)

@@ -181,3 +181,48 @@ _TOKENS = ["p(X)", "q(X, Y)", "not p(Y)", "X", "Y", "1", "2.5", '"a"', "2025-01-
 def test_fuzz_goal_text(tokens: list[str], noise: str) -> None:
     checked, model = _model('p(1). p(2). q(1, "a"). q(2, 2025-01-13).')
     _clean(answer, checked, model, " ".join(tokens) + noise)
+
+
+# ---- rules that derive without end ------------------------------------------------
+
+INFINITE = "n(0).\nn(X) :- n(Y), X = Y + 1.\n"
+
+
+def test_check_warns_of_arithmetic_in_a_recursive_rule(tmp_path: Path) -> None:
+    path = tmp_path / "inf.dl"
+    path.write_text(INFINITE, encoding="utf-8")
+    code, out, err = run("check", str(path))
+    assert code == 0 and out.startswith("ok: 1 rules")
+    assert f"{path}:2:1: warning: recursive rule for 'n' computes new values by arithmetic" in err
+
+
+@pytest.mark.parametrize("text", [
+    "n(0).\nn(X) :- n(Y), Y < 10, X = Y + 1.\n",  # bounded
+    'e(1, 2). e(2, 3).\np(X, Y) :- e(X, Y).\np(X, Z) :- p(X, Y), e(Y, Z).\n',  # no arithmetic
+], ids=["bounded", "plain-recursion"])
+def test_check_does_not_warn_without_growth(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "ok.dl"
+    path.write_text(text, encoding="utf-8")
+    code, _, err = run("check", str(path))
+    assert code == 0 and "warning" not in err
+
+
+def test_endless_recursion_stops_with_an_error_naming_the_rule(tmp_path: Path) -> None:
+    from reasoner.engine.limits import limited
+
+    checked = check(parse_program(INFINITE, "inf.dl"))
+    start = time.perf_counter()
+    with limited(rounds=20_000), pytest.raises(EarlogError) as err:
+        get_engine("earlog").evaluate(checked)
+    assert "evaluation stopped after 20,000 rounds of one recursion: still deriving through " \
+        "rule n at inf.dl:2:1" in str(err.value)
+    assert time.perf_counter() - start < 30
+
+
+def test_a_huge_join_stops_at_the_fact_limit() -> None:
+    from reasoner.engine.limits import limited
+
+    checked = check(parse_program(" ".join(f"a({i})." for i in range(1000))
+                                  + "\nb(X, Y) :- a(X), a(Y).", "j.dl"))
+    with limited(facts=200_000), pytest.raises(EarlogError, match="200,000 derived facts.*rule b"):
+        get_engine("earlog").evaluate(checked, provenance=False)
