@@ -80,7 +80,7 @@ def check(
         CheckFailed: one or more problems, sorted by location.
 
     Example:
-        >>> from reasoner.syntax import parse_program
+        >>> from reasoner.lang.syntax import parse_program
         >>> check(parse_program("p(1). q(X) :- p(X).")).stratum_of["q"]
         0
     """

@@ -226,3 +226,26 @@ def test_a_huge_join_stops_at_the_fact_limit() -> None:
                                   + "\nb(X, Y) :- a(X), a(Y).", "j.dl"))
     with limited(facts=200_000), pytest.raises(EarlogError, match="200,000 derived facts.*rule b"):
         get_engine("earlog").evaluate(checked, provenance=False)
+
+
+# ---- CSV formula injection -------------------------------------------------------
+
+
+def test_screen_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    rows = list(csv.reader((SCREEN / "orders.csv").open(encoding="utf-8")))
+    evil = ["=cmd|' /C calc'!A0", "+SUM(1+1)", "@HYPERLINK(\"http://x\")", "-2+3"]
+    body = [[evil[k] if k < len(evil) else r[0], *r[1:]] for k, r in enumerate(rows[1:])]
+    body.append(["\tbad", "export", "2025-13-01", *rows[1][3:]])  # rejected: a bad date
+    orders = tmp_path / "orders.csv"
+    with orders.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([rows[0], *body])
+    out, rejects = tmp_path / "out.csv", tmp_path / "rej.csv"
+    code, _, err = run("screen", str(orders), "--context", str(SCREEN / "context.yaml"),
+                       "-o", str(out), "--rejects", str(rejects))
+    assert code == 3, err
+    cells = [c for r in csv.reader(out.open(encoding="utf-8")) for c in r]
+    cells += [c for r in csv.reader(rejects.open(encoding="utf-8")) for c in r]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    for e in evil:
+        assert "'" + e in cells
+    assert "'\tbad" in cells

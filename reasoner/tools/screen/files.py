@@ -22,6 +22,7 @@ __all__ = [
     "TX_COLUMNS",
     "DECISION_COLUMNS",
     "REJECT_COLUMNS",
+    "inert",
     "RawRow",
     "input_format",
     "read_rows",
@@ -257,8 +258,22 @@ def _csv_cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
-        return ";".join(str(x) for x in v)
-    return str(v)
+        return inert(";".join(str(x) for x in v))
+    return inert(str(v))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula: one that begins with
+    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP, CSV injection).
+
+    Example:
+        >>> inert("=cmd|' /C calc'!A0"), inert("-1"), inert("tx-1")
+        ("'=cmd|' /C calc'!A0", "'-1", 'tx-1')
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 class RejectWriter:
@@ -271,7 +286,7 @@ class RejectWriter:
 
     def write(self, line: int, error: str, cells: Iterable[tuple[str, str]]) -> None:
         given = dict(cells)
-        self._csv.writerow([str(line), error] + [given.get(c, "") for c in TX_COLUMNS])
+        self._csv.writerow([str(line), inert(error)] + [inert(given.get(c, "")) for c in TX_COLUMNS])
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
