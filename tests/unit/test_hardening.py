@@ -249,3 +249,29 @@ def test_screen_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
     for e in evil:
         assert "'" + e in cells
     assert "'\tbad" in cells
+
+
+# ---- ids -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tid, shown", [
+    ('"a\\nb"', "U+000A"), ('"x\\u0007y"', "U+0007"), ("'a\"b'", "'\"'"), ('"a\\\\b"', "character '\\\\'"),
+    ('"x\\u2028y"', "U+2028"), ('"\\t"', "U+0009"),
+], ids=["newline", "bell", "double-quote", "backslash", "line-separator", "tab"])
+def test_transaction_ids_with_control_characters_or_quotes_are_refused(tid: str, shown: str) -> None:
+    text = SCENARIO.decode("utf-8").replace("id: march", f"id: {tid}")
+    with pytest.raises(EarlogError) as err:
+        parse_scenario(text, "ids.yaml")
+    assert "invalid transaction id" in str(err.value) and shown in str(err.value)
+
+
+def test_entity_ids_with_control_characters_are_refused() -> None:
+    text = SCENARIO.decode("utf-8").replace("  sg_a: {located_in", '  "sg\\ra": {located_in')
+    with pytest.raises(EarlogError, match=r"invalid entity id 'sg\\ra': it contains the control "
+                                          r"character U\+000D"):
+        parse_scenario(text, "ids.yaml")
+
+
+def test_ordinary_ids_with_spaces_and_punctuation_are_fine() -> None:
+    text = SCENARIO.decode("utf-8").replace("id: march", 'id: "PO 2025/03-1.a"')
+    assert parse_scenario(text, "ids.yaml").transactions[0].id == "PO 2025/03-1.a"

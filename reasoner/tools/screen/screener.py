@@ -40,7 +40,7 @@ from reasoner.engine.gcpause import gc_paused
 from reasoner.lang.ir import Fact, Value
 from reasoner.law.rulebook import load_rulebook
 from reasoner.law.scenario import (END_USES, EXTRA_COUNTRIES, TX_TYPES, Scenario, Transaction,
-                       parse_transaction)
+                       bad_id_char, parse_transaction)
 from reasoner.tools.screen.files import TX_COLUMNS, ExternalSorter, RawRow
 from reasoner.lang.span import Span
 
@@ -163,7 +163,8 @@ class _FastPath:
         if any(not isinstance(x, str) or x in _NULLS for x in text.values()):
             return None
         tid, item, model = v["id"], v.get("item"), v.get("model")
-        if v["type"] not in TX_TYPES or v["end_use"] not in END_USES \
+        if bad_id_char(tid) is not None \
+                or v["type"] not in TX_TYPES or v["end_use"] not in END_USES \
                 or v["exporter"] not in self.entities \
                 or v["ultimate_consignee"] not in self.entities \
                 or any(v.get(k) not in self.countries for k in ("from", "to")) \
