@@ -394,7 +394,9 @@ def _grows(rule: Rule, heads: set[str]) -> bool:
             deps = reach({v.name for v in _vars(arg)})
         else:
             continue
-        if deps & recursive and not deps & guarded:
+        # a guard bounds the value itself or the recursion's value it grows from
+        grows_from = deps & recursive
+        if grows_from and not (grows_from | (deps & set(sources))) & guarded:
             return True
     return False
 

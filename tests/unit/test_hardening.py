@@ -275,3 +275,27 @@ def test_entity_ids_with_control_characters_are_refused() -> None:
 def test_ordinary_ids_with_spaces_and_punctuation_are_fine() -> None:
     text = SCENARIO.decode("utf-8").replace("id: march", 'id: "PO 2025/03-1.a"')
     assert parse_scenario(text, "ids.yaml").transactions[0].id == "PO 2025/03-1.a"
+
+
+# ---- small points: PDF bytes, check --rulebook -------------------------------------
+
+
+@pytest.mark.skipif(__import__("shutil").which("dot") is None, reason="needs Graphviz 'dot'")
+def test_pdf_exports_are_byte_identical(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasoner.render.export import to_image
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first = to_image("digraph { a -> b }", "pdf")
+    time.sleep(1.1)  # the creation date has a resolution of one second
+    assert to_image("digraph { a -> b }", "pdf") == first
+    assert b"/CreationDate (D:19700101000000" in first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1735689600")  # 2025-01-01
+    dated = to_image("digraph { a -> b }", "pdf")
+    assert b"/CreationDate (D:20250101000000" in dated and len(dated) == len(first)
+
+
+def test_check_rulebook_loads_the_reference_facts() -> None:
+    rules = sorted(str(p) for p in (REPO / "reasoner" / "rulebook").glob("*.dl"))
+    code, out, err = run("check", "--rulebook", *rules)
+    assert code == 0 and out.startswith("ok: "), err
+    assert "unknown predicate" not in err
