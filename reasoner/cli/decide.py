@@ -33,6 +33,10 @@ def decide_cmd(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: 
     authorizations are available, the review policy, the citations used and the
     uncertainties the decision depends on. Invalid scenarios are reported with
     file:line:col and nothing is decided for them.
+
+    With --format json, each scenario gives one object of the decision contract
+    (SCENARIOS.md), never wrapped: one file writes that object; several files
+    write JSON Lines, one object per line, in the order given.
     """
     guarded(_decide)(scenarios, fmt, regime, as_of.date() if as_of else None, engine, output)
 
@@ -52,8 +56,11 @@ def _decide(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any
                                           "--as-of": as_of.isoformat() if as_of else None,
                                           "--engine": None if engine == "earlog" else engine}))
             for r in results]
-        body = payloads[0] if len(payloads) == 1 else payloads
-        write_output(json.dumps(body, indent=2, ensure_ascii=False) + "\n", output)
+        if len(payloads) == 1:  # exactly the SCENARIOS.md object
+            write_output(json.dumps(payloads[0], indent=2, ensure_ascii=False) + "\n", output)
+        else:  # JSON Lines: the same object per scenario, one per line, in argument order
+            write_output("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in payloads),
+                         output)
         return
     write_output("\n\n".join(_decision_table(r) for r in results) + "\n", output)
 

@@ -299,3 +299,19 @@ def test_check_rulebook_loads_the_reference_facts() -> None:
     code, out, err = run("check", "--rulebook", *rules)
     assert code == 0 and out.startswith("ok: "), err
     assert "unknown predicate" not in err
+
+
+def test_decide_json_is_one_contract_object_per_scenario() -> None:
+    import json
+
+    files = [str(REPO / "facts" / "scenarios" / n) for n in ("lpp-accumulation.yaml", "b-items.yaml")]
+    code, one, _ = run("decide", files[0], "--format", "json")
+    assert code == 0 and json.loads(one)["scenario"] == "lpp-accumulation"
+    code, two, _ = run("decide", *files, "--format", "json")
+    lines = two.splitlines()
+    assert code == 0 and len(lines) == 2
+    objects = [json.loads(line) for line in lines]
+    assert [o["scenario"] for o in objects] == ["lpp-accumulation", "b-items"]
+    first = dict(objects[0])
+    assert first.pop("receipt")["command"] == json.loads(one)["receipt"]["command"]
+    assert first == {k: v for k, v in json.loads(one).items() if k != "receipt"}
