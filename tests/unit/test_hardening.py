@@ -315,3 +315,46 @@ def test_decide_json_is_one_contract_object_per_scenario() -> None:
     first = dict(objects[0])
     assert first.pop("receipt")["command"] == json.loads(one)["receipt"]["command"]
     assert first == {k: v for k, v in json.loads(one).items() if k != "receipt"}
+
+
+# ---- a deep parent chain; hints name commands, not modules ---------------------------
+
+
+def _parent_chain(n: int, cycle: bool = False) -> str:
+    rows = ["scenario: deep-parents", "regime: ifr", "entities:",
+            "  nvidia_us: {located_in: US, headquartered_in: US}",
+            f"  e0: {{located_in: CN, headquartered_in: CN{', parent: e%d' % (n - 1) if cycle else ''}}}"]
+    rows += [f"  e{k}: {{located_in: SG, headquartered_in: SG, parent: e{k - 1}}}" for k in range(1, n)]
+    rows += ["items:", "  h100: {eccn: 3A090.a, tpp_per_unit: 15832, datacenter: true, "
+             "designer: approved}", "transactions:",
+             f"  - {{id: t1, type: export, date: 2025-03-03, exporter: nvidia_us, from: US, to: SG, "
+             f"ultimate_consignee: e{n - 1}, item: h100, quantity: 1, end_use: inference}}"]
+    return "\n".join(rows) + "\n"
+
+
+def test_a_3000_deep_parent_chain_is_decided_quickly() -> None:
+    start = time.perf_counter()
+    result = decide(parse_scenario(_parent_chain(3000), "deep.yaml"))
+    assert time.perf_counter() - start < 60  # was 134 s and 2 GB (quadratic closure, cubic check)
+    (d,) = result.decisions
+    assert result.model.holds("ultimate_parent", ("e2999", "e0"))
+    assert d.outcome == "license_required"  # the ultimate parent is headquartered in CN
+
+
+def test_a_3000_long_parent_cycle_is_reported_once() -> None:
+    start = time.perf_counter()
+    with pytest.raises(EarlogError) as err:
+        parse_scenario(_parent_chain(3000, cycle=True), "cycle.yaml")
+    assert time.perf_counter() - start < 30
+    assert str(err.value).startswith("parent cycle: e0 -> e2999 -> e2998")
+    assert len(err.value.diagnostics) == 1
+
+
+def test_hints_name_commands_not_modules() -> None:
+    code, _, err = run("why-not", str(REPO / "facts" / "scenarios" / "lpp-accumulation.yaml"),
+                       'exception("march", "LPP")')
+    assert code == 1 and "hint: ask why it holds instead (earlog why)" in err
+    sources = (REPO / "reasoner").rglob("*.py")
+    leaks = [p.name for p in sources if "hint=\"ask why instead (reasoner" in p.read_text("utf-8")
+             or "max_depth=50)" in p.read_text("utf-8")]
+    assert not leaks

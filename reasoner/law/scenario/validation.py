@@ -602,13 +602,25 @@ class _Checker(NodeReader):
     def cycles(self, records: Sequence[Any], key: str, label: str, hint: str) -> None:
         """Report each cycle of ``key`` links once, at its first member in file order."""
         link = {r.id: getattr(r, key) for r in records if getattr(r, key)}
+        # each id is walked once (linear in the records, however long the chains)
+        done: set[str] = set()
+        on_cycle: set[str] = set()
+        for rec in records:
+            walk: dict[str, int] = {}
+            node: str | None = rec.id
+            while node is not None and node not in done and node not in walk:
+                walk[node] = len(walk)
+                node = link.get(node)
+            if node is not None and node in walk:
+                on_cycle.update(list(walk)[walk[node]:])
+            done.update(walk)
         reported: set[str] = set()
         for rec in records:
-            path, node = [rec.id], link.get(rec.id)
-            while node is not None and node not in path:
-                path.append(node)
-                node = link.get(node)
-            if node == rec.id and rec.id not in reported:
+            if rec.id in on_cycle and rec.id not in reported:
+                path, nxt = [rec.id], link[rec.id]
+                while nxt != rec.id:
+                    path.append(nxt)
+                    nxt = link[nxt]
                 reported.update(path)
                 self.report(rec.where(key), f"{label}: {' -> '.join(path + [rec.id])}", hint)
 
