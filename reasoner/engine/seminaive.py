@@ -18,20 +18,39 @@ __all__ = ["SemiNaiveEngine", "Provenance", "solve"]
 
 
 class _CompiledRule:
-    """A rule's plans: one full plan, and one per recursive body atom (delta)."""
+    """A rule's plans: one full plan, and one per recursive body atom (delta), compiled
+    when first needed (a rule whose input is empty in an evaluation is never compiled)."""
 
     def __init__(self, index: int, rule: Rule, recursive_preds: set[str]) -> None:
         self.index = index
         self.rule = rule
-        head_vars = variables(rule.head)
-        self.full = compile_body(rule.body, head_vars)
-        self.deltas = [
-            compile_body(rule.body, head_vars, delta_at=i)
-            for i, item in enumerate(rule.body)
-            if isinstance(item, Literal) and not item.negated and item.atom.pred in recursive_preds
-        ]
+        self._recursive = recursive_preds
+        self._full: Plan | None = None
+        self._deltas: list[Plan] | None = None
+        positive = [item.atom.pred for item in rule.body
+                    if isinstance(item, Literal) and not item.negated]
+        # body predicates evaluated in earlier strata: when one is empty, the rule cannot fire
+        self.needs = tuple(dict.fromkeys(p for p in positive if p not in recursive_preds))
         # the variables the rule body binds at top level (not aggregate- or negation-local)
         self.names = sorted(bound_variables(rule.body))
+
+    @property
+    def full(self) -> Plan:
+        if self._full is None:
+            self._full = compile_body(self.rule.body, variables(self.rule.head))
+        return self._full
+
+    @property
+    def deltas(self) -> list[Plan]:
+        if self._deltas is None:
+            head_vars = variables(self.rule.head)
+            self._deltas = [
+                compile_body(self.rule.body, head_vars, delta_at=i)
+                for i, item in enumerate(self.rule.body)
+                if isinstance(item, Literal) and not item.negated
+                and item.atom.pred in self._recursive
+            ]
+        return self._deltas
 
     def head_fn(self, plan: Plan) -> Callable[[Env], Row | None]:
         """The head row of a match, or None when an expression is undefined."""
@@ -252,7 +271,9 @@ def _run_stratum(
         return rels[pred]
 
     pending: _Pending = {}
-    for cr in compiled:
+    # a rule reading an empty relation of an earlier stratum matches nothing, now or later
+    live = [cr for cr in compiled if all(rels[p].rows for p in cr.needs)]
+    for cr in live:
         _fire(cr, cr.full, sources, rels, pending, prov, budget)
     new = _commit(pending, rels, prov)
     _spend(budget, new, compiled, 1)
@@ -260,7 +281,7 @@ def _run_stratum(
     while recursive and any(new.get(p) for p in recursive):
         delta = {p: Relation(rows) for p, rows in new.items() if p in recursive}
         pending = {}
-        for cr in compiled:
+        for cr in live:
             for plan in cr.deltas:
                 _fire(cr, plan, sources, rels, pending, prov, budget)
         new = _commit(pending, rels, prov)

@@ -6,9 +6,7 @@ import datetime as _dt
 import functools
 from decimal import Decimal
 from importlib import resources
-from typing import Any
-
-import lark
+from typing import TYPE_CHECKING, Any
 
 from reasoner.lang.errors import CheckFailed, Diagnostic, ParseError
 from reasoner.lang.ir import (
@@ -29,6 +27,9 @@ from reasoner.lang.ir import (
     Var,
 )
 from reasoner.lang.span import Span
+
+if TYPE_CHECKING:
+    import lark  # imported where used: a cached rulebook needs no parser
 
 __all__ = ["parse_program", "parse_query", "parse_number", "ANNOTATIONS"]
 
@@ -57,6 +58,8 @@ _PRETTY = {
 
 @functools.cache
 def _parser() -> lark.Lark:
+    import lark
+
     grammar = resources.files("reasoner.lang").joinpath("datalog.lark").read_text("utf-8")
     return lark.Lark(
         grammar, parser="lalr", start=["start", "query"], propagate_positions=True,
@@ -105,6 +108,8 @@ MAX_NESTING = 120
 
 
 def _parse(text: str, file: str, start: str) -> Any:
+    import lark
+
     try:
         tree = _parser().parse(text, start=start)
     except lark.UnexpectedInput as exc:
@@ -118,6 +123,8 @@ def _parse(text: str, file: str, start: str) -> Any:
 
 def _within_limits(tree: Any, file: str) -> None:
     """Refuse a body of more than MAX_BODY items or a tree deeper than MAX_NESTING."""
+    import lark
+
     stack = [(tree, 1)]
     while stack:
         node, depth = stack.pop()
@@ -134,6 +141,8 @@ def _within_limits(tree: Any, file: str) -> None:
 
 
 def _parse_error(exc: lark.UnexpectedInput, text: str, file: str) -> ParseError:
+    import lark
+
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
     expected: set[str] = set()
@@ -189,6 +198,13 @@ def parse_number(text: str) -> int | Decimal:
     return d
 
 
+@functools.cache
+def _token_type() -> type:
+    import lark
+
+    return lark.Token
+
+
 class _Lowering:
     """Turns lark trees into IR nodes; collects annotation problems."""
 
@@ -197,7 +213,7 @@ class _Lowering:
         self.problems: list[Diagnostic] = []
 
     def span(self, node: Any) -> Span:
-        if isinstance(node, lark.Token):
+        if isinstance(node, _token_type()):
             line, col = node.line or 0, node.column or 0
             end_col = node.end_column if node.end_line == node.line and node.end_column else col + 1
             return Span(self.file, line, col, line, end_col)

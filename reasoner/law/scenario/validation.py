@@ -11,7 +11,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import pycountry
 
 import yaml
 
@@ -254,6 +253,8 @@ def _country_hint(text: str) -> str:
     """Suggest the alpha-2 code for an alpha-3 code, a country name or 'UK'."""
     if text.strip().upper() == "UK":
         return "use ISO 3166 alpha-2 codes, e.g. 'GB'"
+    import pycountry
+
     try:
         country = pycountry.countries.lookup(text.strip())
     except LookupError:

@@ -41,6 +41,7 @@ from reasoner.lang.ir import Fact, Value
 from reasoner.law.rulebook import load_rulebook
 from reasoner.law.scenario import (END_USES, EXTRA_COUNTRIES, TX_TYPES, Scenario, Transaction,
                        bad_id_char, parse_transaction)
+from reasoner.law.scenario.iso3166 import ALPHA_2
 from reasoner.tools.screen.files import TX_COLUMNS, ExternalSorter, RawRow
 from reasoner.lang.span import Span
 
@@ -149,12 +150,10 @@ class _FastPath:
     """
 
     def __init__(self, context: Scenario) -> None:
-        import pycountry
-
         self.entities = {e.id for e in context.entities}
         self.items = {i.id for i in context.items}
         self.models = {m.id for m in context.models}
-        self.countries = {c.alpha_2 for c in pycountry.countries} | set(EXTRA_COUNTRIES)
+        self.countries = set(ALPHA_2) | set(EXTRA_COUNTRIES)
 
     def transaction(self, v: Mapping[str, Any], where: Span) -> Transaction | None:
         if not _REQUIRED <= v.keys() or not v.keys() <= _KEYS:
