@@ -12,7 +12,8 @@ from reasoner.engine.model import Derivation, Row
 from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
-from reasoner.lang.ir import Const, Fact, Literal, Value
+from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.ir import Aggregate, Const, Fact, Literal, Rule, Value
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, load_rulebook
 from reasoner.law.scenario import Scenario, Transaction, scenario_facts
@@ -101,7 +102,9 @@ def decide(
             if progress is not None:
                 progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
                          f"{shipments.settled} settled)")
-            model = _evaluate(eng, book, (*base, *shipments.facts()), traced)
+            facts = (*base, *shipments.facts())
+            model = _evaluate(eng, book, facts) if traced else \
+                eng.evaluate(_sketch(book), facts, provenance=False)
             view = DecisionView(model, book)
             if shipments.check(view) and traced:
                 break
@@ -112,8 +115,42 @@ def decide(
     return ScenarioDecisions(scenario, book, decisions, model)
 
 
-# Scenarios with this many transactions get a first evaluation without derivations.
+# Scenarios with this many transactions get a first evaluation without derivations,
+# of only the rules that LPP use is read from (``_sketch``).
 _SKETCH_FROM = 500
+_SKETCHES: dict[int, tuple[CheckedProgram, CheckedProgram]] = {}
+
+
+def _sketch(book: Rulebook) -> CheckedProgram:
+    """The rulebook without the rules that ``exception``, ``tx_tpp`` and ``threshold``
+    (what ``_Shipments.check`` reads) do not depend on."""
+    got = _SKETCHES.get(id(book.checked))
+    if got is not None and got[0] is book.checked:
+        return got[1]
+    by_head: dict[str, list[Rule]] = {}
+    for rule in book.rules:
+        by_head.setdefault(rule.head.pred, []).append(rule)
+    need = {"exception", "tx_tpp", "threshold"}
+    todo = list(need)
+    while todo:
+        for rule in by_head.get(todo.pop(), ()):
+            for pred in _body_preds(rule.body):
+                if pred not in need:
+                    need.add(pred)
+                    todo.append(pred)
+    light = book.checked.without(set(by_head) - need)
+    _SKETCHES[id(book.checked)] = (book.checked, light)
+    return light
+
+
+def _body_preds(body: Iterable[Any]) -> set[str]:
+    out: set[str] = set()
+    for item in body:
+        if isinstance(item, Literal):
+            out.add(item.atom.pred)
+        elif isinstance(item, Aggregate):
+            out |= _body_preds(item.body)
+    return out
 
 
 def slot_chain(slots: Iterable[Sequence[Transaction]]) -> Iterator[Fact]:
@@ -211,7 +248,7 @@ class _Shipments:
                 self.shipped.pop(tx.id, None)
 
 
-def _evaluate(eng: Engine, book: Rulebook, facts: tuple[Fact, ...], traced: bool = True) -> Model:
+def _evaluate(eng: Engine, book: Rulebook, facts: tuple[Fact, ...]) -> Model:
     """The model of the rulebook over ``facts``, with the derivations that citations
     and uncertainties are read from.
 
@@ -221,8 +258,8 @@ def _evaluate(eng: Engine, book: Rulebook, facts: tuple[Fact, ...], traced: bool
     Raises:
         EngineError: the two engines computed different models.
     """
-    model = eng.evaluate(book.checked, facts, provenance=traced)
-    if model.provenance is not None or not traced:
+    model = eng.evaluate(book.checked, facts, provenance=True)
+    if model.provenance is not None:
         return model
     traced = get_engine("earlog").evaluate(book.checked, facts, provenance=True)
     differ = sorted(p for p in set(model.relations) | set(traced.relations)

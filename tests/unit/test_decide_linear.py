@@ -6,6 +6,8 @@ import datetime as dt
 import random
 import time
 
+import pytest
+
 from reasoner.engine import get_engine
 from reasoner.lang.ir import Fact
 from reasoner.law.decision import (Decision, DecisionView, decide, input_facts, lpp_use,
@@ -91,3 +93,15 @@ def test_one_consignee_takes_two_evaluations_not_one_per_transaction() -> None:
     lpp = [d.transaction for d in result.decisions if d.exceptions == ("LPP",)]
     assert lpp == ["t0", "t1", "t2"]
     assert took < 60  # one by one, 600 transactions took minutes
+
+
+def test_the_first_sketch_evaluation_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import reasoner.law.decision as decision
+
+    scn = _mixed(40, seed=5)
+    plain = decide(scn)
+    monkeypatch.setattr(decision, "_SKETCH_FROM", 0)  # every scenario starts with a sketch
+    notes: list[str] = []
+    sketched = decide(scn, progress=notes.append)
+    assert sketched.decisions == plain.decisions
+    assert len([n for n in notes if "evaluation" in n]) >= 2
