@@ -199,7 +199,7 @@ def parse_number(text: str) -> int | Decimal:
 
 
 @functools.cache
-def _token_type() -> type:
+def _token_type() -> Any:
     import lark
 
     return lark.Token

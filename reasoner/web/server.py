@@ -150,8 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = CLIENT_SECONDS  # per socket read or write: a stalled client is dropped
 
     def setup(self) -> None:
-        self.timeout = self.server.client_seconds
         super().setup()
+        self.connection.settimeout(self.server.client_seconds)
 
     # ---- plumbing --------------------------------------------------------------
 
@@ -307,7 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
                 break
             parts.append(chunk)
             left -= len(chunk)
-        self.connection.settimeout(self.timeout)
+        self.connection.settimeout(self.server.client_seconds)
         return b"".join(parts)
 
     def _static(self, name: str) -> None:
