@@ -358,3 +358,11 @@ def test_hints_name_commands_not_modules() -> None:
     leaks = [p.name for p in sources if "hint=\"ask why instead (reasoner" in p.read_text("utf-8")
              or "max_depth=50)" in p.read_text("utf-8")]
     assert not leaks
+
+
+def test_pydatalog_does_not_hang_on_endless_recursion() -> None:
+    from reasoner.engine.limits import limited
+
+    checked = check(parse_program(INFINITE, "inf.dl"))
+    with limited(rounds=5_000), pytest.raises(EarlogError, match="rule n at inf.dl:2:1"):
+        get_engine("pydatalog").evaluate(checked)
