@@ -115,3 +115,16 @@ def test_a_request_body_dripped_slowly_is_dropped(server: ExplorerServer) -> Non
         assert time.monotonic() - start < 20
     finally:
         sock.close()
+
+
+def test_one_requests_work_is_bounded(server: ExplorerServer,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from reasoner.web import server as server_module
+
+    monkeypatch.setitem(server_module.REQUEST_LIMITS, "facts", 50)
+    doc = copy.deepcopy(server.explorer.document)
+    doc["transactions"][0]["quantity"] = 999
+    status, body = _post(server.server_port, {"document": doc})
+    assert status == 400 and body["error"].startswith("evaluation stopped after 50 derived facts")
+    monkeypatch.setitem(server_module.REQUEST_LIMITS, "facts", 2_000_000)
+    assert _post(server.server_port, {"document": doc})[0] == 200  # the server goes on
