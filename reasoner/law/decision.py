@@ -83,7 +83,8 @@ def decide(
         every transaction's conclusions (LPP totals count only earlier shipments).
     """
     book = load_rulebook(regime or scenario.regime)
-    order = [tx for _, tx in sorted(enumerate(scenario.transactions), key=lambda p: (p[1].date, p[0]))]
+    order = [tx for _, tx in sorted(enumerate(scenario.transactions),
+                                    key=lambda p: (p[1].date, p[0]))]
     slots: dict[tuple[str, int], list[Transaction]] = {}
     for tx in order:
         slots.setdefault((tx.ultimate_consignee, tx.date.year), []).append(tx)

@@ -184,6 +184,8 @@ _ECCN_HINT = "an ECCN is a digit, a letter A-E and three digits, then optional l
     "'.a' / '.1' parts, e.g. '3A090.a', '3A001.z.1.a', '4E091', or 'EAR99'"
 _SCENARIO_ID = re.compile(r"[a-z0-9_-]+")
 _ID_FORBIDDEN = frozenset("\"'`\\")
+# control, format, surrogate, private-use and unassigned characters; line and paragraph breaks
+_ID_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
 
 
 def bad_id_char(text: str) -> str | None:
@@ -195,7 +197,7 @@ def bad_id_char(text: str) -> str | None:
         (None, '\n', "'")
     """
     for c in text:
-        if c in _ID_FORBIDDEN or unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+        if c in _ID_FORBIDDEN or unicodedata.category(c) in _ID_CATEGORIES:
             return c
     return None
 
