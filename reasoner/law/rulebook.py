@@ -148,8 +148,8 @@ def _build(regime: str) -> Rulebook:
 
 # ---- the on-disk cache of checked rulebooks -----------------------------------------
 #
-# One file per (rulebook digest, regime, earlog version, Python version), holding the
-# pickled Rulebook. Safe to delete at any time; written to a temporary file and renamed,
+# One file per (rulebook digest, regime, earlog version, Python version, digest of the
+# language code), holding the pickled Rulebook. Safe to delete at any time; written to a temporary file and renamed,
 # so concurrent runs never read half a file; a file that does not load is ignored and
 # written again.
 
@@ -165,8 +165,23 @@ def cache_dir() -> Path | None:
 
 
 def _cache_key(sha: str, regime: str) -> str:
-    tag = f"{sha}\0{regime}\0{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}"
+    tag = (f"{sha}\0{regime}\0{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0"
+           f"{_code_digest()}")
     return hashlib.sha256(tag.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _code_digest() -> str:
+    """SHA-256 of the code whose classes the pickle holds and whose checks made it (the
+    language package and this module): an edited checkout never reads a stale entry."""
+    digest = hashlib.sha256()
+    lang = Path(__file__).resolve().parents[1] / "lang"
+    for path in sorted([*lang.glob("*.py"), *lang.glob("*.lark"), Path(__file__).resolve()]):
+        try:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        except OSError:
+            digest.update(path.name.encode() + b"\0?")
+    return digest.hexdigest()
 
 
 def _cache_read(key: str) -> Rulebook | None:

@@ -94,3 +94,11 @@ def test_the_country_codes_kept_equal_pycountrys() -> None:
     from reasoner.law.scenario.iso3166 import ALPHA_2
 
     assert ALPHA_2 == {c.alpha_2 for c in pycountry.countries}
+
+
+def test_edited_language_code_never_reads_a_stale_entry(cache: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    _fresh()
+    monkeypatch.setattr(rb, "_code_digest", lambda: "edited")
+    _fresh()
+    assert len(list(cache.glob("rulebook-*.pickle"))) == 2
