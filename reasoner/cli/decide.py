@@ -33,6 +33,10 @@ def decide_cmd(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: 
     authorizations are available, the review policy, the citations used and the
     uncertainties the decision depends on. Invalid scenarios are reported with
     file:line:col and nothing is decided for them.
+
+    With --format json, each scenario gives one object of the decision contract
+    (SCENARIOS.md), never wrapped: one file writes that object; several files
+    write JSON Lines, one object per line, in the order given.
     """
     guarded(_decide)(scenarios, fmt, regime, as_of.date() if as_of else None, engine, output)
 
@@ -43,17 +47,30 @@ def _decide(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any
     from reasoner.law.scenario import load_scenario
 
     loaded = [load_scenario(path) for path in scenarios]  # validate all before deciding any
-    results = [decide(s, regime=regime, as_of=as_of, engine=engine) for s in loaded]
+    results = [decide(s, regime=regime, as_of=as_of, engine=engine,
+                      progress=_progress if len(s.transactions) >= PROGRESS_FROM else None)
+               for s in loaded]
     if fmt == "json":
         payloads = [decision_json(r, command=command_text(
             "decide", [r.scenario.file], {"--format": "json", "--regime": r.rulebook.regime,
                                           "--as-of": as_of.isoformat() if as_of else None,
                                           "--engine": None if engine == "earlog" else engine}))
             for r in results]
-        body = payloads[0] if len(payloads) == 1 else payloads
-        write_output(json.dumps(body, indent=2, ensure_ascii=False) + "\n", output)
+        if len(payloads) == 1:  # exactly the SCENARIOS.md object
+            write_output(json.dumps(payloads[0], indent=2, ensure_ascii=False) + "\n", output)
+        else:  # JSON Lines: the same object per scenario, one per line, in argument order
+            write_output("".join(json.dumps(p, ensure_ascii=False) + "\n" for p in payloads),
+                         output)
         return
     write_output("\n\n".join(_decision_table(r) for r in results) + "\n", output)
+
+
+# Scenarios with this many transactions report each evaluation on stderr.
+PROGRESS_FROM = 1000
+
+
+def _progress(note: str) -> None:
+    click.echo(f"earlog decide: {note}", err=True)
 
 
 def _decision_table(result: Any) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from reasoner.engine import ENGINES
-from reasoner.lang.errors import EarlogError
+from reasoner.lang.errors import EarlogError, QueryError, decode_text
 from reasoner.tools.screen.files import write_atomic
 from reasoner.cli.common import SOURCES, cell, guarded, json_value, table, write_output
 
@@ -18,7 +18,9 @@ __all__ = ["check_cmd", "query_cmd", "rules_cmd"]
 
 @click.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--rulebook", is_flag=True, help="Also require @id and @cite on every rule.")
+@click.option("--rulebook", is_flag=True,
+              help="Also require @id and @cite on every rule, and load the reference facts "
+                   "(facts/reference/*.dl) the rulebook is checked with.")
 @guarded
 def check_cmd(files: tuple[str, ...], rulebook: bool) -> None:
     """Parse rule FILES and run all static checks.
@@ -28,11 +30,28 @@ def check_cmd(files: tuple[str, ...], rulebook: bool) -> None:
     """
     from reasoner.lang.program import load_program
 
+    from reasoner.lang.checks import growth_warnings
+
+    if rulebook:
+        files = _with_reference_facts(files)
     checked = load_program(files, require_citations=rulebook)
     prog = checked.program
+    for warning in growth_warnings(checked):
+        click.echo(warning.render(SOURCES), err=True)
     click.echo(
         f"ok: {len(prog.rules)} rules, {len(prog.facts)} facts, {len(prog.decls)} inputs, "
         f"{len(set(checked.stratum_of.values()))} strata")
+
+
+def _with_reference_facts(files: tuple[str, ...]) -> tuple[str, ...]:
+    """``files`` and the reference fact files not among them."""
+    from reasoner.law.rulebook import reference_dir
+
+    ref = reference_dir()
+    given = {Path(f).resolve() for f in files}
+    extra = [str(p) for p in sorted(ref.glob("*.dl")) if p.resolve() not in given] \
+        if ref.is_dir() else []
+    return (*files, *extra)
 
 
 @click.command("query")
@@ -65,7 +84,7 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
 
     name = "<query>"
     if goal.endswith(".dlq") and Path(goal).is_file():
-        name, goal = goal, Path(goal).read_text(encoding="utf-8")
+        name, goal = goal, decode_text(Path(goal).read_bytes(), goal, QueryError)
     SOURCES[name] = goal
     scenarios = [f for f in files if f.endswith((".yaml", ".yml"))]
     if scenarios:

@@ -134,6 +134,7 @@ def _screen(file: str, context_path: str, input_format: str | None, fmt: str,
     summary = Summary()
     bar = _progress_bar(file, progress)
     started = time.perf_counter()
+    unwritten = 0
     try:
         for result in screener.run(read_rows(file, kind, on_bytes=bar.update)):
             summary.add(result)
@@ -146,7 +147,12 @@ def _screen(file: str, context_path: str, input_format: str | None, fmt: str,
             writer.write(decision_record(result.decision))
             if proof_dir is not None and result.proof is not None:
                 name = proof_name(result.decision.transaction, result.line, explain_format)
-                write_atomic(proof_dir / name, result.proof)
+                try:
+                    write_atomic(proof_dir / name, result.proof)
+                except EarlogError as exc:  # one proof lost is no reason to stop the run
+                    unwritten += 1
+                    bar.write(f"{file}:{result.line}: warning: proof not written: {exc}",
+                              file=sys.stderr)
             if summary.decided % 500 == 0:
                 bar.set_postfix(decided=summary.decided, rejected=summary.rejected, refresh=False)
     except BaseException:

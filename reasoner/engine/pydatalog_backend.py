@@ -14,13 +14,14 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from pyDatalog import pyDatalog, pyEngine, pyParser
 
-from reasoner.lang.checks import CheckedProgram, bound_variables
+from reasoner.lang.checks import CheckedProgram, bound_variables, growth_warnings
 from reasoner.lang.errors import EarlogError, EngineError, UnsupportedProgramError
 from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const, Fact, Literal, Rule, Term,
                   Value, Var, variables)
 from reasoner.lang.span import Span
 from reasoner.engine.model import Model, Row
 from reasoner.engine.plan import FAIL, apply_function, compare, fold_aggregate
+from reasoner.engine.seminaive import SemiNaiveEngine
 
 __all__ = ["PyDatalogEngine", "refuse_unsupported"]
 
@@ -86,9 +87,15 @@ class PyDatalogEngine:
 
         Raises:
             UnsupportedProgramError: the program uses what this backend refuses.
-            EngineError: a given fact has the wrong arity, or pyDatalog failed.
+            EngineError: a given fact has the wrong arity, pyDatalog failed, or a rule
+                that computes new values in a recursion derives past the evaluation limits.
         """
         refuse_unsupported(checked)
+        facts = tuple(facts)
+        if growth_warnings(checked):
+            # pyDatalog cannot be stopped: a rule that may derive without end is first run
+            # by our evaluator, which stops at its limits with an error naming the rule
+            SemiNaiveEngine().evaluate(checked, facts, provenance=False)
         rels, given = _given_facts(checked, facts)
         with _LOCK, localcontext(_CTX):
             for component in checked.strata:

@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import EngineError
 from reasoner.engine.gcpause import gc_paused
+from reasoner.engine.limits import Budget, current_limits
 from reasoner.lang.ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
 from reasoner.engine.model import Derivation, Model, Row
 from reasoner.engine.plan import FAIL, Env, Plan, Relation, compile_body, compile_term
@@ -17,20 +18,39 @@ __all__ = ["SemiNaiveEngine", "Provenance", "solve"]
 
 
 class _CompiledRule:
-    """A rule's plans: one full plan, and one per recursive body atom (delta)."""
+    """A rule's plans: one full plan, and one per recursive body atom (delta), compiled
+    when first needed (a rule whose input is empty in an evaluation is never compiled)."""
 
     def __init__(self, index: int, rule: Rule, recursive_preds: set[str]) -> None:
         self.index = index
         self.rule = rule
-        head_vars = variables(rule.head)
-        self.full = compile_body(rule.body, head_vars)
-        self.deltas = [
-            compile_body(rule.body, head_vars, delta_at=i)
-            for i, item in enumerate(rule.body)
-            if isinstance(item, Literal) and not item.negated and item.atom.pred in recursive_preds
-        ]
+        self._recursive = recursive_preds
+        self._full: Plan | None = None
+        self._deltas: list[Plan] | None = None
+        positive = [item.atom.pred for item in rule.body
+                    if isinstance(item, Literal) and not item.negated]
+        # body predicates evaluated in earlier strata: when one is empty, the rule cannot fire
+        self.needs = tuple(dict.fromkeys(p for p in positive if p not in recursive_preds))
         # the variables the rule body binds at top level (not aggregate- or negation-local)
         self.names = sorted(bound_variables(rule.body))
+
+    @property
+    def full(self) -> Plan:
+        if self._full is None:
+            self._full = compile_body(self.rule.body, variables(self.rule.head))
+        return self._full
+
+    @property
+    def deltas(self) -> list[Plan]:
+        if self._deltas is None:
+            head_vars = variables(self.rule.head)
+            self._deltas = [
+                compile_body(self.rule.body, head_vars, delta_at=i)
+                for i, item in enumerate(self.rule.body)
+                if isinstance(item, Literal) and not item.negated
+                and item.atom.pred in self._recursive
+            ]
+        return self._deltas
 
     def head_fn(self, plan: Plan) -> Callable[[Env], Row | None]:
         """The head row of a match, or None when an expression is undefined."""
@@ -99,8 +119,9 @@ def _evaluate(checked: CheckedProgram, facts: Iterable[Fact], provenance: bool) 
         if rels[fact.pred].add(fact.values):
             given[(fact.pred, fact.values)] = fact
     prov = Provenance() if provenance else None
+    budget = Budget(current_limits())
     for compiled, recursive in _compiled(checked):
-        _run_stratum(compiled, rels, recursive, prov)
+        _run_stratum(compiled, rels, recursive, prov, budget)
     return Model({p: r.rows for p, r in rels.items()}, prov, given)
 
 
@@ -240,7 +261,7 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
 
 def _run_stratum(
     compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
-    prov: Provenance | None,
+    prov: Provenance | None, budget: Budget,
 ) -> None:
     delta: dict[str, Relation] = {}
 
@@ -250,16 +271,29 @@ def _run_stratum(
         return rels[pred]
 
     pending: _Pending = {}
-    for cr in compiled:
-        _fire(cr, cr.full, sources, rels, pending, prov)
+    # a rule reading an empty relation of an earlier stratum matches nothing, now or later
+    live = [cr for cr in compiled if all(rels[p].rows for p in cr.needs)]
+    for cr in live:
+        _fire(cr, cr.full, sources, rels, pending, prov, budget)
     new = _commit(pending, rels, prov)
+    _spend(budget, new, compiled, 1)
+    rounds = 1
     while recursive and any(new.get(p) for p in recursive):
         delta = {p: Relation(rows) for p, rows in new.items() if p in recursive}
         pending = {}
-        for cr in compiled:
+        for cr in live:
             for plan in cr.deltas:
-                _fire(cr, plan, sources, rels, pending, prov)
+                _fire(cr, plan, sources, rels, pending, prov, budget)
         new = _commit(pending, rels, prov)
+        rounds += 1
+        _spend(budget, new, compiled, rounds)
+
+
+def _spend(budget: Budget, new: dict[str, list[Row]], compiled: list[_CompiledRule],
+           rounds: int) -> None:
+    if new:
+        budget.spend(sum(map(len, new.values())),
+                     [cr.rule for cr in compiled if cr.rule.head.pred in new], rounds)
 
 
 _EMPTY = Relation()
@@ -268,32 +302,43 @@ _EMPTY = Relation()
 def _fire(
     cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
     rels: dict[str, Relation], pending: _Pending,
-    prov: Provenance | None,
+    prov: Provenance | None, budget: Budget,
 ) -> None:
     head = cr.head_fn(plan)
     out = pending.setdefault(cr.rule.head.pred, {})
+    rule = cr.rule
+
+    def check(pending_rows: int) -> None:  # every 65,536 new rows: one join can be huge
+        budget.spend(0, [rule], 0, pending_rows)
     if prov is None:
-        sink = _plain_sink(head, cr.total_head, out)
+        sink = _plain_sink(head, cr.total_head, out, check)
     else:
         target = rels[cr.rule.head.pred].rows
-        sink = _provenance_sink(head, target, out)
+        sink = _provenance_sink(head, target, out, check)
     # the last slot holds what a derivation is recorded from (see Provenance)
     env: Env = [None] * len(plan.slots) + [_info(cr, plan)]
     plan.chain(sink, sources)(env)
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
-                out: dict[Row, _Snapshot | None]) -> Callable[[Env], None]:
-    """Record each head row; duplicates and known rows are sorted out at commit."""
+                out: dict[Row, _Snapshot | None],
+                check: Callable[[int], None]) -> Callable[[Env], None]:
+    """Record each head row; known rows are sorted out at commit."""
     if total:
         def sink_total(env: Env) -> None:
-            out[head(env)] = None  # type: ignore[index]
+            row = head(env)
+            if row not in out:
+                out[row] = None  # type: ignore[index]
+                if not len(out) & 0xFFFF:
+                    check(len(out))
         return sink_total
 
     def sink(env: Env) -> None:
         row = head(env)
-        if row is not None:
+        if row is not None and row not in out:
             out[row] = None
+            if not len(out) & 0xFFFF:
+                check(len(out))
     return sink
 
 
@@ -307,6 +352,7 @@ def _info(cr: _CompiledRule, plan: Plan) -> _Info:
 
 def _provenance_sink(
     head: Callable[[Env], Row | None], target: set[Row], out: dict[Row, _Snapshot | None],
+    check: Callable[[int], None],
 ) -> Callable[[Env], None]:
     """Record the first derivation of each new head row: a copy of its environment.
 
@@ -323,6 +369,8 @@ def _provenance_sink(
         old = out.get(row)
         if old is None:
             out[row] = tuple(env)
+            if not len(out) & 0xFFFF:
+                check(len(out))
         elif old[-1] is env[-1] and _premise_key(env) < _premise_key(old):
             out[row] = tuple(env)
     return sink

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 from reasoner.lang.errors import CheckFailed, Diagnostic
 from reasoner.lang.ir import Aggregate, Atom, BodyItem, Call, Comparison, Literal, Program, Rule, Term, Var, variables
 from reasoner.lang.span import NO_SPAN, Span
 
-__all__ = ["CheckedProgram", "check", "bound_variables", "dependency_graph"]
+if TYPE_CHECKING:
+    import networkx as nx  # imported where used: it costs ~90 ms at start-up
+
+__all__ = ["CheckedProgram", "check", "bound_variables", "dependency_graph", "growth_warnings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +272,8 @@ def dependency_graph(program: Program) -> nx.MultiDiGraph:
     Edge attributes: ``negative`` (negation or aggregation), ``rule`` (index),
     ``span`` (where the use is).
     """
+    import networkx as nx
+
     g = nx.MultiDiGraph()
     g.add_nodes_from({f.pred for f in program.facts})
     g.add_nodes_from({d.pred for d in program.decls})
@@ -285,6 +288,8 @@ def dependency_graph(program: Program) -> nx.MultiDiGraph:
 def _stratify(
     program: Program, problems: list[Diagnostic]
 ) -> tuple[tuple[tuple[int, ...], ...], dict[str, int], frozenset[str]]:
+    import networkx as nx
+
     g = dependency_graph(program)
     comp_of: dict[str, int] = {}
     cond = nx.condensation(nx.DiGraph(g))
@@ -320,3 +325,86 @@ def _stratify(
     strata = tuple(tuple(rules_of[c]) for c in order if rules_of[c])
     stratum_of = {p: level[c] for p, c in comp_of.items()}
     return strata, stratum_of, frozenset(recursive)
+
+
+_ARITH = ("+", "-", "*", "/")
+_ORDER = ("<", "<=", ">", ">=")
+
+
+def growth_warnings(checked: CheckedProgram) -> tuple[Diagnostic, ...]:
+    """Recursive rules that compute a head value by arithmetic from the recursion
+    (``n(X) :- n(Y), X = Y + 1``): each round can make a new value, so evaluation
+    ends only if the data it follows is finite and acyclic. A rule with an ordering
+    comparison on such a value (``Y < 100``) is taken as bounded.
+
+    Returns:
+        One ``warning`` diagnostic per such rule, in rule order.
+
+    Example:
+        >>> from reasoner.lang.syntax import parse_program
+        >>> [d.message for d in growth_warnings(check(parse_program("n(0). n(X) :- n(Y), X = Y + 1.")))]
+        ["recursive rule for 'n' computes new values by arithmetic: evaluation may not end"]
+    """
+    out: list[Diagnostic] = []
+    rules = checked.rules
+    for stratum in checked.strata:
+        heads = {rules[i].head.pred for i in stratum}
+        if not heads & checked.recursive:
+            continue
+        for i in stratum:
+            rule = rules[i]
+            if _grows(rule, heads):
+                out.append(Diagnostic(
+                    rule.span, f"recursive rule for '{rule.head.pred}' computes new values by "
+                    "arithmetic: evaluation may not end",
+                    "it ends only over finite, acyclic data; bound the value with a comparison "
+                    "(e.g. Y < 100) if it can cycle. Evaluation stops at a limit on facts and "
+                    "rounds.", "warning"))
+    return tuple(sorted(out, key=lambda d: d.span))
+
+
+def _grows(rule: Rule, heads: set[str]) -> bool:
+    """Whether a head argument is computed by arithmetic from a recursive atom's variables
+    with no ordering comparison on it or what it is computed from."""
+    recursive = {v.name for atom, neg, in_agg in _atoms(rule.body)
+                 if atom.pred in heads and not neg and not in_agg
+                 for a in atom.args for v in _vars(a)}
+    if not recursive:
+        return False
+    sources: dict[str, set[str]] = {}  # X -> the variables X = expr reads
+    guarded: set[str] = set()
+    for item in rule.body:
+        if not isinstance(item, Comparison):
+            continue
+        if item.op in _ORDER:
+            guarded |= {v.name for side in (item.left, item.right) for v in _vars(side)}
+        elif item.op == "=":
+            for target, expr in ((item.left, item.right), (item.right, item.left)):
+                if isinstance(target, Var) and _arithmetic(expr):
+                    sources.setdefault(target.name, set()).update(v.name for v in _vars(expr))
+
+    def reach(names: set[str]) -> set[str]:
+        seen, todo = set(names), list(names)
+        while todo:
+            for n in sources.get(todo.pop(), ()):
+                if n not in seen:
+                    seen.add(n)
+                    todo.append(n)
+        return seen
+
+    for arg in rule.head.args:
+        if isinstance(arg, Var) and arg.name in sources:
+            deps = reach({arg.name})
+        elif _arithmetic(arg):
+            deps = reach({v.name for v in _vars(arg)})
+        else:
+            continue
+        # a guard bounds the value itself or the recursion's value it grows from
+        grows_from = deps & recursive
+        if grows_from and not (grows_from | (deps & set(sources))) & guarded:
+            return True
+    return False
+
+
+def _arithmetic(term: Term) -> bool:
+    return isinstance(term, Call) and (term.fn in _ARITH or any(_arithmetic(a) for a in term.args))

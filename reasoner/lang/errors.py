@@ -23,6 +23,7 @@ __all__ = [
     "RenderError",
     "CheckFailed",
     "render_diagnostics",
+    "decode_text",
 ]
 
 
@@ -43,7 +44,8 @@ class Diagnostic:
             where = f"{self.span.file}: "
         else:
             where = ""
-        out = [f"{where}error: {self.message}"]
+        kind = "warning" if self.code == "warning" else "error"
+        out = [f"{where}{kind}: {self.message}"]
         text = (sources or {}).get(self.span.file)
         if text is None and self.span.line > 0:
             text = _read_quietly(self.span.file)
@@ -57,10 +59,12 @@ class Diagnostic:
 
 
 def _read_quietly(path: str) -> str | None:
+    """The file's text for an excerpt; bytes that are not UTF-8 show as U+FFFD (the
+    error being reported may be that very byte)."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8", errors="replace") as fh:
             return fh.read()
-    except OSError:
+    except (OSError, ValueError):
         return None
 
 
@@ -169,3 +173,22 @@ def render_diagnostics(
     if n > 1:
         body += f"\n{n} errors generated"
     return body
+
+
+def decode_text(raw: bytes, file: str, error: type[EarlogError]) -> str:
+    """UTF-8 text of ``raw`` (a BOM is dropped); raises ``error`` at the first bad byte.
+
+    Example:
+        >>> decode_text(b"p(1).", "f.dl", ParseError)
+        'p(1).'
+    """
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise error(
+            f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}",
+            Span(file, line, col, line, col + 1),
+            "save the file as UTF-8",
+        ) from None

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from reasoner.lang.checks import CheckedProgram, check
-from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
+from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, ParseError, decode_text
 from reasoner.lang.ir import Atom, BodyItem, Program, Rule, Var, variables
 from reasoner.lang.syntax import parse_program
 
@@ -24,13 +24,13 @@ def parse_files(paths: Iterable[str | Path]) -> Program:
     for path in paths:
         name = str(path)
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            raw = Path(path).read_bytes()
         except OSError as exc:
             raise EarlogError(
                 f"cannot read rule file '{name}': {exc.strerror}",
                 hint="check the path; rule files end in .dl") from None
         try:
-            program = program + parse_program(text, name)
+            program = program + parse_program(decode_text(raw, name, ParseError), name)
         except EarlogError as exc:
             problems.extend(exc.diagnostics)
     if problems:

@@ -6,9 +6,7 @@ import datetime as _dt
 import functools
 from decimal import Decimal
 from importlib import resources
-from typing import Any
-
-import lark
+from typing import TYPE_CHECKING, Any
 
 from reasoner.lang.errors import CheckFailed, Diagnostic, ParseError
 from reasoner.lang.ir import (
@@ -30,6 +28,9 @@ from reasoner.lang.ir import (
     Var,
 )
 from reasoner.lang.span import Span
+
+if TYPE_CHECKING:
+    import lark  # imported where used: a cached rulebook needs no parser
 
 __all__ = ["parse_program", "parse_query", "parse_number", "ANNOTATIONS"]
 
@@ -59,6 +60,8 @@ _PRETTY = {
 
 @functools.cache
 def _parser() -> lark.Lark:
+    import lark
+
     grammar = resources.files("reasoner.lang").joinpath("datalog.lark").read_text("utf-8")
     return lark.Lark(
         grammar, parser="lalr", start=["start", "query"], propagate_positions=True,
@@ -99,14 +102,49 @@ def parse_query(text: str, file: str = "<query>") -> tuple[BodyItem, ...]:
     return _Lowering(file).body(tree.children[0])
 
 
+# Limits that keep every later stage (lowering, checks, the engine's nested joins,
+# proofs) within the interpreter's stack: a rule body's items, and the nesting of
+# the syntax tree (an expression of N operators nests about N deep).
+MAX_BODY = 100
+MAX_NESTING = 120
+
+
 def _parse(text: str, file: str, start: str) -> Any:
+    import lark
+
     try:
-        return _parser().parse(text, start=start)
+        tree = _parser().parse(text, start=start)
     except lark.UnexpectedInput as exc:
         raise _parse_error(exc, text, file) from None
+    except RecursionError:
+        raise ParseError("the text nests too deeply to read", Span(file, 1, 1),
+                         "split long expressions and bodies into helper rules") from None
+    _within_limits(tree, file)
+    return tree
+
+
+def _within_limits(tree: Any, file: str) -> None:
+    """Refuse a body of more than MAX_BODY items or a tree deeper than MAX_NESTING."""
+    import lark
+
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, lark.Tree):
+            continue
+        where = Span(file, getattr(node.meta, "line", 1), getattr(node.meta, "column", 1))
+        if depth > MAX_NESTING:
+            raise ParseError(f"expression nested more than {MAX_NESTING} levels deep", where,
+                             "compute it in steps, through helper rules or variables")
+        if node.data == "body" and len(node.children) > MAX_BODY:
+            raise ParseError(f"a body of {len(node.children)} conditions; at most {MAX_BODY}",
+                             where, "split the rule or query through helper rules")
+        stack.extend((child, depth + 1) for child in node.children)
 
 
 def _parse_error(exc: lark.UnexpectedInput, text: str, file: str) -> ParseError:
+    import lark
+
     line = getattr(exc, "line", 1) or 1
     col = getattr(exc, "column", 1) or 1
     expected: set[str] = set()
@@ -162,6 +200,13 @@ def parse_number(text: str) -> int | Decimal:
     return d
 
 
+@functools.cache
+def _token_type() -> Any:
+    import lark
+
+    return lark.Token
+
+
 class _Lowering:
     """Turns lark trees into IR nodes; collects annotation problems."""
 
@@ -170,7 +215,7 @@ class _Lowering:
         self.problems: list[Diagnostic] = []
 
     def span(self, node: Any) -> Span:
-        if isinstance(node, lark.Token):
+        if isinstance(node, _token_type()):
             line, col = node.line or 0, node.column or 0
             end_col = node.end_column if node.end_line == node.line and node.end_column else col + 1
             return Span(self.file, line, col, line, end_col)

@@ -5,21 +5,23 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from reasoner.engine import Engine, Model, get_engine
 from reasoner.engine.model import Derivation, Row
+from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
-from reasoner.lang.ir import Fact, Value
+from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.ir import Aggregate, Fact, Literal, Rule, Value
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
 from reasoner.law.ruledout import RuledOut, RuledOutFinder
 from reasoner.law.scenario import Scenario, Transaction, scenario_facts
 from reasoner.lang.span import NO_SPAN
 
-__all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "decision_record", "input_facts",
-           "FLAG_PREDICATES", "EXCEPTION_CODES"]
+__all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "decision_record",
+           "input_facts", "lpp_use", "slot_chain", "FLAG_PREDICATES", "EXCEPTION_CODES"]
 
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
@@ -67,7 +69,7 @@ class ScenarioDecisions:
 
 def decide(
     scenario: Scenario, regime: str | None = None, as_of: _dt.date | None = None,
-    engine: str = "earlog",
+    engine: str = "earlog", progress: Callable[[str], None] | None = None,
 ) -> ScenarioDecisions:
     """Decide every transaction of a scenario.
 
@@ -75,42 +77,187 @@ def decide(
     usage accumulates: a transaction whose only available authorization is LPP
     adds its TPP to the consignee's calendar-year total for later ones.
 
+    The model is evaluated with an assumed set of LPP shipments and evaluated
+    again until the assumptions hold (see ``_Shipments``): usually two
+    evaluations, each linear in the transactions (the rulebook carries each
+    (consignee, year) total along ``tx_slot_prev``).
+
     Args:
         scenario: a validated scenario.
         regime: ``ifr`` or ``enforced``; default the scenario's own.
         as_of: read the law at this date instead of each transaction's date.
         engine: evaluation backend.
+        progress: called with a one-line note before each evaluation.
 
     Returns:
         The decisions, in the scenario's order, and the final model, which holds
         every transaction's conclusions (LPP totals count only earlier shipments).
     """
     book = load_rulebook(regime or scenario.regime)
-    order = sorted(enumerate(scenario.transactions), key=lambda p: (p[1].date, p[0]))
-    base = input_facts(scenario, as_of) + tuple(
-        Fact("tx_seq", (tx.id, k), tx.span) for k, (_, tx) in enumerate(order))
-    lpp_facts: list[Fact] = []
-    dirty: set[tuple[str, int]] = set()
+    order = [tx for _, tx in sorted(enumerate(scenario.transactions),
+                                    key=lambda p: (p[1].date, p[0]))]
+    slots: dict[tuple[str, int], list[Transaction]] = {}
+    for tx in order:
+        slots.setdefault((tx.ultimate_consignee, tx.date.year), []).append(tx)
+    base = (*input_facts(scenario, as_of),
+            *(Fact("tx_seq", (tx.id, k), tx.span) for k, tx in enumerate(order)),
+            *slot_chain(slots.values()))
+    history = {(h.entity, h.year): h.tpp for h in scenario.history.lpp_shipped}
+    shipments = _Shipments(slots, history)
     eng = get_engine(engine)
-    model = _evaluate(eng, book, base)
-    view = DecisionView(model, book)
-    out: dict[str, Decision] = {}
-    for _, tx in order:
-        slot = (tx.ultimate_consignee, tx.date.year)
-        if slot in dirty:
-            model = _evaluate(eng, book, (*base, *lpp_facts))
+    # a large scenario's first evaluation only finds the LPP-only rows: no derivations
+    traced = len(order) < _SKETCH_FROM
+    rounds = 0
+    with gc_paused():
+        while True:
+            rounds += 1
+            if progress is not None:
+                progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
+                         f"{shipments.settled} settled)")
+            facts = (*base, *shipments.facts())
+            model = _evaluate(eng, book, facts) if traced else \
+                eng.evaluate(_sketch(book), facts, provenance=False)
             view = DecisionView(model, book)
-            dirty.clear()
-        d = view.decision(tx)
-        out[tx.id] = d
-        if d.exceptions == ("LPP",):
-            tpp = view.one("tx_tpp", tx.id)
-            if tpp is not None:
-                lpp_facts.append(Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp, tx.id),
-                                      tx.span))
-                dirty.add(slot)
-    decisions = tuple(out[t.id] for t in scenario.transactions)
+            if shipments.check(view) and traced:
+                break
+            traced = True
+        if progress is not None:
+            progress(f"{scenario.id}: reading {len(order)} decisions")
+        decisions = tuple(view.decision(tx) for tx in scenario.transactions)
     return ScenarioDecisions(scenario, book, decisions, model)
+
+
+# Scenarios with this many transactions get a first evaluation without derivations,
+# of only the rules that LPP use is read from (``_sketch``).
+_SKETCH_FROM = 500
+_SKETCHES: dict[int, tuple[CheckedProgram, CheckedProgram]] = {}
+
+
+def _sketch(book: Rulebook) -> CheckedProgram:
+    """The rulebook without the rules that ``exception``, ``tx_tpp`` and ``threshold``
+    (what ``_Shipments.check`` reads) do not depend on."""
+    got = _SKETCHES.get(id(book.checked))
+    if got is not None and got[0] is book.checked:
+        return got[1]
+    by_head: dict[str, list[Rule]] = {}
+    for rule in book.rules:
+        by_head.setdefault(rule.head.pred, []).append(rule)
+    need = {"exception", "tx_tpp", "threshold"}
+    todo = list(need)
+    while todo:
+        for rule in by_head.get(todo.pop(), ()):
+            for pred in _body_preds(rule.body):
+                if pred not in need:
+                    need.add(pred)
+                    todo.append(pred)
+    light = book.checked.without(set(by_head) - need)
+    _SKETCHES[id(book.checked)] = (book.checked, light)
+    return light
+
+
+def _body_preds(body: Iterable[Any]) -> set[str]:
+    out: set[str] = set()
+    for item in body:
+        if isinstance(item, Literal):
+            out.add(item.atom.pred)
+        elif isinstance(item, Aggregate):
+            out |= _body_preds(item.body)
+    return out
+
+
+def slot_chain(slots: Iterable[Sequence[Transaction]]) -> Iterator[Fact]:
+    """``tx_slot_prev(Tx, P)`` for each transaction after the first of its slot.
+
+    Args:
+        slots: each (consignee, calendar year)'s transactions in date order.
+    """
+    for members in slots:
+        for prev, tx in zip(members, members[1:]):
+            yield Fact("tx_slot_prev", (tx.id, prev.id), tx.span)
+
+
+def lpp_use(view: DecisionView, tx: Transaction) -> Fact | None:
+    """The LPP shipment ``tx`` makes in ``view``'s model: a transaction whose only
+    available authorization is LPP uses LPP (None when it does not, or has no TPP)."""
+    if view.exceptions(tx.id) != ("LPP",):
+        return None
+    tpp = view.one("tx_tpp", tx.id)
+    if tpp is None:
+        return None
+    return Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp, tx.id), tx.span)
+
+
+class _Shipments:
+    """The LPP shipments assumed for an evaluation, per (consignee, year) slot.
+
+    Invariant: in each slot, the rows before ``start[slot]`` are settled (their
+    assumption was what the model concluded, given settled rows only). An
+    evaluation settles each slot up to and including its first wrong assumption;
+    the rows after it are guessed again (``_guess``). Each round settles at least
+    one row per open slot, so this ends; the assumptions only change how many
+    rounds it takes, and the model where all hold is the one of deciding the rows
+    one by one.
+    """
+
+    def __init__(self, slots: Mapping[tuple[str, int], list[Transaction]],
+                 history: Mapping[tuple[str, int], Any]) -> None:
+        self.slots = slots
+        self.history = history
+        self.start = dict.fromkeys(slots, 0)
+        self.shipped: dict[str, Fact] = {}
+        self.claimed: set[str] = set()  # rows that were LPP-only in some evaluation
+
+    @property
+    def settled(self) -> int:
+        return sum(self.start.values())
+
+    def facts(self) -> list[Fact]:
+        return list(self.shipped.values())
+
+    def check(self, view: DecisionView) -> bool:
+        """Settle what ``view`` confirms; True when every assumption held."""
+        held = True
+        for slot, members in self.slots.items():
+            k = self.start[slot]
+            wrong = False
+            while k < len(members) and not wrong:
+                tx = members[k]
+                used = lpp_use(view, tx)
+                assumed = self.shipped.get(tx.id)
+                wrong = (assumed is None) != (used is None) or (
+                    used is not None and assumed is not None and assumed.values != used.values)
+                if used is None:
+                    self.shipped.pop(tx.id, None)
+                else:
+                    self.shipped[tx.id] = used
+                k += 1
+            self.start[slot] = k
+            if wrong:
+                held = False
+                for tx in members[k:]:
+                    if lpp_use(view, tx) is not None:
+                        self.claimed.add(tx.id)
+                self._guess(view, slot, members, k)
+        return held
+
+    def _guess(self, view: DecisionView, slot: tuple[str, int], members: list[Transaction],
+               k: int) -> None:
+        """Assume, in order, that each unsettled row that has been LPP-only in some
+        evaluation ships if the slot's total so far plus its TPP is within the cap."""
+        caps = [r[1] for r in view.model.rows("threshold") if r[0] == "lpp_cap"]
+        total: Any = self.history.get(slot, 0)
+        for tx in members[:k]:
+            if tx.id in self.shipped:
+                total = total + self.shipped[tx.id].values[2]
+        for tx in members[k:]:
+            tpp = view.one("tx_tpp", tx.id)
+            if tpp is not None and tx.id in self.claimed and len(caps) == 1 \
+                    and total + tpp <= caps[0]:
+                total = total + tpp
+                self.shipped[tx.id] = Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year,
+                                                           tpp, tx.id), tx.span)
+            else:
+                self.shipped.pop(tx.id, None)
 
 
 def _evaluate(eng: Engine, book: Rulebook, facts: tuple[Fact, ...]) -> Model:

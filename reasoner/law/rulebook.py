@@ -5,20 +5,22 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import pickle
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
 from reasoner.lang.checks import CheckedProgram, check
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
 from reasoner.lang.ir import Atom, Const, Literal, Program, Rule, Var
 from reasoner.lang.syntax import parse_program
+from reasoner.version import __version__
 
 __all__ = ["Rulebook", "load_rulebook", "is_rulebook_file", "RULE_FILES", "REGIMES",
-           "reference_dir", "uncertainty_raisers"]
+           "reference_dir", "cache_dir", "uncertainty_raisers"]
 
 NAME = "ear-ai-diffusion"
 VERSION = "2025.1"
@@ -90,23 +92,36 @@ def _sources() -> list[tuple[str, str]]:
     return out
 
 
+def _uncertainty_text() -> str:
+    return resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
+
+
+def _digest(sources: list[tuple[str, str]], raw: str) -> str:
+    """SHA-256 of every rule and reference-fact file (name and text) and the uncertainties."""
+    digest = hashlib.sha256()
+    for name, text in sources:
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    digest.update(raw.encode())
+    return digest.hexdigest()
+
+
 @functools.cache
 def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str], dict[str, str]]:
+    import yaml
+
     program = Program()
-    digest = hashlib.sha256()
     problems: list[Diagnostic] = []
-    for name, text in _sources():
-        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    sources = _sources()
+    for name, text in sources:
         try:
             program = program + parse_program(text, name)
         except EarlogError as exc:
             problems.extend(exc.diagnostics)
     if problems:
         raise CheckFailed(problems)
-    raw = resources.files("reasoner").joinpath("rulebook", "uncertainties.yaml").read_text("utf-8")
-    digest.update(raw.encode())
-    registry, sources, settles = _uncertainties(yaml.safe_load(raw))
-    return program, digest.hexdigest(), registry, sources, settles
+    raw = _uncertainty_text()
+    registry, reasons, settles = _uncertainties(yaml.safe_load(raw))
+    return program, _digest(sources, raw), registry, reasons, settles
 
 
 def _uncertainties(raw: Mapping[str, object]
@@ -128,9 +143,12 @@ def _uncertainties(raw: Mapping[str, object]
     return text, source, settle
 
 
+
+
 @functools.cache
 def load_rulebook(regime: str = "ifr") -> Rulebook:
-    """Load, select (by regime) and check the rulebook; cached per regime.
+    """Load, select (by regime) and check the rulebook; cached per regime, in memory
+    and on disk (see ``cache_dir``).
 
     Raises:
         EarlogError: unknown regime, or missing reference facts.
@@ -138,6 +156,15 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
     """
     if regime not in REGIMES:
         raise EarlogError(f"unknown regime '{regime}'", hint="regimes: " + ", ".join(REGIMES))
+    key = _cache_key(_digest(_sources(), _uncertainty_text()), regime)
+    book = _cache_read(key)
+    if book is None:
+        book = _build(regime)
+        _cache_write(key, book)
+    return book
+
+
+def _build(regime: str) -> Rulebook:
     program, sha, registry, sources, settles = _parsed()
     rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
     problems = [
@@ -171,6 +198,74 @@ def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:
         if r.head.pred in kinds and r.meta.element != kinds[r.head.pred].meta.element
     ]
 
+
+
+# ---- the on-disk cache of checked rulebooks -----------------------------------------
+#
+# One file per (rulebook digest, regime, earlog version, Python version, digest of the
+# language code), holding the pickled Rulebook. Safe to delete at any time; written to a temporary file and renamed,
+# so concurrent runs never read half a file; a file that does not load is ignored and
+# written again.
+
+
+def cache_dir() -> Path | None:
+    """Where checked rulebooks are cached: $EARLOG_CACHE_DIR, else $XDG_CACHE_HOME/earlog,
+    else ~/.cache/earlog; None when EARLOG_CACHE_DIR is set to the empty string."""
+    env = os.environ.get("EARLOG_CACHE_DIR")
+    if env is not None:
+        return Path(env) if env else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "earlog"
+
+
+def _cache_key(sha: str, regime: str) -> str:
+    tag = (f"{sha}\0{regime}\0{__version__}\0{sys.version}\0{pickle.HIGHEST_PROTOCOL}\0"
+           f"{_code_digest()}")
+    return hashlib.sha256(tag.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _code_digest() -> str:
+    """SHA-256 of the code whose classes the pickle holds and whose checks made it (the
+    language package and this module): an edited checkout never reads a stale entry."""
+    digest = hashlib.sha256()
+    lang = Path(__file__).resolve().parents[1] / "lang"
+    for path in sorted([*lang.glob("*.py"), *lang.glob("*.lark"), Path(__file__).resolve()]):
+        try:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        except OSError:
+            digest.update(path.name.encode() + b"\0?")
+    return digest.hexdigest()
+
+
+def _cache_read(key: str) -> Rulebook | None:
+    where = cache_dir()
+    if where is None:
+        return None
+    try:
+        data = (where / f"rulebook-{key}.pickle").read_bytes()
+        book = pickle.loads(data)
+    except Exception:  # noqa: BLE001 - missing, unreadable or corrupt: rebuild
+        return None
+    return book if isinstance(book, Rulebook) else None
+
+
+def _cache_write(key: str, book: Rulebook) -> None:
+    where = cache_dir()
+    if where is None:
+        return
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".rulebook-", suffix=".tmp", dir=where)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(book, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, where / f"rulebook-{key}.pickle")
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        pass
 
 
 def uncertainty_raisers(book: Rulebook) -> dict[str, tuple[str, ...]]:

@@ -145,7 +145,7 @@ class GraphLayout:
             top = self._visit(explained)
         except RecursionError:
             raise RenderError("the proof is too deep to lay out as a graph",
-                              hint="explain with max_depth (e.g. max_depth=50)") from None
+                              hint="cut it with --max-depth (e.g. --max-depth 50)") from None
         ids, nodes, edges = self._ids, g.nodes, g.edges
         attrs, own, below = self._attrs, self._edges, self._below
         stack = [top]

@@ -112,5 +112,5 @@ def why_not(
     builder = WhyNotBuilder(ProofBuilder(model, checked))
     if builder.index.rows(pred, pattern):
         raise QueryError(f"{pattern_text(pred, pattern)} holds",
-                         hint="ask why instead (reasoner.proof.explain)")
+                         hint="ask why it holds instead (earlog why)")
     return builder.why_not(pred, pattern, depth)

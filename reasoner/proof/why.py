@@ -37,7 +37,7 @@ CHOICE_CAP = 256
 def _too_deep(what: str) -> QueryError:
     return QueryError(
         f"the proof of {what} is deeper than Python's recursion limit allows",
-        hint="pass max_depth (e.g. max_depth=50) to cut it")
+        hint="cut it with --max-depth (e.g. --max-depth 50)")
 
 
 class ProofBuilder:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import io
 import json
 import operator
+import os
+import re
 import shutil
 import subprocess
 from importlib import resources
@@ -210,7 +213,30 @@ def to_image(dot_text: str, fmt: str = "svg", timeout: float = 60.0) -> bytes:
         msg = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"Graphviz 'dot' failed: {msg[0] if msg else 'exit ' + str(done.returncode)}",
                           hint="the DOT text may be malformed; it should come from to_dot")
-    return done.stdout
+    return _fixed_dates(done.stdout) if fmt == "pdf" else done.stdout
+
+
+# cairo's PDF dates: D:YYYYMMDDHHmmSS then Z or +HH'mm' / -HH'mm'
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})(Z|[+-]\d\d'\d\d')\)")
+
+
+def _fixed_dates(pdf: bytes) -> bytes:
+    """The PDF with its creation and modification dates set to SOURCE_DATE_EPOCH (UTC;
+    1970-01-01 when unset), so the same proof gives the same bytes. Each date keeps its
+    length: the cross-reference table holds byte offsets.
+    """
+    try:
+        epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
+        stamp = _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).strftime("%Y%m%d%H%M%S")
+    except (ValueError, OverflowError, OSError):
+        stamp = ""
+    if len(stamp) != 14:
+        stamp = "19700101000000"
+
+    def fixed(m: re.Match[bytes]) -> bytes:
+        zone = b"Z" if m.group(3) == b"Z" else b"+00'00'"
+        return b"/" + m.group(1) + b" (D:" + stamp.encode("ascii") + zone + b")"
+    return _PDF_DATE.sub(fixed, pdf)
 
 
 # What a reader sees when Graphviz finds no font with Chinese glyphs: boxes.

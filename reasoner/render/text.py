@@ -53,7 +53,7 @@ def to_text(
             writer.whynot(compact_why_not(explained) if compact else explained, 0, "")
     except RecursionError:
         raise RenderError("the proof is too deep to print",
-                          hint="print with max_depth (e.g. max_depth=50)") from None
+                          hint="cut it with --max-depth (e.g. --max-depth 50)") from None
     return "\n".join(writer.lines) + "\n"
 
 

@@ -221,7 +221,7 @@ class Explorer:
     """
 
     def __init__(self, document: Mapping[str, Any], source: str = "template",
-                 scenario: Scenario | None = None, max_states: int = 24) -> None:
+                 scenario: Scenario | None = None, max_states: int = 128) -> None:
         self.document = dict(document)
         self.source = source
         self.scenario = scenario

@@ -16,19 +16,26 @@ import json
 import signal
 import socket
 import threading
+import time
 import urllib.parse
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Callable, Mapping
 
+from reasoner.engine.limits import limited
 from reasoner.lang.errors import EarlogError, QueryError, RenderError
 from reasoner.web.explorer import Explorer
 
-__all__ = ["ExplorerServer", "make_server", "run", "MAX_BODY", "DEFAULT_PORT", "STATIC_TYPES"]
+__all__ = ["ExplorerServer", "make_server", "run", "MAX_BODY", "DEFAULT_PORT", "STATIC_TYPES",
+           "CLIENT_SECONDS", "REQUEST_LIMITS"]
 
 DEFAULT_PORT = 8765
 MAX_BODY = 1 << 20  # 1 MiB: far more than any scenario a form holds
+# A client gets this long for each read or write, and for the whole request body.
+CLIENT_SECONDS = 20.0
+# One request's evaluations stop (with an error answer) after this long or this many facts.
+REQUEST_LIMITS = {"seconds": 30.0, "facts": 2_000_000}
 
 STATIC_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
                 ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml",
@@ -57,16 +64,22 @@ class ExplorerServer(ThreadingHTTPServer):
         explorer: the explorer whose operations the API exposes.
         max_body: the largest POST body accepted, in bytes.
         log: called with one line per request (default: none).
+        client_seconds: how long a client may take for each read or write, and for
+            the whole request body.
     """
 
     daemon_threads = True
     allow_reuse_address = True
+    # the listen backlog: a burst of clients waits to be accepted instead of being reset
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], explorer: Explorer, max_body: int = MAX_BODY,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None,
+                 client_seconds: float = CLIENT_SECONDS) -> None:
         self.explorer = explorer
         self.max_body = max_body
         self.log = log
+        self.client_seconds = client_seconds
         self.static = _static_files()
         self.loopback = _is_loopback(address[0])
         super().__init__(address, _Handler)
@@ -134,6 +147,11 @@ class _Handler(BaseHTTPRequestHandler):
     server: ExplorerServer
     server_version = "earlog-explorer"
     sys_version = ""
+    timeout = CLIENT_SECONDS  # per socket read or write: a stalled client is dropped
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.client_seconds)
 
     # ---- plumbing --------------------------------------------------------------
 
@@ -176,7 +194,10 @@ class _Handler(BaseHTTPRequestHandler):
                         hint="open it at http://127.0.0.1:PORT/")
             return
         try:
-            fn()
+            with limited(**REQUEST_LIMITS):
+                fn()
+        except TimeoutError:
+            self.close_connection = True  # a slow client: nothing more is sent
         except QueryError as exc:
             self._error(HTTPStatus.NOT_FOUND, str(exc), exc.hint)
         except RenderError as exc:
@@ -257,7 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
                         f"request body of {size} bytes is over the limit of "
                         f"{self.server.max_body} bytes", hint="a scenario form is far smaller")
             return
-        raw = self.rfile.read(size)
+        raw = self._body(size)
         try:
             request = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):
@@ -269,6 +290,29 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, payload = self.server.explorer.decide(request)
         self._json(status, payload)
+
+    def _body(self, size: int) -> bytes:
+        """The request body, read within the client time limit in all (a client that sends a
+        byte at a time cannot hold the connection longer).
+
+        Raises:
+            TimeoutError: the body did not arrive in time.
+        """
+        deadline = time.monotonic() + self.server.client_seconds
+        parts: list[bytes] = []
+        left = size
+        while left > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("request body too slow")
+            self.connection.settimeout(remaining)
+            chunk = self.rfile.read1(min(left, 1 << 16))
+            if not chunk:
+                break
+            parts.append(chunk)
+            left -= len(chunk)
+        self.connection.settimeout(self.server.client_seconds)
+        return b"".join(parts)
 
     def _static(self, name: str) -> None:
         found = self.server.static.get(name)

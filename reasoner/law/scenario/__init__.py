@@ -14,11 +14,12 @@ from reasoner.law.scenario.records import (
     DESIGNERS, END_USES, EXTRA_COUNTRIES, REGIMES, TX_TYPES, VEU_TYPES, Entity, History, Item,
     LicensedTpp, LppShipped, Model, Number, Scenario, Transaction, Veu, is_country_code,
 )
-from reasoner.law.scenario.validation import load_scenario, parse_scenario, parse_transaction
+from reasoner.law.scenario.validation import (bad_id_char, load_scenario, parse_scenario,
+                                              parse_transaction)
 
 __all__ = [
     "Number", "Veu", "Entity", "Item", "Model", "Transaction", "LicensedTpp", "LppShipped",
     "History", "Scenario", "load_scenario", "parse_scenario", "parse_transaction",
     "scenario_facts", "is_country_code", "REGIMES", "TX_TYPES", "END_USES", "DESIGNERS",
-    "VEU_TYPES", "EXTRA_COUNTRIES",
+    "VEU_TYPES", "EXTRA_COUNTRIES", "bad_id_char",
 ]

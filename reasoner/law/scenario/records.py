@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pycountry
 
+from reasoner.law.scenario.iso3166 import ALPHA_2
 from reasoner.lang.span import NO_SPAN, Span
 from reasoner.law.scenario.yamlnodes import Number
 
@@ -226,6 +226,6 @@ def is_country_code(code: str) -> bool:
     """
     if len(code) != 2 or not code.isalpha() or not code.isupper():
         return False
-    return code in EXTRA_COUNTRIES or pycountry.countries.get(alpha_2=code) is not None
+    return code in EXTRA_COUNTRIES or code in ALPHA_2
 
 

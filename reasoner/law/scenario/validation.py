@@ -10,10 +10,11 @@ import datetime as _dt
 import hashlib
 import os
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import pycountry
+
 import yaml
 
 from reasoner.lang.errors import ScenarioError
@@ -45,7 +46,7 @@ from reasoner.law.scenario.yamlnodes import (
 #   (datacenter, weights_storage_compliant, below_best_published) become "unknown".
 
 
-__all__ = ["load_scenario", "parse_scenario", "parse_transaction"]
+__all__ = ["bad_id_char", "load_scenario", "parse_scenario", "parse_transaction"]
 
 
 # ---- public API ------------------------------------------------------------------
@@ -186,6 +187,29 @@ _ECCN = re.compile(r"EAR99|[0-9][A-E][0-9]{3}(?:\.(?:[a-z]+|[0-9]+))*")
 _ECCN_HINT = "an ECCN is a digit, a letter A-E and three digits, then optional lowercase " \
     "'.a' / '.1' parts, e.g. '3A090.a', '3A001.z.1.a', '4E091', or 'EAR99'"
 _SCENARIO_ID = re.compile(r"[a-z0-9_-]+")
+_ID_FORBIDDEN = frozenset("\"'`\\")
+# control, format, surrogate, private-use and unassigned characters; line and paragraph breaks
+_ID_CATEGORIES = ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def bad_id_char(text: str) -> str | None:
+    r"""The first character an id may not hold (a control or format character, a line
+    break, a quote or a backslash), or None.
+
+    Example:
+        >>> bad_id_char("PO 12/3-a"), bad_id_char("a\nb"), bad_id_char("a'b")
+        (None, '\n', "'")
+    """
+    for c in text:
+        if c in _ID_FORBIDDEN or unicodedata.category(c) in _ID_CATEGORIES:
+            return c
+    return None
+
+
+def _describe_char(c: str) -> str:
+    if c in _ID_FORBIDDEN:
+        return f"the character {c!r}"
+    return f"the control character U+{ord(c):04X}"
 _SECTIONS = {"entity": "entities", "item": "items", "model": "models"}
 _SECTION_EXAMPLES = {
     "entities": "sgcloud: {located_in: SG, headquartered_in: SG}",
@@ -235,6 +259,8 @@ def _country_hint(text: str) -> str:
     """Suggest the alpha-2 code for an alpha-3 code, a country name or 'UK'."""
     if text.strip().upper() == "UK":
         return "use ISO 3166 alpha-2 codes, e.g. 'GB'"
+    import pycountry
+
     try:
         country = pycountry.countries.lookup(text.strip())
     except LookupError:
@@ -343,7 +369,22 @@ class _Checker(NodeReader):
                            f"e.g. '{_SECTION_EXAMPLES[name]}'")
         if pairs is None:
             self.broken.add(name)
+        kind = {"entities": "entity", "items": "item", "models": "model"}.get(name, name) + " id"
+        for key, knode, _ in pairs or ():
+            self.id_ok(key, knode, kind)
         return tuple(read(key, knode, vnode) for key, knode, vnode in pairs or ())
+
+    def id_ok(self, text: str, node: Node | None, kind: str) -> bool:
+        """An id (record key or transaction id) has no control character, line break,
+        quote or backslash: it appears in CSV, file names, proofs and the rule
+        language's strings. Reports the problem and returns False otherwise."""
+        bad = bad_id_char(text)
+        if bad is None:
+            return True
+        self.report(node if node is not None else Span(self.file, 1, 1),
+                    f"invalid {kind} {text!r}: it contains {_describe_char(bad)}",
+                    "use letters, digits, spaces and punctuation such as '-', '_', '.', '/'")
+        return False
 
     def entity(self, eid: str, knode: Node, node: Node) -> Entity:
         owner = self.span(knode)
@@ -439,7 +480,7 @@ class _Checker(NodeReader):
         owner = self.span(id_node) if tid else self.point(node)
         f = self.fields(node, what, _TX_KEYS, _TX_REQUIRED, owner)
         tid = self.text(f.value("id"), "id", "a transaction id", True)
-        if tid is not None:
+        if tid is not None and self.id_ok(tid, f.value("id"), "transaction id"):
             if tid in self.tx_ids:
                 self.report(f.value("id"), f"duplicate transaction id '{tid}'",
                             f"first used at line {self.tx_ids[tid].line}; "
@@ -591,13 +632,25 @@ class _Checker(NodeReader):
     def cycles(self, records: Sequence[Any], key: str, label: str, hint: str) -> None:
         """Report each cycle of ``key`` links once, at its first member in file order."""
         link = {r.id: getattr(r, key) for r in records if getattr(r, key)}
+        # each id is walked once (linear in the records, however long the chains)
+        done: set[str] = set()
+        on_cycle: set[str] = set()
+        for rec in records:
+            walk: dict[str, int] = {}
+            node: str | None = rec.id
+            while node is not None and node not in done and node not in walk:
+                walk[node] = len(walk)
+                node = link.get(node)
+            if node is not None and node in walk:
+                on_cycle.update(list(walk)[walk[node]:])
+            done.update(walk)
         reported: set[str] = set()
         for rec in records:
-            path, node = [rec.id], link.get(rec.id)
-            while node is not None and node not in path:
-                path.append(node)
-                node = link.get(node)
-            if node == rec.id and rec.id not in reported:
+            if rec.id in on_cycle and rec.id not in reported:
+                path, nxt = [rec.id], link[rec.id]
+                while nxt != rec.id:
+                    path.append(nxt)
+                    nxt = link[nxt]
                 reported.update(path)
                 self.report(rec.where(key), f"{label}: {' -> '.join(path + [rec.id])}", hint)
 

@@ -21,7 +21,7 @@ from typing import Any, Union
 
 import yaml
 
-from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError
+from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, decode_text
 from reasoner.lang.span import Span
 from reasoner.lang.syntax import parse_number
 
@@ -66,16 +66,7 @@ _TAGS = {_CORE + t for t in ("str", "int", "float", "bool", "null", "timestamp",
 
 def decode(raw: bytes, file: str, error: type[EarlogError]) -> str:
     """UTF-8 text of ``raw`` (a BOM is dropped); raises ``error`` at the first bad byte."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise error(
-            f"expected UTF-8 text, found byte 0x{raw[exc.start]:02x}",
-            Span(file, line, col, line, col + 1),
-            "save the file as UTF-8",
-        ) from None
+    return decode_text(raw, file, error)
 
 
 def compose(text: str, file: str, error: type[EarlogError]) -> Node | None:
@@ -89,8 +80,20 @@ def compose(text: str, file: str, error: type[EarlogError]) -> Node | None:
         >>> node.value[0][1].value, str(node_span(node.value[0][1], "f.yaml"))
         ('3.0e26', 'f.yaml:1:4')
     """
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return _shallow(yaml.compose(text, Loader=fast), file, error)
+        except yaml.YAMLError as exc:
+            if "maximum nesting depth" in str(exc):
+                raise error(f"YAML nested more than {MAX_DEPTH} levels deep", _mark_span(exc, file),
+                            "a scenario needs a few levels; flatten the document") from None
+            # the Python loader below words the same problem the way our diagnostics expect
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return _shallow(yaml.compose(text, Loader=yaml.SafeLoader), file, error)
+    except RecursionError:
+        raise error(f"YAML nested more than {MAX_DEPTH} levels deep", Span(file, 1, 1),
+                    "a scenario needs a few levels; flatten the document") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -115,6 +118,35 @@ def compose(text: str, file: str, error: type[EarlogError]) -> Node | None:
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - other YAML errors carry no mark
         raise error(f"invalid YAML: {exc}", Span(file, 1, 1)) from None
+
+
+# Deeper documents are refused: node readers recurse, and scenarios need about six levels.
+MAX_DEPTH = 64
+
+
+def _shallow(root: Node | None, file: str, error: type[EarlogError]) -> Node | None:
+    """``root``, after checking that no node is deeper than ``MAX_DEPTH``."""
+    stack = [(root, 1)] if root is not None else []
+    deepest: dict[int, int] = {}  # aliases share nodes: each is walked again only deeper
+    while stack:
+        node, depth = stack.pop()
+        if deepest.get(id(node), 0) >= depth:
+            continue
+        deepest[id(node)] = depth
+        if depth > MAX_DEPTH:
+            raise error(f"YAML nested more than {MAX_DEPTH} levels deep", node_span(node, file),
+                        "a scenario needs a few levels; flatten the document")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((part, depth + 1) for pair in node.value for part in pair)
+    return root
+
+
+def _mark_span(exc: yaml.YAMLError, file: str) -> Span:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    return Span(file, line, col, line, col + 1)
 
 
 def node_span(node: Node, file: str) -> Span:
@@ -172,7 +204,7 @@ def describe(node: Node) -> str:
 
 def is_null(node: Node) -> bool:
     """True for a plain null scalar (quoted ``"null"`` is a string)."""
-    return isinstance(node, yaml.ScalarNode) and node.style is None and node.value in _NULLS
+    return isinstance(node, yaml.ScalarNode) and not node.style and node.value in _NULLS
 
 
 def plain(node: Node) -> Any:
@@ -190,7 +222,7 @@ def plain(node: Node) -> Any:
     if isinstance(node, yaml.SequenceNode):
         return [plain(v) for v in node.value]
     text = node.value
-    if node.style is not None:
+    if node.style:  # quoted or block (the C loader says "" for plain)
         return text
     if is_null(node):
         return None

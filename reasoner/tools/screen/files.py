@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import heapq
 import io
 import json
@@ -21,6 +22,7 @@ __all__ = [
     "TX_COLUMNS",
     "DECISION_COLUMNS",
     "REJECT_COLUMNS",
+    "inert",
     "RawRow",
     "input_format",
     "read_rows",
@@ -257,9 +259,23 @@ def _csv_cell(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (list, tuple)):
-        return ";".join(f"{x['exception']}={x['citation']}" if isinstance(x, dict) else str(x)
-                        for x in v)
-    return str(v)
+        return inert(";".join(f"{x['exception']}={x['citation']}" if isinstance(x, dict)
+                              else str(x) for x in v))
+    return inert(str(v))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(cell: str) -> str:
+    """A CSV cell that a spreadsheet will not run as a formula: one that begins with
+    ``= + - @``, a tab or a carriage return gets a leading ``'`` (OWASP, CSV injection).
+
+    Example:
+        >>> inert("=cmd|' /C calc'!A0"), inert("-1"), inert("tx-1")
+        ("'=cmd|' /C calc'!A0", "'-1", 'tx-1')
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 class RejectWriter:
@@ -272,7 +288,7 @@ class RejectWriter:
 
     def write(self, line: int, error: str, cells: Iterable[tuple[str, str]]) -> None:
         given = dict(cells)
-        self._csv.writerow([str(line), error] + [given.get(c, "") for c in TX_COLUMNS])
+        self._csv.writerow([str(line), inert(error)] + [inert(given.get(c, "")) for c in TX_COLUMNS])
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -286,11 +302,22 @@ def proof_name(tx: str, line: int, ext: str) -> str:
     Example:
         >>> proof_name("tx1", 2, "json"), proof_name("a/b", 7, "svg")
         ('tx1.json', 'a_b-line7.svg')
+        >>> len(proof_name("x" * 300, 9, "json"))
+        144
     """
     safe = _UNSAFE.sub("_", tx)
+    if len(safe.encode("utf-8")) > _NAME_BYTES:
+        # file names hold 255 bytes: a prefix, and a digest of the whole id
+        digest = hashlib.sha256(tx.encode("utf-8")).hexdigest()[:12]
+        cut = safe.encode("utf-8")[:_NAME_BYTES].decode("utf-8", errors="ignore")
+        return f"{cut}-{digest}-line{line}.{ext}"
     if safe != tx or not safe or safe.startswith("."):
         safe = f"{safe}-line{line}"
     return f"{safe}.{ext}"
+
+
+# The longest id (in UTF-8 bytes) kept whole in a proof file name.
+_NAME_BYTES = 120
 
 
 def write_atomic(path: Path, data: bytes) -> None:

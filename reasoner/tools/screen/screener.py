@@ -35,14 +35,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from reasoner.law.decision import Decision, DecisionView, ScenarioDecisions, decision_record, input_facts
+from reasoner.law.decision import (Decision, DecisionView, ScenarioDecisions, decision_record, input_facts,
+                                   slot_chain)
 from reasoner.engine import get_engine
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from reasoner.engine.gcpause import gc_paused
 from reasoner.lang.ir import Fact, Value
 from reasoner.law.rulebook import load_rulebook
 from reasoner.law.scenario import (END_USES, EXTRA_COUNTRIES, TX_TYPES, Scenario, Transaction,
-                       parse_transaction)
+                       bad_id_char, parse_transaction)
+from reasoner.law.scenario.iso3166 import ALPHA_2
 from reasoner.tools.screen.files import TX_COLUMNS, ExternalSorter, RawRow
 from reasoner.lang.span import Span
 
@@ -151,12 +153,10 @@ class _FastPath:
     """
 
     def __init__(self, context: Scenario) -> None:
-        import pycountry
-
         self.entities = {e.id for e in context.entities}
         self.items = {i.id for i in context.items}
         self.models = {m.id for m in context.models}
-        self.countries = {c.alpha_2 for c in pycountry.countries} | set(EXTRA_COUNTRIES)
+        self.countries = set(ALPHA_2) | set(EXTRA_COUNTRIES)
 
     def transaction(self, v: Mapping[str, Any], where: Span) -> Transaction | None:
         if not _REQUIRED <= v.keys() or not v.keys() <= _KEYS:
@@ -165,7 +165,8 @@ class _FastPath:
         if any(not isinstance(x, str) or x in _NULLS for x in text.values()):
             return None
         tid, item, model = v["id"], v.get("item"), v.get("model")
-        if v["type"] not in TX_TYPES or v["end_use"] not in END_USES \
+        if bad_id_char(tid) is not None \
+                or v["type"] not in TX_TYPES or v["end_use"] not in END_USES \
                 or v["exporter"] not in self.entities \
                 or v["ultimate_consignee"] not in self.entities \
                 or any(v.get(k) not in self.countries for k in ("from", "to")) \
@@ -377,14 +378,17 @@ class _Partition:
         slots: dict[Slot, list[Transaction]] = {}
         for _, tx in order:
             slots.setdefault((tx.ultimate_consignee, tx.date.year), []).append(tx)
-        fixed = [*self.static, *seq, *self._defaults(model_from), *self._carried()]
+        fixed = [*self.static, *seq, *self._defaults(model_from)]
         start = dict.fromkeys(slots, 0)
         shipped: dict[str, Fact] = {}  # LPP shipments assumed in this chunk, by tx id
         claimed: set[str] = set()  # rows that were LPP-only in some evaluation
         done: dict[str, Screened] = {}
         while any(start[s] < len(m) for s, m in slots.items()):
             batch = [tx for s, m in slots.items() for tx in m[start[s]:]]
-            facts = (*fixed, *self._tx_facts(batch), *shipped.values())
+            # settled rows are not evaluated again: their LPP use joins the carried total
+            facts = (*fixed, *self._tx_facts(batch), *self._carried(slots, start, shipped),
+                     *slot_chain(m[start[s]:] for s, m in slots.items()),
+                     *(shipped[tx.id] for tx in batch if tx.id in shipped))
             view = DecisionView(self.engine.evaluate(self.checked, facts, provenance=True),
                                 self.book)
             final: list[Transaction] = []
@@ -496,9 +500,20 @@ class _Partition:
         return [Fact("model_produced_in", (m, c), span) for m, (c, span) in sorted(model_from.items())
                 if m in self.defaulted]
 
-    def _carried(self) -> list[Fact]:
+    def _carried(self, slots: Mapping[Slot, list[Transaction]], start: Mapping[Slot, int],
+                 shipped: Mapping[str, Fact]) -> list[Fact]:
+        """lpp_shipped(E, Y, N, "history"): per slot, the LPP total of earlier chunks and
+        of this chunk's settled rows (``slots[s][:start[s]]``)."""
+        carry = dict(self.carry)
+        for slot, members in slots.items():
+            for tx in members[:start[slot]]:
+                fact = shipped.get(tx.id)
+                if fact is not None:
+                    before = carry.get(slot)
+                    tpp: Any = fact.values[2]
+                    carry[slot] = (tpp if before is None else before[0] + tpp, fact.span)
         return [Fact("lpp_shipped", (e, y, n, "history"), span)
-                for (e, y), (n, span) in sorted(self.carry.items())]
+                for (e, y), (n, span) in sorted(carry.items())]
 
 
 # ---- the pool: partitions in-process or in worker processes -----------------------------
