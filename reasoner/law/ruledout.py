@@ -82,9 +82,9 @@ class RuledOutFinder:
     """Finds why exceptions are unavailable, over one evaluated model.
 
     Args:
-        model: an evaluated model (facts that hold are traced to the scenario's own
-            facts through derivations chosen by rule order and value order, so the
-            same scenario gives the same entries however the engine ordered its work).
+        model: an evaluated model, with provenance as decisions have it (facts that hold
+            are traced to the scenario's own facts through their recorded derivations,
+            which do not depend on the order the engine met them in).
         checked: the rulebook program the model was computed from.
         is_scenario_fact: whether a given fact's ``file`` is the scenario's.
     """
@@ -99,12 +99,17 @@ class RuledOutFinder:
         self._rules: dict[str, list[Rule]] = {}
         for r in checked.rules:
             self._rules.setdefault(r.head.pred, []).append(r)
-        self._leaves: dict[tuple[str, Row], frozenset[tuple[str, Row]]] = {}
+        self._leaves: dict[tuple[tuple[str, Row], str], frozenset[tuple[str, Row]]] = {}
+        self._tid = ""  # the transaction being argued
+        # the failure found for each goal (a goal names its transaction, so this serves the
+        # ranking of candidate rules and the chain followed down from the chosen one)
+        self._failures: dict[tuple[str, tuple[Any, ...]], _Failure | None] = {}
         self._derived: dict[tuple[str, Row], tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]] = {}
         self._orders: dict[tuple[int, frozenset[str]], list[int]] = {}
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
         """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
+        self._tid = tid
         bar = self._holding("barred", (tid, code))
         if bar is not None:
             return self._holding_entry(code, "bar", bar)
@@ -139,15 +144,22 @@ class RuledOutFinder:
                         self.sources(leaves), kind, raised, raised)
 
     def _derivation(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]:
-        """How ``fact`` is derived, chosen the same way whatever order the engine found
-        things in: the first rule (written order) whose body matches with the head bound,
-        at its first match in value order; the rule, its bindings and the facts it matched.
-        (None for a given fact.)"""
+        """How ``fact`` was derived: its rule, bindings and premises (None for a given fact).
+
+        The engine's recorded first derivation, which does not depend on the order sets
+        iterate in (``engine.seminaive``); without provenance, the first rule (written
+        order) whose body matches with the head bound, at its first match in value order.
+        """
         done = self._derived.get(fact)
         if done is not None:
             return done
         out: tuple[Rule | None, Env, tuple[tuple[str, Row], ...]] = (None, {}, ())
-        if fact not in self.model.given:
+        prov = self.model.provenance
+        if prov is not None:
+            d = prov.get(fact)
+            if d is not None:
+                out = (self.checked.rules[d.rule], dict(d.bindings), d.premises)
+        elif fact not in self.model.given:
             for rule in self._rules.get(fact[0], ()):
                 head = unify_head(rule.head, fact[1])
                 if head is None:
@@ -193,6 +205,13 @@ class RuledOutFinder:
 
     def _best_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         """The failure of the rule for ``pred(pattern)`` whose conditions held longest."""
+        key = (pred, pattern)
+        if key in self._failures:
+            return self._failures[key]
+        self._failures[key] = found = self._find_failure(pred, pattern)
+        return found
+
+    def _find_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         best: _Failure | None = None
         for rule in self._rules.get(pred, ()):
             head = unify_head(rule.head, pattern)
@@ -370,13 +389,22 @@ class RuledOutFinder:
             out |= self._leaves_of(fact)
         return frozenset(out)
 
+    def _foreign(self, fact: tuple[str, Row]) -> bool:
+        """A fact about another transaction (an earlier shipment behind an LPP total): the
+        argument names this transaction's facts; the others are summed in its reason."""
+        row = fact[1]
+        return bool(row) and row[0] != self._tid and isinstance(row[0], str) \
+            and self.model.holds("tx", (row[0],))
+
     def _leaves_of(self, fact: tuple[str, Row]) -> frozenset[tuple[str, Row]]:
-        done = self._leaves.get(fact)
+        done = self._leaves.get((fact, self._tid))
         if done is not None:
             return done
         stack, seen, out = [fact], {fact}, set()
         while stack:
             k = stack.pop()
+            if self._foreign(k):
+                continue
             given = self.model.given.get(k)
             if given is not None:
                 if self._scenario(given.span.file):
@@ -386,7 +414,7 @@ class RuledOutFinder:
                 if p not in seen:
                     seen.add(p)
                     stack.append(p)
-        self._leaves[fact] = done = frozenset(out)
+        self._leaves[(fact, self._tid)] = done = frozenset(out)
         return done
 
     def sources(self, facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
@@ -405,7 +433,7 @@ class RuledOutFinder:
         stack, seen = list(facts), set()
         while stack:
             k = stack.pop()
-            if k in seen:
+            if k in seen or self._foreign(k):
                 continue
             seen.add(k)
             rule, _, premises = self._derivation(k)
