@@ -60,7 +60,7 @@ _TITLES: Mapping[str, Mapping[tuple[str, str], str]] = {
         ("scope", "model_outside"): "model is not a controlled 4E091 item",
         ("scope", "in_scope"): "transaction governed by the framework",
         ("requirement", "license_required"): "license required",
-        ("requirement", "lr_unknown"): "license requirement turns on an unstated fact",
+        ("requirement", "lr_unknown"): "license requirement turns on {reason}",
         ("requirement", "no_license"): "no license required",
         ("filter", "restricted"): "restricted context (D:1/D:4/D:5 destination or D:5 headquarters)",
         ("bar", "*"): "no exception except those of part 746",
@@ -78,7 +78,7 @@ _TITLES: Mapping[str, Mapping[tuple[str, str], str]] = {
         ("scope", "model_outside"): "模型不是受管控的 4E091 物项",
         ("scope", "in_scope"): "交易受该框架管辖",
         ("requirement", "license_required"): "需要许可证",
-        ("requirement", "lr_unknown"): "许可要求取决于未说明的事实",
+        ("requirement", "lr_unknown"): "许可要求取决于{reason}",
         ("requirement", "no_license"): "无需许可证",
         ("filter", "restricted"): "受限情形（D:1/D:4/D:5 目的地或总部位于 D:5）",
         ("bar", "*"): "仅可使用第746部分所列的许可例外",
@@ -87,6 +87,13 @@ _TITLES: Mapping[str, Mapping[tuple[str, str], str]] = {
         ("pending", "code"): "{code} 取决于未说明的事实",
         ("obligation", "code"): "{code} 的附带条件",
     },
+}
+# What an open license requirement turns on (``lr_unknown``'s reason), by reason.
+_REASONS = {
+    "en": {"permanent_regular_employee": "whether the recipients are permanent regular employees",
+           "classification": "the item's classification"},
+    "zh": {"permanent_regular_employee": "接收方是否为长期正式员工",
+           "classification": "物项分类"},
 }
 _POLICIES = {
     "en": {"presumption_of_approval": "presumption of approval",
@@ -266,10 +273,13 @@ def _title(data: Mapping[str, object], lang: str) -> str:
         words = [_POLICIES[lang].get(str(o), str(o).replace("_", " "))
                  for o in data["outcomes"]]  # type: ignore[attr-defined]
         return (" / " if lang == "en" else "／").join(words) or ELEMENTS[kind]
+    reason = ""
     if kind == "requirement":
-        key = key.split("/", 1)[0]
+        key, _, reason = key.partition("/")
+        unstated = "an unstated fact" if lang == "en" else "未说明的事实"
+        reason = _REASONS[lang].get(reason, unstated)
     if (kind, key) in titles:
-        return titles[(kind, key)]
+        return titles[(kind, key)].format(reason=reason)
     if key in EXCEPTION_NAMES[lang] and (kind, "code") in titles:
         return titles[(kind, "code")].format(code=key, name=EXCEPTION_NAMES[lang][key])
     return f"{kind}: {key.replace('_', ' ')}"
@@ -297,13 +307,18 @@ def element_map_dot(g: nx.DiGraph, lang: str = "en") -> str:
     for column, members in columns:
         lines.append(f'  subgraph "cluster_{column}" {{ label={_q(_COLUMN_TITLES[lang][column])}; '
                      'color="#b0bec5"; style=rounded;')
-        codes = [n for n in members if g.nodes[n]["element"] == "exception"]
-        if codes:
-            lines.append('    subgraph "cluster_codes" { label=""; color="#a5d6a7"; style="rounded,dashed";')
-            lines += [f"      {_node(g, n, lang)}" for n in codes]
-            lines.append("      {rank=same; " + " ".join(_q(n) for n in codes) + "}")
+        inner: dict[str, list[str]] = {}
+        for n in members:
+            inner.setdefault(_inner_box(g.nodes[n]), []).append(n)
+        for box, nodes in sorted(inner.items()):
+            if not box:
+                continue
+            lines.append(f'    subgraph "cluster_{box}" {{ label=""; color="#90a4ae"; '
+                         'style="rounded,dashed";')
+            lines += [f"      {_node(g, n, lang)}" for n in nodes]
+            lines.append("      {rank=same; " + " ".join(_q(n) for n in nodes) + "}")
             lines.append("    }")
-        lines += [f"    {_node(g, n, lang)}" for n in members if n not in codes]
+        lines += [f"    {_node(g, n, lang)}" for n in inner.get("", [])]
         lines.append("  }")
     # Each box sits below the one before it; pending facts and obligations below their exception.
     for k in range(len(columns) - 1):
@@ -342,11 +357,26 @@ def _node(g: nx.DiGraph, node: str, lang: str) -> str:
     return f"{_q(node)} [{_attrs(attrs)}];"
 
 
+def _inner_box(data: Mapping[str, object]) -> str:
+    # Boxes inside a column: the exceptions themselves, the paragraphs requiring a license.
+    if data["element"] == "exception":
+        return "codes"
+    if data["element"] == "requirement" and str(data["key"]).startswith("license_required/"):
+        return "required"
+    return ""
+
+
 def _drawn_edges(g: nx.DiGraph) -> list[tuple[str, str, dict[str, str]]]:
     # A node feeding FAN_IN or more nodes of one box (another column, or the exceptions'
-    # own box) is drawn with one edge to that box (``lhead``); JSON keeps every edge.
+    # own box) is drawn with one edge to that box (``lhead``); when every node of an inner
+    # box does so, one edge leaves that box (``ltail``). JSON keeps every edge.
     column_of = {kind: column for column, kinds in COLUMNS for kind in kinds}
-    boxes: dict[str, list[str]] = {}
+    inner: dict[str, list[str]] = {}
+    for n, d in sorted(g.nodes(data=True)):
+        inner.setdefault(_inner_box(d), []).append(n)
+    boxes = {column: inner["codes"] if column == "exceptions" and "codes" in inner else members
+             for column, members in _columns(g)}
+    boxes.update({k: v for k, v in inner.items() if k})
 
     def box_of(u: str, v: str) -> str:
         cu, cv = (column_of.get(g.nodes[n]["element"], "") for n in (u, v))
@@ -354,12 +384,11 @@ def _drawn_edges(g: nx.DiGraph) -> list[tuple[str, str, dict[str, str]]]:
             return cv
         return "codes" if g.nodes[v]["element"] == "exception" != g.nodes[u]["element"] else ""
 
-    for n, d in g.nodes(data=True):
-        if d["element"] == "exception":
-            boxes.setdefault("codes", []).append(n)
-    for column, members in _columns(g):  # the exceptions' box stands for their column
-        boxes[column] = boxes["codes"] if column == "exceptions" and "codes" in boxes else members
+    def middle(box: str) -> str:
+        return boxes[box][len(boxes[box]) // 2]
+
     out: list[tuple[str, str, dict[str, str]]] = []
+    into: dict[tuple[str, str, str], list[str]] = {}  # (source's inner box, box, kind) -> sources
     for u in sorted(g.nodes):
         grouped: dict[tuple[str, str], list[str]] = {}
         for v in sorted(g.successors(u)):
@@ -367,12 +396,16 @@ def _drawn_edges(g: nx.DiGraph) -> list[tuple[str, str, dict[str, str]]]:
             box = box_of(u, v) if kind in ("positive", "takes_away") else ""
             grouped.setdefault((box, kind), []).append(v)
         for (box, kind), targets in sorted(grouped.items()):
-            style = {"kind": kind, **RULE_MAP_THEME[kind]}
             if not box or len(targets) < FAN_IN:
-                out += [(u, v, dict(style)) for v in targets]
-                continue
-            members = boxes[box]
-            out.append((u, members[len(members) // 2], {**style, "lhead": f"cluster_{box}"}))
+                out += [(u, v, {"kind": kind, **RULE_MAP_THEME[kind]}) for v in targets]
+            else:
+                into.setdefault((_inner_box(g.nodes[u]), box, kind), []).append(u)
+    for (source_box, box, kind), sources in sorted(into.items()):
+        style = {"kind": kind, **RULE_MAP_THEME[kind], "lhead": f"cluster_{box}"}
+        if source_box and sources == inner[source_box]:
+            out.append((middle(source_box), middle(box), {**style, "ltail": f"cluster_{source_box}"}))
+        else:
+            out += [(u, middle(box), dict(style)) for u in sources]
     return out
 
 

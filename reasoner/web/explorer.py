@@ -534,13 +534,16 @@ class Explorer:
                   preds: list[str]) -> dict[str, Any]:
         # An element group fired for ``tx`` when one of its rules did.
         m = self._rule_map(regime)
-        groups = {n: [r for r in str(d["rules"]).split(",") if r] for n, d in m.nodes(data=True)}
-        shown = sorted(n for n, rules in groups.items() if any(f"r:{r}" in fired for r in rules))
+        groups = {n: {"title": d[f"title_{lang}"], "cite": d["cite"],
+                      "rules": [r for r in str(d["rules"]).split(",") if r]}
+                  for n, d in m.nodes(data=True)}
+        shown = sorted(n for n, grp in groups.items()
+                       if any(f"r:{r}" in fired for r in grp["rules"]))
         dot = highlight_dot(element_map_dot(m, lang), {n: "fired" for n in shown}, RULE_HIGHLIGHT)
         return {"svg": to_image(dot, "svg").decode("utf-8"), "focus": "", "depth": depth,
                 "level": "element", "regime": regime, "transaction": tx,
                 "predicates": preds, "fired": shown, "groups": groups,
-                "rules": sum(len(r) for r in groups.values())}
+                "rules": sum(len(grp["rules"]) for grp in groups.values())}
 
     def rule_info(self, rule: str, key: Any = None, regime: str = "ifr") -> dict[str, Any]:
         """A rule's citation, labels, regimes, uncertainties and the transactions it fired for.

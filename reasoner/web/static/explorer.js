@@ -522,10 +522,10 @@
 
   function showGroup(name) {
     // An element of the map: its rules, each a button showing the rule.
-    const rules = S.ruleGroups[name] || [];
-    $("#rule-info").replaceChildren(el("h3", {}, name.replace(/^e:/, "")),
-      el("p", { class: "muted small" }, "rules of this element (pick a predicate under focus for the detail):"),
-      el("ul", {}, ...rules.map((r) => el("li", {}, el("button", {
+    const group = S.ruleGroups[name] || { title: name, cite: "", rules: [] };
+    $("#rule-info").replaceChildren(el("h3", {}, group.title), el("p", {}, group.cite),
+      el("p", { class: "muted small" }, "its rules (pick a predicate under focus for the detail):"),
+      el("ul", {}, ...group.rules.map((r) => el("li", {}, el("button", {
         type: "button", dataset: { rule: `r:${r}` } }, r)))));
   }
 
