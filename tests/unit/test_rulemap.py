@@ -107,11 +107,12 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.parametrize("regime", ["ifr", "enforced"])
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_the_png_fits_a_screen_and_renders_quickly(lang: str) -> None:
+def test_the_png_fits_a_screen_and_renders_quickly(regime: str, lang: str) -> None:
     from reasoner.render import to_image
 
-    g = element_map(load_rulebook("ifr").checked)
+    g = element_map(load_rulebook(regime).checked)
     start = time.perf_counter()
     png = to_image(element_map_dot(g, lang), "png")
     elapsed = time.perf_counter() - start
