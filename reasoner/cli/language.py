@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from reasoner.engine import ENGINES
 from reasoner.lang.errors import EarlogError, QueryError, decode_text
 from reasoner.tools.screen.files import write_atomic
 from reasoner.cli.common import SOURCES, cell, guarded, json_value, table, write_output
+
+if TYPE_CHECKING:
+    from reasoner.lang.checks import CheckedProgram
 
 __all__ = ["check_cmd", "query_cmd", "rules_cmd"]
 
@@ -118,13 +121,18 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
 @click.option("--regime", type=click.Choice(["ifr", "enforced"]), default="ifr", show_default=True,
               help="Which regime's rules.")
 @click.option("--graph", is_flag=True,
-              help="Export the predicate/rule dependency graph (with strata) instead of a list.")
+              help="Export how the rules interplay instead of a list: the element map (default) "
+                   "or the full predicate/rule dependency graph.")
+@click.option("--level", type=click.Choice(["element", "full"]), default=None,
+              help="Graph: 'element' (default) maps the provisions of the scope, license "
+                   "requirement, exceptions with their bars and filters, and review policy with "
+                   "its precedence; 'full' draws every predicate and rule (implied by --focus).")
 @click.option("--format", "fmt", type=click.Choice(["text", "dot", "svg", "png", "pdf", "graphml",
                                                     "json", "mermaid"]),
               default=None, help="List: text or json. Graph: dot (default), svg, png, pdf, "
                                  "graphml, json, mermaid.")
 @click.option("--focus", default=None, metavar="PREDICATE",
-              help="Graph only the rules and predicates that PREDICATE depends on.")
+              help="Graph only the rules and predicates that PREDICATE depends on (full level).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
               help="Language of labels.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
@@ -132,21 +140,22 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
 @click.option("--uncertainties", "uncertain", is_flag=True,
               help="List each flagged uncertainty with its public source and the rules that "
                    "raise it (text or json).")
-def rules_cmd(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,
-              output: str | None, uncertain: bool) -> None:
+def rules_cmd(regime: str, graph: bool, level: str | None, fmt: str | None, focus: str | None,
+              lang: str, output: str | None, uncertain: bool) -> None:
     """List the rulebook's rules with their citations, or export how they interplay.
 
     \b
     Examples:
       earlog rules
-      earlog rules --graph --format svg -o rules.svg
+      earlog rules --graph --format png -o rulemap.png
+      earlog rules --graph --level full --format svg -o rules.svg
       earlog rules --graph --focus review --format svg -o review.svg
       earlog rules --uncertainties
     """
     if uncertain:
         guarded(_uncertainties)(regime, graph, fmt, output)
         return
-    guarded(_rules)(regime, graph, fmt, focus, lang, output)
+    guarded(_rules)(regime, graph, level, fmt, focus, lang, output)
 
 
 def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None) -> None:
@@ -173,15 +182,16 @@ def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None
                  output)
 
 
-def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: str,
-           output: str | None) -> None:
+def _rules(regime: str, graph: bool, level: str | None, fmt: str | None, focus: str | None,
+           lang: str, output: str | None) -> None:
     from reasoner.law.rulebook import load_rulebook
-    from reasoner.proof.rulegraph import rule_graph, rules_dot, rules_graphml, rules_json, rules_mermaid
 
     book = load_rulebook(regime)
     if not graph:
         if fmt not in (None, "text", "json"):
             raise EarlogError(f"--format {fmt} needs --graph", hint="lists are text or json")
+        if level is not None or focus is not None:
+            raise EarlogError("--level and --focus shape a graph", hint="add --graph")
         rules: list[dict[str, Any]] = [{"id": r.id, "cite": r.meta.cite, "predicate": r.head.pred,
                   "label": r.meta.zh if lang == "zh" else r.meta.en,
                   "regimes": list(r.meta.regimes), "uncertain": list(r.meta.uncertain),
@@ -194,7 +204,51 @@ def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: s
         write_output(table(["id", "citation", "concludes", "regimes", "uncertain"], rows)
                + f"\n({len(rows)} rules, regime {regime})\n", output)
         return
-    g = rule_graph(book.checked)
+    fmt = fmt or "dot"
+    if fmt == "text":
+        raise EarlogError("--graph exports a graph", hint="use --format dot, svg, graphml, json or mermaid")
+    if fmt in ("png", "pdf") and output is None:
+        raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
+                          hint=f"e.g. -o rules.{fmt}")
+    if level == "element" and focus is not None:
+        raise EarlogError("--focus draws the full graph around one predicate",
+                          hint="drop --level element, or use --level full")
+    if (level or ("full" if focus else "element")) == "element":
+        _element_map(book.checked, fmt, lang, output)
+        return
+    _full_graph(book.checked, fmt, focus, lang, output)
+
+
+def _element_map(checked: CheckedProgram, fmt: str, lang: str, output: str | None) -> None:
+    from reasoner.proof.rulegraph import rules_graphml
+    from reasoner.proof.rulemap import element_map, element_map_dot, element_map_json, element_map_mermaid
+
+    g = element_map(checked)
+    if fmt in ("dot", "svg", "png", "pdf"):
+        _write_image(element_map_dot(g, lang), fmt, output)
+        return
+    text = {"graphml": lambda: rules_graphml(g), "json": lambda: element_map_json(g),
+            "mermaid": lambda: element_map_mermaid(g, lang)}[fmt]()
+    write_output(text, output)
+
+
+def _write_image(dot: str, fmt: str, output: str | None) -> None:
+    if fmt == "dot":
+        write_output(dot, output)
+        return
+    from reasoner.render import to_image
+
+    data = to_image(dot, fmt)
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        write_atomic(Path(output), data)
+
+
+def _full_graph(checked: CheckedProgram, fmt: str, focus: str | None, lang: str, output: str | None) -> None:
+    from reasoner.proof.rulegraph import rule_graph, rules_dot, rules_graphml, rules_json, rules_mermaid
+
+    g = rule_graph(checked)
     if focus is not None:
         import difflib
 
@@ -207,24 +261,8 @@ def _rules(regime: str, graph: bool, fmt: str | None, focus: str | None, lang: s
 
         keep = nx.ancestors(g, f"p:{focus}") | {f"p:{focus}"}
         g = g.subgraph(keep).copy()
-    fmt = fmt or "dot"
-    if fmt == "text":
-        raise EarlogError("--graph exports a graph", hint="use --format dot, svg, graphml, json or mermaid")
-    if fmt in ("png", "pdf") and output is None:
-        raise EarlogError(f"--format {fmt} writes binary data; name a file with -o",
-                          hint=f"e.g. -o rules.{fmt}")
     if fmt in ("dot", "svg", "png", "pdf"):
-        dot = rules_dot(g, lang)
-        if fmt == "dot":
-            write_output(dot, output)
-            return
-        from reasoner.render import to_image
-
-        data = to_image(dot, fmt)
-        if output is None:
-            click.echo(data.decode("utf-8"), nl=False)
-        else:
-            write_atomic(Path(output), data)
+        _write_image(rules_dot(g, lang), fmt, output)
         return
     writer = {"graphml": rules_graphml, "json": rules_json, "mermaid": rules_mermaid}[fmt]
     write_output(writer(g), output)

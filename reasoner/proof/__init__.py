@@ -2,7 +2,8 @@
 
 Owns: proof and why-not data (``steps``), their builders (``why``, ``whynot``, wired by ``prove``), compaction,
 proof graphs (``graph``), a transaction's explanation (``explanation``), decision
-diffs (``diff``) and the rule-interplay graph (``rulegraph``).
+diffs (``diff``), the rule-interplay graph (``rulegraph``) and the trainer's element-level
+rule map over it (``rulemap``).
 
 May import: ``lang``, ``engine``, ``law``. Never ``render``, ``tools``, ``web`` or ``cli``.
 """

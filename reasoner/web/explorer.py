@@ -47,6 +47,7 @@ from reasoner.render import DEFAULT, to_dot, to_graphml, to_image, to_json
 from reasoner.render.highlight import HIGHLIGHT, RULE_HIGHLIGHT, highlight_dot
 from reasoner.law.rulebook import load_rulebook
 from reasoner.proof.rulegraph import rule_graph, rules_dot
+from reasoner.proof.rulemap import element_map, element_map_dot
 from reasoner.law.scenario import (DESIGNERS, END_USES, EXTRA_COUNTRIES, REGIMES, TX_TYPES, VEU_TYPES,
                        Scenario, load_scenario, parse_scenario)
 
@@ -91,8 +92,9 @@ PROOF_FORMATS = {"svg": "image/svg+xml", "dot": "text/vnd.graphviz; charset=utf-
 _MEMO_TYPES = {"md": "text/markdown; charset=utf-8",
                "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
 
-# The rule-interplay view starts from the review policy, two rule layers up.
-DEFAULT_FOCUS = "review"
+# The rule-interplay view starts from the element map (focus ""); a focus predicate
+# shows the full rule graph around it, ``depth`` rule layers up.
+DEFAULT_FOCUS = ""
 _BUNDLED = Path(__file__).resolve().parents[2] / "facts" / "scenarios" / "aia-tier1.yaml"
 DEFAULT_DEPTH = 2
 MAX_DEPTH = 12
@@ -228,6 +230,7 @@ class Explorer:
         self.max_states = max_states
         self._states: collections.OrderedDict[str, ExplorerState] = collections.OrderedDict()
         self._rule_graphs: dict[str, nx.DiGraph] = {}
+        self._rule_maps: dict[str, nx.DiGraph] = {}
         self._lock = threading.RLock()
 
     @classmethod
@@ -496,12 +499,21 @@ class Explorer:
                 self._rule_graphs[regime] = rule_graph(load_rulebook(regime).checked)
             return self._rule_graphs[regime]
 
+    def _rule_map(self, regime: str) -> nx.DiGraph:
+        self._rules(regime)  # checks the regime
+        with self._lock:
+            if regime not in self._rule_maps:
+                self._rule_maps[regime] = element_map(load_rulebook(regime).checked)
+            return self._rule_maps[regime]
+
     def rules_view(self, focus: str = DEFAULT_FOCUS, depth: int = DEFAULT_DEPTH, lang: str = "en",
                    key: Any = None, tx: Any = None, regime: str = "ifr") -> dict[str, Any]:
-        """The rule dependency graph around ``focus`` as SVG, rules fired for ``tx`` highlighted.
+        """The element map (no ``focus``) or the rule dependency graph around ``focus``, as
+        SVG, with what fired for ``tx`` highlighted.
 
         Args:
-            focus: a predicate; the graph shows what it depends on.
+            focus: "" for the element map; else a predicate: the full graph of what it
+                depends on.
             depth: rule layers up from ``focus`` (0: all).
             lang: language of the rules' tooltips.
             key, tx: a decided state and one of its transactions (optional).
@@ -516,18 +528,36 @@ class Explorer:
         if state is not None:
             regime = state.result.rulebook.regime
         g = self._rules(regime)
-        sub = focused_rule_graph(g, focus, depth)
         fired: frozenset[str] = frozenset()
         if state is not None and tx:
             with self._lock:
                 fired = state.fired_for(self._tx(state, tx))
+        preds = sorted(d["name"] for _, d in g.nodes(data=True) if d["kind"] == "predicate")
+        if not focus:
+            return self._map_view(regime, lang, fired, tx if state is not None else None, depth,
+                                  preds)
+        sub = focused_rule_graph(g, focus, depth)
         shown = sorted(n for n in fired if n in sub)
         dot = highlight_dot(rules_dot(sub, lang), {n: "fired" for n in shown}, RULE_HIGHLIGHT)
-        preds = sorted(d["name"] for _, d in g.nodes(data=True) if d["kind"] == "predicate")
         return {"svg": to_image(dot, "svg").decode("utf-8"), "focus": focus, "depth": depth,
-                "regime": regime, "transaction": tx if state is not None else None,
+                "level": "full", "regime": regime, "transaction": tx if state is not None else None,
                 "predicates": preds, "fired": shown,
                 "rules": sum(1 for _, d in sub.nodes(data=True) if d["kind"] == "rule")}
+
+    def _map_view(self, regime: str, lang: str, fired: frozenset[str], tx: Any, depth: int,
+                  preds: list[str]) -> dict[str, Any]:
+        # An element group fired for ``tx`` when one of its rules did.
+        m = self._rule_map(regime)
+        groups = {n: {"title": d[f"title_{lang}"], "cite": d["cite"],
+                      "rules": [r for r in str(d["rules"]).split(",") if r]}
+                  for n, d in m.nodes(data=True)}
+        shown = sorted(n for n, grp in groups.items()
+                       if any(f"r:{r}" in fired for r in grp["rules"]))
+        dot = highlight_dot(element_map_dot(m, lang), {n: "fired" for n in shown}, RULE_HIGHLIGHT)
+        return {"svg": to_image(dot, "svg").decode("utf-8"), "focus": "", "depth": depth,
+                "level": "element", "regime": regime, "transaction": tx,
+                "predicates": preds, "fired": shown, "groups": groups,
+                "rules": sum(len(grp["rules"]) for grp in groups.values())}
 
     def rule_info(self, rule: str, key: Any = None, regime: str = "ifr") -> dict[str, Any]:
         """A rule's citation, labels, regimes, uncertainties and the transactions it fired for.

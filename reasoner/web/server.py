@@ -247,7 +247,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._file(*ex.scenario_file(q.get("state")), q)
         elif path == "/api/rules":
             self._json(HTTPStatus.OK, ex.rules_view(
-                q.get("focus") or "review", _int(q.get("depth"), 2), q.get("lang", "en"),
+                q.get("focus") or "", _int(q.get("depth"), 2), q.get("lang", "en"),
                 q.get("state") or None, q.get("tx") or None, q.get("regime", "ifr")))
         elif path == "/api/questions":
             self._json(HTTPStatus.OK, ex.questions(q.get("state"), q.get("tx"),

@@ -136,8 +136,14 @@ def test_prc_parent_flips_decision_and_highlights_new_step(server_url: str, tmp_
             page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(ARTIFACTS / "explorer.png"), timeout=TIMEOUT_MS)
 
-            # The rule graph marks rules that fired for tx1; clicking one shows its citation.
+            # The element map marks the provisions that fired for tx1; clicking one lists its
+            # rules. A focus predicate shows the full rules; clicking one shows its citation.
             expect(page.locator("#rules svg g.node.earlog-fired").first).to_be_attached()
+            page.locator("#rules svg g.node.earlog-fired", has_text="(A)(1)").first.click()
+            expect(page.locator("#rule-info")).to_contain_text("review_a1")
+            expect(page.locator("#rule-info")).to_contain_text("presumption of denial")
+            page.locator("#rules").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "explorer-rulemap.png"), timeout=TIMEOUT_MS)
             page.locator("#focus").select_option("d5_hq")
             fired = page.locator("#rules svg g.node.earlog-fired", has_text="d5_hq")
             expect(fired.first).to_be_attached()

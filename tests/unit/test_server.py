@@ -335,6 +335,20 @@ def test_rule_graph_marks_rules_fired_for_the_transaction(server: ExplorerServer
     assert status == 200 and view["rules"] > 10 and view["fired"] == []
 
 
+def test_rule_map_is_the_default_view(server: ExplorerServer, flipped: tuple[Any, Any]) -> None:
+    before, after = flipped
+    a1 = "e:policy:15 CFR 742.6(b)(10)(iii)(A)(1)"
+    status, view = get_json(server, f"/api/rules?state={after['state']}&tx=tx1")
+    assert status == 200 and view["level"] == "element" and view["focus"] == ""
+    assert a1 in view["fired"] and "review_a1" in view["groups"][a1]["rules"]
+    assert view["groups"][a1]["title"] == "presumption of denial"
+    assert len(view["groups"]) <= 40 and "earlog&#45;fired" in view["svg"]
+    status, view = get_json(server, f"/api/rules?state={before['state']}&tx=tx1")
+    assert a1 not in view["fired"] and "e:scope:in_scope" in view["fired"]
+    status, view = get_json(server, "/api/rules?lang=zh")
+    assert status == 200 and "审查政策" in view["svg"] and view["fired"] == []
+
+
 def test_rule_details(server: ExplorerServer, flipped: tuple[Any, Any]) -> None:
     before, after = flipped
     status, rule = get_json(server, f"/api/rule?id=r:d5_hq&state={after['state']}")

@@ -487,7 +487,7 @@
 
   async function loadRules() {
     const my = ++S.rulesSeq;
-    const params = new URLSearchParams({ focus: $("#focus").value || S.rulesFocus,
+    const params = new URLSearchParams({ focus: S.predicatesShown ? $("#focus").value : S.rulesFocus,
       depth: $("#depth").value || "2", lang: S.lang });
     if (S.last) {
       params.set("state", S.last.state);
@@ -511,11 +511,22 @@
     }
     if (!S.predicatesShown) {
       const focus = $("#focus");
-      focus.replaceChildren(...data.predicates.map((p) => el("option", { value: p }, p)));
+      focus.replaceChildren(el("option", { value: "" }, "(element map)"),
+        ...data.predicates.map((p) => el("option", { value: p }, p)));
       focus.value = data.focus;
       S.predicatesShown = true;
     }
+    S.ruleGroups = data.groups || {};
     box.replaceChildren(parseSvg(data.svg));
+  }
+
+  function showGroup(name) {
+    // An element of the map: its rules, each a button showing the rule.
+    const group = S.ruleGroups[name] || { title: name, cite: "", rules: [] };
+    $("#rule-info").replaceChildren(el("h3", {}, group.title), el("p", {}, group.cite),
+      el("p", { class: "muted small" }, "its rules (pick a predicate under focus for the detail):"),
+      el("ul", {}, ...group.rules.map((r) => el("li", {}, el("button", {
+        type: "button", dataset: { rule: `r:${r}` } }, r)))));
   }
 
   async function showRule(id) {
@@ -550,7 +561,9 @@
     if (!node) return;
     const title = node.querySelector("title");
     const name = title ? title.textContent : "";
-    if (name.startsWith("r:")) {
+    if (name.startsWith("e:")) {
+      showGroup(name);
+    } else if (name.startsWith("r:")) {
       showRule(name);
     } else if (name.startsWith("p:")) {
       $("#focus").value = name.slice(2);
@@ -599,6 +612,11 @@
       }
     });
     $("#rule-info").addEventListener("click", (ev) => {
+      const r = ev.target.closest("[data-rule]");
+      if (r) {
+        showRule(r.dataset.rule);
+        return;
+      }
       const b = ev.target.closest("[data-select-tx]");
       if (b) {
         S.tx = b.dataset.selectTx;
