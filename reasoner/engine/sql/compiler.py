@@ -447,6 +447,8 @@ class _Compiler:
             "int" if agg.fn == "sum" else None))
         if agg.fn == "sum" and kind not in ("int", "dec", None):
             value = "NULL"  # the sum of strings is undefined
+        if kind is None and agg.fn == "sum":  # a term of no kind: the body has no match
+            value = f"COALESCE(SUM(CAST(NULL AS {self.dialect.int_type})), {zero})"
         if agg.fn in ("min", "max") and kind == "bool":
             value = "NULL"
         expr = f"(SELECT {value} FROM ({sql}) m)"

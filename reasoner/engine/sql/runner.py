@@ -6,7 +6,7 @@ import csv
 import datetime as _dt
 import os
 import tempfile
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from reasoner.engine.sql.compiler import (SqlProgram, Step, check_decimal, compile_program,
@@ -160,12 +160,15 @@ def _fixpoint(execute: Execute, sql: SqlProgram, step: Step, max_rounds: int) ->
         execute(f"DROP TABLE IF EXISTS {table_name(pred, 'delta')}")
 
 
+_EXACT = Context(prec=80)
+
+
 def to_value(v: Any) -> Value:
     """A value read from SQL as the evaluator spells it (integral decimals are ints)."""
     if isinstance(v, Decimal):
         if v == v.to_integral_value():
             return int(v)
-        return v.normalize()
+        return v.normalize(_EXACT)
     if isinstance(v, _dt.datetime):
         return v.date()
     return v  # type: ignore[no-any-return]
