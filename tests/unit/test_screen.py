@@ -142,9 +142,11 @@ def test_input_format_option_overrides_extension(tmp_path: Path) -> None:
 # ---- bad rows --------------------------------------------------------------------------
 
 
-def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "earlog"])
+def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path, engine: str) -> None:
     out = tmp_path / "decisions.csv"
-    code, stdout, err = run(str(DATA / "bad.csv"), "--context", str(CONTEXT), "-o", str(out))
+    code, stdout, err = run(str(DATA / "bad.csv"), "--context", str(CONTEXT), "-o", str(out),
+                            "--no-sort", "--engine", engine)
     assert code == 3
     assert stdout == ""
     decided = read_csv(out.read_text())
@@ -157,7 +159,7 @@ def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path) -> None:
     assert reasons[1].startswith("expected a date (YYYY-MM-DD) for 'date', found '2025-13-01'")
     assert reasons[2].startswith("duplicate transaction id 'ok1'") and "line 2" in reasons[2]
     assert reasons[3] == "expected 12 cells, found 10"
-    assert reasons[4].startswith("out of date order: 'sg_b'") and "--sort" in reasons[4]
+    assert reasons[4].startswith("out of date order: 'sg_b'") and "--no-sort" in reasons[4]
     bad = str(DATA / "bad.csv")
     for line in (3, 4, 5, 6, 8):
         assert f"{bad}:{line}: error: " in err
@@ -171,8 +173,9 @@ def test_rejects_file_beside_the_input_when_writing_to_stdout(tmp_path: Path) ->
     src.write_bytes((DATA / "bad.csv").read_bytes())
     code, stdout, _ = run(str(src), "--context", str(CONTEXT))
     assert code == 3
-    assert len(read_csv(stdout)) == 3
-    assert len(read_csv((tmp_path / "book.rejects.csv").read_text())) == 5
+    # sorted by default: the row dated before an earlier one of its consignee is decided
+    assert [r["transaction"] for r in read_csv(stdout)] == ["ok1", "ok2", "x4", "ok3"]
+    assert len(read_csv((tmp_path / "book.rejects.csv").read_text())) == 4
 
 
 def test_no_rejects_exit_zero_and_header_only_rejects_file(tmp_path: Path) -> None:

@@ -97,11 +97,13 @@ class SqlProgram:
     arity: Mapping[str, int]
     kinds: Mapping[str, tuple[str | None, ...]]
     steps: tuple[Step, ...]
+    words: int = 0
 
     def create(self, pred: str, name: str | None = None) -> str:
         """``CREATE TABLE`` for ``pred``'s relation (or a table of its shape)."""
         cols = [f"c{k} {self.dialect.sql_type(kind)}" for k, kind in enumerate(self.kinds[pred])]
-        return f"CREATE TABLE {name or table_name(pred)} ({', '.join(cols + ['_r INTEGER'])})"
+        cols += ["_r INTEGER"] + [f"m{w} BIGINT" for w in range(self.words)]
+        return f"CREATE TABLE {name or table_name(pred)} ({', '.join(cols)})"
 
 
 def table_name(pred: str, prefix: str = "rel") -> str:
@@ -255,14 +257,23 @@ def _term_kind(term: Term, env: Mapping[str, str | None]) -> str | None:
 # ---- compiling -----------------------------------------------------------------------
 
 
+# Bits of a mark word (BIGINT, sign bit unused).
+WORD_BITS = 62
+
+
 def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | None]],
-                    dialect: Dialect = DUCKDB) -> SqlProgram:
+                    dialect: Dialect = DUCKDB, marks: Sequence[int] | None = None) -> SqlProgram:
     """Compile a checked program to SQL, given the kinds of its columns.
 
     Args:
         checked: the program.
         kinds: ``infer_kinds``' answer (every predicate of ``checked``).
         dialect: the SQL target.
+        marks: per rule index, a bit set (e.g. its citation and uncertainty ids).
+            When given, every row carries in columns m0.. (``WORD_BITS`` bits each)
+            the or of the marks of every rule in its proof by first derivations:
+            its own rule's, and those of the rows its positive premises matched
+            (bits or-ed over the matches of that rule, where there are several).
 
     Returns:
         The steps, in stratum order.
@@ -272,16 +283,19 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
             exact in SQL decimals), or a constant SQL cannot hold exactly.
     """
     frozen = {p: tuple(ks) for p, ks in kinds.items()}
+    words = 0
+    if marks is not None:
+        words = max(1, -(-max((m.bit_length() for m in marks), default=1) // WORD_BITS))
     steps = []
     for stratum in checked.strata:
         preds = tuple(dict.fromkeys(checked.rules[i].head.pred for i in stratum))
         recursive = set(preds) & checked.recursive
-        comp = _Compiler(checked, frozen, dialect)
+        comp = _Compiler(checked, frozen, dialect, marks, words)
         if not recursive:
             (pred,) = preds
             selects = [comp.rule(i, {}) for i in stratum]
-            steps.append(Step(preds, tuple(stratum), _min_rule(selects, checked.arity[pred]),
-                              {}, {}))
+            steps.append(Step(preds, tuple(stratum),
+                              _min_rule(selects, checked.arity[pred], words), {}, {}))
             continue
         first: dict[str, list[str]] = {p: [] for p in preds}
         rounds: dict[str, list[str]] = {p: [] for p in preds}
@@ -293,17 +307,25 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
                     rounds[rule.head.pred].append(comp.rule(i, {k: "delta"}))
         steps.append(Step(
             preds, tuple(stratum), None,
-            {p: _min_rule(s, checked.arity[p]) for p, s in first.items() if s},
-            {p: _min_rule(s, checked.arity[p]) for p, s in rounds.items() if s}))
-    return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps))
+            {p: _min_rule(s, checked.arity[p], words) for p, s in first.items() if s},
+            {p: _min_rule(s, checked.arity[p], words) for p, s in rounds.items() if s}))
+    return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps), words)
 
 
-def _min_rule(selects: list[str], arity: int) -> str:
-    cols = ", ".join(f"c{k}" for k in range(arity))
+def _min_rule(selects: list[str], arity: int, words: int) -> str:
+    """Each distinct row once, with the lowest rule deriving it (and that rule's marks)."""
+    cols = [f"c{k}" for k in range(arity)]
     union = "\nUNION ALL\n".join(selects)
-    if not arity:
-        return f"SELECT MIN(_r) AS _r FROM ({union}) u HAVING COUNT(*) > 0"
-    return f"SELECT {cols}, MIN(_r) AS _r FROM ({union}) u GROUP BY {cols}"
+    having = "" if arity else " HAVING COUNT(*) > 0"
+    group = f" GROUP BY {', '.join(cols)}" if arity else ""
+    if not words:
+        return f"SELECT {''.join(c + ', ' for c in cols)}MIN(_r) AS _r FROM ({union}) u{group}{having}"
+    ms = [f"m{w}" for w in range(words)]
+    per_rule = (f"SELECT {', '.join(cols + ['_r'] + [f'bit_or({m}) AS {m}' for m in ms])} "
+                f"FROM ({union}) u GROUP BY {', '.join(cols + ['_r'])}")
+    first = [f"min_by({m}, _r) AS {m}" for m in ms]
+    return (f"SELECT {', '.join(cols + ['MIN(_r) AS _r'] + first)} FROM ({per_rule}) v"
+            f"{group}{having}")
 
 
 @dataclass(slots=True)
@@ -314,15 +336,17 @@ class _Scope:
     where: list[str]
     env: dict[str, str]  # variable -> SQL expression
     kinds: dict[str, str | None]
-    aliases: int = 0
+    premises: list[str] | None = None  # aliases of the positive atoms (top level only)
 
 
 class _Compiler:
     def __init__(self, checked: CheckedProgram, kinds: Mapping[str, tuple[str | None, ...]],
-                 dialect: Dialect) -> None:
+                 dialect: Dialect, marks: Sequence[int] | None = None, words: int = 0) -> None:
         self.checked = checked
         self.kinds = kinds
         self.dialect = dialect
+        self.marks = marks
+        self.words = words
         self.counter = 0
 
     def alias(self) -> str:
@@ -333,7 +357,7 @@ class _Compiler:
         """The SELECT of one rule's head rows (``reads``: body positions read from the
         delta table instead of the full relation)."""
         rule = self.checked.rules[index]
-        scope = _Scope([], [], {}, {})
+        scope = _Scope([], [], {}, {}, [])
         self.body(rule.body, scope, reads, rule)
         cols = []
         for k, arg in enumerate(rule.head.args):
@@ -345,6 +369,10 @@ class _Compiler:
                 scope.where.append(f"({expr}) IS NOT NULL")
             cols.append(f"CAST({expr} AS {self.dialect.sql_type(want)}) AS c{k}")
         cols.append(f"{index} AS _r")
+        for w in range(self.words):
+            own = ((self.marks[index] if self.marks else 0) >> (w * WORD_BITS)) & ((1 << WORD_BITS) - 1)
+            parts = [f"CAST({own} AS BIGINT)"] + [f"{a}.m{w}" for a in scope.premises or ()]
+            cols.append(f"({' | '.join(parts)}) AS m{w}")
         sql = f"SELECT {', '.join(cols)}"
         if scope.tables:
             sql += f" FROM {', '.join(scope.tables)}"
@@ -371,6 +399,8 @@ class _Compiler:
         a = self.alias()
         name = table_name(atom.pred, "delta" if read else "rel")
         scope.tables.append(f"{name} {a}")
+        if scope.premises is not None:
+            scope.premises.append(a)
         kinds = self.kinds[atom.pred]
         for k, arg in enumerate(atom.args):
             col = f"{a}.c{k}"

@@ -58,14 +58,14 @@ def fact_kinds(rows: Mapping[str, Iterable[tuple[Value, ...]]]) -> dict[str, lis
 
 
 def prepare(checked: CheckedProgram, rows: Mapping[str, Iterable[tuple[Value, ...]]],
-            dialect: Any) -> SqlProgram:
+            dialect: Any, marks: Sequence[int] | None = None) -> SqlProgram:
     """Compile ``checked`` for the kinds of the given ``rows``.
 
     Raises:
         UnsupportedProgramError: what the compiler refuses.
     """
     kinds = infer_kinds(checked, fact_kinds(rows))
-    return compile_program(checked, kinds, dialect)
+    return compile_program(checked, kinds, dialect, marks)
 
 
 def csv_cell(v: Value) -> str:
@@ -88,12 +88,13 @@ def load_rows(execute: Execute, sql: SqlProgram, pred: str, rows: Iterable[tuple
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             w = csv.writer(fh, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
             count = 0
+            zeros = ["0"] * sql.words
             for row in rows:
-                w.writerow([csv_cell(v) for v in row] + ["-1"])
+                w.writerow([csv_cell(v) for v in row] + ["-1"] + zeros)
                 count += 1
         if not count:
             return
-        names = [f"c{k}" for k in range(n)] + ["_r"]
+        names = [f"c{k}" for k in range(n)] + ["_r"] + [f"m{w}" for w in range(sql.words)]
         types = ", ".join(f"'{c}': '{t}'" for c, t in zip(names, _types(sql, pred)))
         quoted = path.replace("'", "''")
         execute(f"INSERT INTO {table_name(pred)} SELECT * FROM read_csv('{quoted}', "
@@ -105,7 +106,7 @@ def load_rows(execute: Execute, sql: SqlProgram, pred: str, rows: Iterable[tuple
 
 
 def _types(sql: SqlProgram, pred: str) -> list[str]:
-    return [sql.dialect.sql_type(k) for k in sql.kinds[pred]] + ["INTEGER"]
+    return [sql.dialect.sql_type(k) for k in sql.kinds[pred]] + ["INTEGER"] + ["BIGINT"] * sql.words
 
 
 def run_steps(execute: Execute, sql: SqlProgram, steps: Sequence[Step] | None = None,

@@ -24,6 +24,7 @@ __all__ = [
     "RawRow",
     "input_format",
     "read_rows",
+    "count_rows",
     "AtomicFile",
     "DecisionWriter",
     "RejectWriter",
@@ -63,7 +64,7 @@ class RawRow:
 
 
 def input_format(path: str, given: str | None) -> str:
-    """``csv`` or ``jsonl``: ``given``, else by the file's extension.
+    """``csv``, ``jsonl`` or ``parquet``: ``given``, else by the file's extension.
 
     Raises:
         EarlogError: no format given and the extension is neither.
@@ -75,8 +76,10 @@ def input_format(path: str, given: str | None) -> str:
         return "csv"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
     raise EarlogError(f"cannot tell the format of '{path}' from its extension",
-                      hint="name it .csv or .jsonl, or pass --input-format csv|jsonl")
+                      hint="name it .csv, .jsonl or .parquet, or pass --input-format")
 
 
 class _Lines:
@@ -102,16 +105,27 @@ class _Lines:
                 yield raw.decode("utf-8", errors="replace")
 
 
-def read_rows(path: str, fmt: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[RawRow]:
-    """The rows of a CSV or JSONL screening file, streamed (one row in memory at a time).
+def read_rows(path: str, fmt: str, on_bytes: Callable[[int], None] | None = None,
+              on_row: Callable[[int], None] | None = None) -> Iterator[RawRow]:
+    """The rows of a CSV, JSONL or Parquet screening file, streamed.
 
     A CSV file has a header of exactly ``TX_COLUMNS`` (any order); a JSONL file has
-    one JSON object per line (blank lines are skipped). Rows that cannot be read
-    come back with ``error`` set; the file as a whole failing raises.
+    one JSON object per line (blank lines are skipped); a Parquet file has columns
+    named by ``TX_COLUMNS`` (a row's "line" is its 1-based row number). Rows that
+    cannot be read come back with ``error`` set; the file as a whole failing raises.
+    ``on_row(1)`` is called per row read.
 
     Raises:
         EarlogError: the file cannot be opened, or the CSV header is wrong.
     """
+    if on_row is not None:
+        for row in read_rows(path, fmt, on_bytes):
+            on_row(1)
+            yield row
+        return
+    if fmt == "parquet":
+        yield from _parquet_rows(path)
+        return
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -190,6 +204,69 @@ def _jsonl_rows(lines: _Lines) -> Iterator[RawRow]:
         cells = tuple((str(k), v if isinstance(v, str) else json.dumps(v, default=str))
                       for k, v in obj.items())
         yield RawRow(line, {str(k): v for k, v in obj.items() if v is not None}, None, cells)
+
+
+def _parquet_rows(path: str, batch: int = 20_000) -> Iterator[RawRow]:
+    try:
+        import duckdb
+    except ImportError:
+        raise EarlogError("reading Parquet needs the 'duckdb' package",
+                          hint="pip install duckdb") from None
+    con = duckdb.connect(":memory:")
+    try:
+        quoted = path.replace("'", "''")
+        try:
+            cur = con.execute(f"SELECT * FROM read_parquet('{quoted}')")
+        except duckdb.Error as exc:
+            raise EarlogError(f"cannot read '{path}' as Parquet: {str(exc).splitlines()[0]}"
+                              ) from None
+        names = [d[0] for d in cur.description]
+        unknown = [c for c in names if c not in TX_COLUMNS]
+        if unknown:
+            raise EarlogError(f"{path}: unknown column(s) " + ", ".join(map(repr, unknown)),
+                              hint="columns: " + ",".join(TX_COLUMNS))
+        line = 0
+        while True:
+            chunk = cur.fetchmany(batch)
+            if not chunk:
+                return
+            for values in chunk:
+                line += 1
+                cells = tuple((k, _parquet_text(v)) for k, v in zip(names, values) if v is not None)
+                yield RawRow(line, {k: _parquet_value(k, v) for k, v in zip(names, values)
+                                    if v is not None}, None, cells)
+    finally:
+        con.close()
+
+
+def _parquet_text(v: Any) -> str:
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _parquet_value(key: str, v: Any) -> Any:
+    """Parquet cells as the CSV reader gives them: text, except a whole quantity."""
+    if key == "quantity" and isinstance(v, int) and not isinstance(v, bool):
+        return v
+    return _parquet_text(v)
+
+
+def count_rows(path: str, fmt: str) -> int | None:
+    """About how many rows a screening file has (lines, less a CSV header); None if unknown."""
+    try:
+        if fmt == "parquet":
+            import duckdb
+
+            quoted = path.replace("'", "''")
+            got = duckdb.connect(":memory:").execute(
+                f"SELECT COUNT(*) FROM read_parquet('{quoted}')").fetchone()
+            return int(got[0]) if got else None
+        lines = 0
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                lines += block.count(b"\n")
+        return max(0, lines - (1 if fmt == "csv" else 0))
+    except Exception:  # noqa: BLE001 - a progress total is only a hint
+        return None
 
 
 class AtomicFile:

@@ -270,7 +270,7 @@ class Screener:
                     f"({tx.date.isoformat()}) in the file",
                     Span(self.file, row.line, 1),
                     "LPP totals need each consignee's transactions of a calendar year in date "
-                    "order: sort the file by date, or pass --sort"))
+                    "order: sort the file by date, or screen without --no-sort"))
             self._last[slot] = (tx.date, row.line)
         self._ids[tx.id] = row.line
         if tx.model in self._defaulted and tx.model not in self.model_from:
