@@ -230,7 +230,11 @@ def _screen_columnar(file: str, context_path: str, input_format: str | None, fmt
     try:
         rejected = RejectWriter(rej)
         bar.set_description("validating")
-        for r in screen.accept(read_rows(file, kind, on_row=bar.update)):
+        found = screen.accept_csv(file) if kind == "csv" else None
+        if found is not None:
+            bar.update(screen.accepted + len(found))
+        for r in found if found is not None else screen.accept(
+                read_rows(file, kind, on_row=bar.update)):
             summary.rejected += 1
             rejected.write(r.line, r.reason, r.cells)
             for d in r.diagnostics:

@@ -321,6 +321,9 @@ def _min_rule(selects: list[str], arity: int, words: int) -> str:
     if not words:
         return f"SELECT {''.join(c + ', ' for c in cols)}MIN(_r) AS _r FROM ({union}) u{group}{having}"
     ms = [f"m{w}" for w in range(words)]
+    if len(selects) == 1:  # one rule: its matches' marks or-ed
+        return (f"SELECT {', '.join(cols + ['MIN(_r) AS _r'] + [f'bit_or({m}) AS {m}' for m in ms])} "
+                f"FROM ({union}) u{group}{having}")
     per_rule = (f"SELECT {', '.join(cols + ['_r'] + [f'bit_or({m}) AS {m}' for m in ms])} "
                 f"FROM ({union}) u GROUP BY {', '.join(cols + ['_r'])}")
     first = [f"min_by({m}, _r) AS {m}" for m in ms]

@@ -101,7 +101,7 @@ class DuckDBEngine:
             for pred, rs in rows.items():
                 if pred in sql.arity:
                     load_rows(execute, sql, pred, rs)
-            run_steps(execute, sql)
+            run_steps(execute, sql, given=[p for p, rs in rows.items() if rs])
             relations = {p: read_rows(execute, sql, p) for p in sql.arity}
         except EarlogError:
             raise

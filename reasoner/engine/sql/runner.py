@@ -110,12 +110,20 @@ def _types(sql: SqlProgram, pred: str) -> list[str]:
 
 
 def run_steps(execute: Execute, sql: SqlProgram, steps: Sequence[Step] | None = None,
-              max_rounds: int = 1_000_000) -> None:
-    """Evaluate the steps (default all) in order over tables already holding the given facts."""
+              max_rounds: int = 1_000_000, given: Iterable[str] | None = None) -> None:
+    """Evaluate the steps (default all) in order over tables already holding the given facts.
+
+    ``given``: the predicates that have given facts (None: any may); the others'
+    tables are empty before their step, which then needs no anti-join.
+    """
+    have = None if given is None else set(given)
     for step in (sql.steps if steps is None else steps):
         if step.full is not None:
             (pred,) = step.preds
-            execute(f"INSERT INTO {table_name(pred)} {_new(sql, pred, step.full)}")
+            if have is not None and pred not in have:
+                execute(f"INSERT INTO {table_name(pred)} {step.full}")
+            else:
+                execute(f"INSERT INTO {table_name(pred)} {_new(sql, pred, step.full)}")
             continue
         _fixpoint(execute, sql, step, max_rounds)
 

@@ -48,7 +48,7 @@ from reasoner.lang.ir import Const, Fact, Literal, Value
 from reasoner.law.decision import EXCEPTION_CODES, FLAG_PREDICATES, input_facts
 from reasoner.law.rulebook import Rulebook, load_rulebook
 from reasoner.law.scenario import Scenario, Transaction
-from reasoner.tools.screen.files import DECISION_COLUMNS, RawRow
+from reasoner.tools.screen.files import DECISION_COLUMNS, TX_COLUMNS, RawRow
 from reasoner.tools.screen.screener import Rejected, Screener
 
 __all__ = ["ColumnarScreen", "Marks", "dependents"]
@@ -159,17 +159,153 @@ class ColumnarScreen:
 
     def accept(self, rows: Iterable[RawRow]) -> Iterator[Rejected]:
         """Validate ``rows`` and stage the accepted ones; yield the rejected ones."""
-        accept, write = self.validator._accept, self._writer.writerow
+        accept, write = self.validator._accept, self._write
         for row in rows:
             got = accept(row)
             if isinstance(got, Rejected):
                 yield got
                 continue
-            t = got
-            write((row.line, t.id, t.type, t.date.isoformat(), t.exporter, t.from_, t.to,
-                   t.ultimate_consignee, _cell(t.item), _cell(t.model), _cell(t.quantity),
-                   t.end_use, _cell(t.final_destination)))
+            write(row.line, got)
             self.accepted += 1
+
+    def accept_csv(self, path: str) -> list[Rejected] | None:
+        """Read and validate a plain CSV file in the database; return its rejected rows.
+
+        A plain file (no quotes, carriage returns, blank lines or byte-order mark, so
+        each line is one row) that DuckDB reads with exactly the transaction columns
+        is validated in SQL where rows are in canonical form (``screener._FastPath``'s
+        conditions); the other rows go through ``Screener``'s validation. Duplicate
+        ids are rejected after the first valid row with the id (as ``Screener`` does
+        when sorting). None (nothing done) when the file is not plain or DuckDB cannot
+        read it: then use ``accept``.
+        """
+        if not self.validator.sort or not _plain(path):
+            return None
+        quoted = path.replace("'", "''")
+        try:
+            self.execute("SET preserve_insertion_order = true")
+            self.execute(f"CREATE TABLE raw0 AS SELECT * FROM read_csv('{quoted}', header=true, "
+                         "all_varchar=true, delim=',', quote='\"', escape='\"', "
+                         "strict_mode=true, null_padding=false)")
+            names = [r[0] for r in self.execute("DESCRIBE raw0")]
+            if sorted(names) != sorted(TX_COLUMNS):
+                self.execute("DROP TABLE raw0")
+                return None
+            self.execute("CREATE TABLE raw AS SELECT rowid + 2 AS line, * FROM raw0")
+            self.execute("DROP TABLE raw0")
+        except EngineError:
+            self.execute("DROP TABLE IF EXISTS raw0")
+            return None
+        finally:
+            self.execute("SET preserve_insertion_order = false")
+        self._valid_values()
+        self.execute(f"CREATE TABLE raw_ok AS SELECT line, ({_canonical()}) AS ok FROM raw")
+        rejected = []
+        cur = self.con.cursor().execute(
+            f"SELECT r.line, {', '.join(_q(n) for n in names)} FROM raw r "
+            "JOIN raw_ok k ON k.line = r.line WHERE NOT k.ok ORDER BY r.line")
+        while True:
+            chunk = cur.fetchmany(10_000)
+            if not chunk:
+                break
+            for line, *cells in chunk:
+                shown = tuple((n, "" if c is None else c) for n, c in zip(names, cells))
+                row = RawRow(line, {n: c for n, c in zip(names, cells) if c is not None},
+                             None, shown)
+                got = self._validate(row)
+                if isinstance(got, Rejected):
+                    rejected.append(got)
+        assert self._fh is not None
+        self._fh.close()
+        self._fh = None
+        self._stage_csv(canonical=True)
+        rejected += self._duplicates(names)
+        self._model_defaults()
+        self.accepted = self.execute("SELECT COUNT(*) FROM txs")[0][0]
+        return sorted(rejected, key=lambda r: r.line)
+
+    def _validate(self, row: RawRow) -> Transaction | Rejected:
+        from reasoner.lang.errors import CheckFailed, ScenarioError
+        from reasoner.tools.screen.screener import _rejected, validate_row
+
+        try:
+            tx = validate_row(row, self.validator.context, self.file, self.validator._fast)
+        except (ScenarioError, CheckFailed) as exc:
+            return _rejected(row, exc)
+        self._write(row.line, tx)
+        return tx
+
+    def _write(self, line: int, t: Transaction) -> None:
+        self._writer.writerow((line, t.id, t.type, t.date.isoformat(), t.exporter, t.from_, t.to,
+                               t.ultimate_consignee, _cell(t.item), _cell(t.model),
+                               _cell(t.quantity), t.end_use, _cell(t.final_destination)))
+
+    def _valid_values(self) -> None:
+        """``valid(kind, value)``: the entities, items, models and countries a canonical
+        row may name."""
+        import pycountry
+
+        from reasoner.law.scenario import EXTRA_COUNTRIES
+
+        ctx = self.validator.context
+        values = [("entity", e.id) for e in ctx.entities] + [("item", i.id) for i in ctx.items]
+        values += [("model", m.id) for m in ctx.models]
+        values += [("country", c) for c in sorted({c.alpha_2 for c in pycountry.countries}
+                                                   | set(EXTRA_COUNTRIES))]
+        self.execute("CREATE TABLE valid (kind VARCHAR, value VARCHAR)")
+        for k in range(0, len(values), 500):
+            self.execute("INSERT INTO valid VALUES " + ", ".join(
+                f"({_sql_value(a)}, {_sql_value(b)})" for a, b in values[k:k + 500]))
+
+    def _stage_csv(self, canonical: bool) -> None:
+        """``txs``: the staged rows (and, from ``accept_csv``, the canonical ones)."""
+        cols = ", ".join(f"'{n}': '{t}'" for n, t in zip(_TX_FIELDS, _TX_TYPES))
+        path = self._staged.replace("'", "''")
+        staged = (f"SELECT * FROM read_csv('{path}', header=false, columns={{{cols}}}, "
+                  "quote='\"', escape='\"', auto_detect=false, force_not_null=['id', 'type', "
+                  "'exporter', 'from_', 'to', 'ultimate_consignee', 'end_use'])")
+        if not canonical:
+            self.execute(f"CREATE TABLE txs AS {staged}")
+            return
+        self.execute(f"""CREATE TABLE txs_all AS
+            SELECT r.line, r.id, r.type, CAST(r.date AS DATE) AS date, r.exporter,
+                   r."from" AS from_, r."to", r.ultimate_consignee, r.item, r.model,
+                   CAST(r.quantity AS HUGEINT) AS quantity, r.end_use, r.final_destination
+            FROM raw r JOIN raw_ok k ON k.line = r.line WHERE k.ok
+            UNION ALL {staged}""")
+        self.execute("""CREATE TABLE txs_first AS
+            SELECT *, min(line) OVER (PARTITION BY id) AS first FROM txs_all""")
+        self.execute("CREATE TABLE txs AS SELECT * EXCLUDE (first) FROM txs_first "
+                     "WHERE line = first")
+
+    def _duplicates(self, names: list[str]) -> list[Rejected]:
+        from reasoner.lang.errors import ScenarioError
+        from reasoner.lang.span import Span
+        from reasoner.tools.screen.screener import _rejected
+
+        out = []
+        for line, tid, first, *cells in self.execute(
+                f"SELECT f.line, f.id, f.first, {', '.join('r.' + _q(n) for n in names)} "
+                "FROM txs_first f JOIN raw r ON r.line = f.line WHERE f.line > f.first"):
+            shown = tuple((n, "" if c is None else c) for n, c in zip(names, cells))
+            row = RawRow(line, None, None, shown)
+            out.append(_rejected(row, ScenarioError(
+                f"duplicate transaction id '{tid}'", Span(self.file, line, 1),
+                f"first used at line {first}; transaction ids must be unique in the file")))
+        return out
+
+    def _model_defaults(self) -> None:
+        """The production country of each model without one: its first row's ``from``."""
+        from reasoner.lang.span import Span
+
+        defaulted = self.validator._defaulted
+        if not defaulted:
+            return
+        names = ", ".join(_sql_value(m) for m in sorted(defaulted))
+        for model, country, line in self.execute(
+                f"SELECT model, arg_min(from_, line), min(line) FROM txs "
+                f"WHERE model IN ({names}) GROUP BY model"):
+            self.validator.model_from[model] = (country, Span(self.file, line, 1))
 
     # -- stage 2: deciding ---------------------------------------------------------------
 
@@ -181,9 +317,10 @@ class ColumnarScreen:
         """
         import time
 
-        assert self._fh is not None
-        self._fh.close()
-        self._fh = None
+        if self._fh is not None:  # rows staged by ``accept``
+            self._fh.close()
+            self._fh = None
+            self._stage_csv(canonical=False)
         say = on_stage or (lambda _: None)
         clock = time.perf_counter()
 
@@ -206,7 +343,9 @@ class ColumnarScreen:
         self._load_transactions(sql)
         lap("load")
         say("evaluating")
-        run_steps(self.execute, sql)
+        given = {p for p, rs in rows.items() if rs} | {"lpp_shipped"} | {
+            p for p, _ in _TX_RELATIONS} | {"tx", "tx_seq", "tx_as_of"}
+        run_steps(self.execute, sql, given=given)
         lap("pass 1")
         say("counting LPP")
         shipped = self._lpp_fold()
@@ -218,7 +357,8 @@ class ColumnarScreen:
             again = dependents(self.checked, ("lpp_shipped",))
             for pred in again:
                 self.execute(f"DELETE FROM {table_name(pred)} WHERE _r >= 0")
-            run_steps(self.execute, sql, [s for s in sql.steps if set(s.preds) & again])
+            run_steps(self.execute, sql, [s for s in sql.steps if set(s.preds) & again],
+                      given=given)
         lap("pass 2")
         say("deciding")
         self._decisions(sql)
@@ -248,12 +388,6 @@ class ColumnarScreen:
 
     def _load_transactions(self, sql: SqlProgram) -> None:
         ex = self.execute
-        cols = ", ".join(f"'{n}': '{t}'" for n, t in zip(_TX_FIELDS, _TX_TYPES))
-        path = self._staged.replace("'", "''")
-        ex(f"CREATE TABLE txs AS SELECT * FROM read_csv('{path}', header=false, "
-           f"columns={{{cols}}}, quote='\"', escape='\"', auto_detect=false, "
-           f"force_not_null=['id', 'type', 'exporter', 'from_', 'to', 'ultimate_consignee', "
-           f"'end_use'])")
         zeros = "".join(", CAST(0 AS BIGINT)" for _ in range(sql.words))
         as_of = self.as_of or self.context.as_of
         ex(f"INSERT INTO {table_name('tx')} SELECT id, -1{zeros} FROM txs")
@@ -489,6 +623,64 @@ class ColumnarScreen:
             self.con.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _plain(path: str) -> bool:
+    """Whether each line of a CSV file is one row: no quotes, lone CRs, blank lines or BOM
+    (a CR split from its LF by a block boundary counts as lone: then the file just
+    takes the slower path)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(3)
+            if head.startswith(b"\xef\xbb\xbf"):
+                return False
+            fh.seek(0)
+            last = b""
+            for block in iter(lambda: fh.read(1 << 22), b""):
+                if b'"' in block or block.replace(b"\r\n", b"").count(b"\r") \
+                        or b"\n\n" in block or b"\n\r\n" in block \
+                        or (last == b"\n" and block.startswith((b"\n", b"\r\n"))):
+                    return False
+                last = block[-1:]
+    except OSError:
+        return False
+    return True
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _canonical() -> str:
+    """SQL: a row of ``raw`` is in canonical form (``screener._FastPath``'s conditions)."""
+    from reasoner.law.scenario import END_USES, TX_TYPES
+
+    def one_of(col: str, values: Sequence[str]) -> str:
+        return f"{_q(col)} IN ({', '.join(_sql_value(v) for v in values)})"
+
+    def valid(col: str, kind: str) -> str:
+        return f"{_q(col)} IN (SELECT value FROM valid WHERE kind = '{kind}')"
+
+    nulls = "('~', 'null', 'Null', 'NULL')"
+    text = [c for c in _CSV_COLUMNS if c != "quantity"]
+    required = ("id", "type", "date", "exporter", "from", "to", "ultimate_consignee", "end_use")
+    conds = [f"{_q(c)} IS NOT NULL" for c in required]
+    conds += [f"({_q(c)} IS NULL OR {_q(c)} NOT IN {nulls})" for c in text]
+    conds += [one_of("type", TX_TYPES), one_of("end_use", END_USES),
+              valid("exporter", "entity"), valid("ultimate_consignee", "entity"),
+              valid("from", "country"), valid("to", "country"),
+              f"(final_destination IS NULL OR {valid('final_destination', 'country')})",
+              "((item IS NULL) <> (model IS NULL))",
+              f"(item IS NULL OR ({valid('item', 'item')} AND "
+              "regexp_full_match(quantity, '[1-9][0-9]{0,17}')))",
+              f"(model IS NULL OR ({valid('model', 'model')} AND quantity IS NULL))",
+              "regexp_full_match(date, '[0-9]{4}-[0-9]{2}-[0-9]{2}')",
+              "TRY_CAST(date AS DATE) IS NOT NULL", "NOT starts_with(date, '0000')"]
+    return "COALESCE(" + " AND ".join(conds) + ", FALSE)"
+
+
+_CSV_COLUMNS = ("id", "type", "date", "exporter", "from", "to", "ultimate_consignee", "item",
+                "model", "quantity", "end_use", "final_destination")
 
 
 def _columns() -> str:
