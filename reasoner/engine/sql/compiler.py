@@ -98,10 +98,18 @@ class SqlProgram:
     kinds: Mapping[str, tuple[str | None, ...]]
     steps: tuple[Step, ...]
     words: int = 0
+    symbols: bool = False
+
+    def col_type(self, kind: str | None) -> str:
+        """The SQL type of a column of ``kind`` (strings are INTEGER symbol ids when
+        the program was compiled with ``symbols``)."""
+        if self.symbols and kind in (None, "str"):
+            return SYMBOL_TYPE
+        return self.dialect.sql_type(kind)
 
     def create(self, pred: str, name: str | None = None) -> str:
         """``CREATE TABLE`` for ``pred``'s relation (or a table of its shape)."""
-        cols = [f"c{k} {self.dialect.sql_type(kind)}" for k, kind in enumerate(self.kinds[pred])]
+        cols = [f"c{k} {self.col_type(kind)}" for k, kind in enumerate(self.kinds[pred])]
         cols += ["_r INTEGER"] + [f"m{w} BIGINT" for w in range(self.words)]
         return f"CREATE TABLE {name or table_name(pred)} ({', '.join(cols)})"
 
@@ -259,10 +267,44 @@ def _term_kind(term: Term, env: Mapping[str, str | None]) -> str | None:
 
 # Bits of a mark word (BIGINT, sign bit unused).
 WORD_BITS = 62
+# Strings as symbols: ids numbered in the strings' sort order, so that comparing
+# two ids compares the strings.
+SYMBOL_TYPE = "INTEGER"
+
+
+def constants(checked: CheckedProgram) -> set[str]:
+    """Every string constant of the program's rules."""
+    out: set[str] = set()
+
+    def walk(t: Term) -> None:
+        if isinstance(t, Const) and isinstance(t.value, str):
+            out.add(t.value)
+        elif isinstance(t, Call):
+            for a in t.args:
+                walk(a)
+
+    def items(body: Iterable[BodyItem]) -> None:
+        for item in body:
+            if isinstance(item, Literal):
+                for a in item.atom.args:
+                    walk(a)
+            elif isinstance(item, Comparison):
+                walk(item.left)
+                walk(item.right)
+            else:
+                walk(item.term)
+                items(item.body)
+
+    for rule in checked.rules:
+        for a in rule.head.args:
+            walk(a)
+        items(rule.body)
+    return out
 
 
 def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | None]],
-                    dialect: Dialect = DUCKDB, marks: Sequence[int] | None = None) -> SqlProgram:
+                    dialect: Dialect = DUCKDB, marks: Sequence[int] | None = None,
+                    symbols: Mapping[str, int] | None = None) -> SqlProgram:
     """Compile a checked program to SQL, given the kinds of its columns.
 
     Args:
@@ -274,6 +316,9 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
             the or of the marks of every rule in its proof by first derivations:
             its own rule's, and those of the rows its positive premises matched
             (bits or-ed over the matches of that rule, where there are several).
+        symbols: when given, strings are INTEGER ids (every string constant of the
+            program -> its id; ids in the strings' sort order); loading and reading
+            rows is then the caller's business.
 
     Returns:
         The steps, in stratum order.
@@ -290,7 +335,7 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
     for stratum in checked.strata:
         preds = tuple(dict.fromkeys(checked.rules[i].head.pred for i in stratum))
         recursive = set(preds) & checked.recursive
-        comp = _Compiler(checked, frozen, dialect, marks, words)
+        comp = _Compiler(checked, frozen, dialect, marks, words, symbols)
         if not recursive:
             (pred,) = preds
             selects = [comp.rule(i, {}) for i in stratum]
@@ -309,7 +354,8 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
             preds, tuple(stratum), None,
             {p: _min_rule(s, checked.arity[p], words) for p, s in first.items() if s},
             {p: _min_rule(s, checked.arity[p], words) for p, s in rounds.items() if s}))
-    return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps), words)
+    return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps), words,
+                      symbols is not None)
 
 
 def _min_rule(selects: list[str], arity: int, words: int) -> str:
@@ -344,13 +390,20 @@ class _Scope:
 
 class _Compiler:
     def __init__(self, checked: CheckedProgram, kinds: Mapping[str, tuple[str | None, ...]],
-                 dialect: Dialect, marks: Sequence[int] | None = None, words: int = 0) -> None:
+                 dialect: Dialect, marks: Sequence[int] | None = None, words: int = 0,
+                 symbols: Mapping[str, int] | None = None) -> None:
+        self.symbols = symbols
         self.checked = checked
         self.kinds = kinds
         self.dialect = dialect
         self.marks = marks
         self.words = words
         self.counter = 0
+
+    def sql_type(self, kind: str | None) -> str:
+        if self.symbols is not None and kind in (None, "str"):
+            return SYMBOL_TYPE
+        return self.dialect.sql_type(kind)
 
     def alias(self) -> str:
         self.counter += 1
@@ -370,7 +423,7 @@ class _Compiler:
                 expr = "NULL"  # a value of another kind cannot be in this column
             if isinstance(arg, Call):
                 scope.where.append(f"({expr}) IS NOT NULL")
-            cols.append(f"CAST({expr} AS {self.dialect.sql_type(want)}) AS c{k}")
+            cols.append(f"CAST({expr} AS {self.sql_type(want)}) AS c{k}")
         cols.append(f"{index} AS _r")
         for w in range(self.words):
             own = ((self.marks[index] if self.marks else 0) >> (w * WORD_BITS)) & ((1 << WORD_BITS) - 1)
@@ -498,7 +551,10 @@ class _Compiler:
         if isinstance(term, Var):
             return scope.env[term.name], scope.kinds.get(term.name)
         if isinstance(term, Const):
-            return literal(term.value, self.dialect, term.span), kind_of(term.value)
+            v = term.value
+            if self.symbols is not None and isinstance(v, str):
+                return f"CAST({self.symbols[v]} AS {SYMBOL_TYPE})", "str"
+            return literal(v, self.dialect, term.span), kind_of(v)
         args = [self.term(a, scope) for a in term.args]
         kinds = [k for _, k in args]
         fn = term.fn

@@ -58,14 +58,15 @@ def fact_kinds(rows: Mapping[str, Iterable[tuple[Value, ...]]]) -> dict[str, lis
 
 
 def prepare(checked: CheckedProgram, rows: Mapping[str, Iterable[tuple[Value, ...]]],
-            dialect: Any, marks: Sequence[int] | None = None) -> SqlProgram:
+            dialect: Any, marks: Sequence[int] | None = None,
+            symbols: Mapping[str, int] | None = None) -> SqlProgram:
     """Compile ``checked`` for the kinds of the given ``rows``.
 
     Raises:
         UnsupportedProgramError: what the compiler refuses.
     """
     kinds = infer_kinds(checked, fact_kinds(rows))
-    return compile_program(checked, kinds, dialect, marks)
+    return compile_program(checked, kinds, dialect, marks, symbols)
 
 
 def csv_cell(v: Value) -> str:
@@ -80,8 +81,10 @@ def csv_cell(v: Value) -> str:
 
 
 def load_rows(execute: Execute, sql: SqlProgram, pred: str, rows: Iterable[tuple[Value, ...]],
-              folder: str | None = None) -> None:
-    """Append given rows (``_r`` = -1) to ``pred``'s table, through a temporary CSV file."""
+              folder: str | None = None, encoded: bool = False) -> None:
+    """Append given rows (``_r`` = -1) to ``pred``'s table, through a temporary CSV file
+    (with symbols, strings must be in table ``sym(s, id)``; rows missing one are dropped;
+    ``encoded``: the rows hold symbol ids already)."""
     fd, path = tempfile.mkstemp(prefix="earlog-facts-", suffix=".csv", dir=folder)
     n = sql.arity.get(pred, 0)
     try:
@@ -95,18 +98,37 @@ def load_rows(execute: Execute, sql: SqlProgram, pred: str, rows: Iterable[tuple
         if not count:
             return
         names = [f"c{k}" for k in range(n)] + ["_r"] + [f"m{w}" for w in range(sql.words)]
-        types = ", ".join(f"'{c}': '{t}'" for c, t in zip(names, _types(sql, pred)))
+        kinds = ([sql.col_type(k) for k in sql.kinds[pred]] + ["INTEGER"] + ["BIGINT"] * sql.words
+                 if encoded else _types(sql, pred))
+        types = ", ".join(f"'{c}': '{t}'" for c, t in zip(names, kinds))
         quoted = path.replace("'", "''")
-        execute(f"INSERT INTO {table_name(pred)} SELECT * FROM read_csv('{quoted}', "
-                f"header=false, columns={{{types}}}, quote='\"', escape='\"', "
-                f"force_not_null=[{', '.join(repr(c) for c in names)}], "
-                f"null_padding=false, auto_detect=false)")
+        source = (f"read_csv('{quoted}', header=false, columns={{{types}}}, quote='\"', "
+                  f"escape='\"', force_not_null=[{', '.join(repr(c) for c in names)}], "
+                  f"null_padding=false, auto_detect=false)")
+        select = f"SELECT * FROM {source}" if encoded else _load_select(sql, pred, source)
+        execute(f"INSERT INTO {table_name(pred)} {select}")
     finally:
         os.unlink(path)
 
 
 def _types(sql: SqlProgram, pred: str) -> list[str]:
     return [sql.dialect.sql_type(k) for k in sql.kinds[pred]] + ["INTEGER"] + ["BIGINT"] * sql.words
+
+
+def _load_select(sql: SqlProgram, pred: str, source: str) -> str:
+    """SELECT the columns of ``pred``'s table from ``source`` (text cells read typed;
+    with symbols, strings looked up in table ``sym``)."""
+    if not sql.symbols:
+        return f"SELECT * FROM {source}"
+    cols, joins = [], []
+    for k, kind in enumerate(sql.kinds[pred]):
+        if kind in (None, "str"):
+            joins.append(f"JOIN sym s{k} ON s{k}.s = r.c{k}")
+            cols.append(f"s{k}.id")
+        else:
+            cols.append(f"r.c{k}")
+    cols += ["r._r"] + [f"r.m{w}" for w in range(sql.words)]
+    return f"SELECT {', '.join(cols)} FROM {source} r {' '.join(joins)}"
 
 
 def run_steps(execute: Execute, sql: SqlProgram, steps: Sequence[Step] | None = None,

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
-from reasoner.engine.sql.compiler import DUCKDB, WORD_BITS, SqlProgram, table_name
+from reasoner.engine.sql.compiler import (DUCKDB, SYMBOL_TYPE, WORD_BITS, SqlProgram, constants,
+                                          table_name)
 from reasoner.engine.sql.duckdb_engine import connect, create_tables, executor
 from reasoner.engine.sql.runner import csv_cell, load_rows, prepare, run_steps
 from reasoner.lang.checks import CheckedProgram
@@ -153,6 +154,7 @@ class ColumnarScreen:
         self._writer = csv.writer(self._fh, lineterminator="\n")
         self.accepted = 0
         self.sql: SqlProgram | None = None
+        self.symbols: dict[str, int] = {}
         self.stats = Stats()
 
     # -- stage 1: validation (Python, file order) ---------------------------------------
@@ -334,8 +336,9 @@ class ColumnarScreen:
         rows: dict[str, set[tuple[Value, ...]]] = {}
         for fact in (*self.checked.program.facts, *static):
             rows.setdefault(fact.pred, set()).add(fact.values)
+        symbols = self._symbols(rows)
         sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
-                                 self.marks.own)
+                                 self.marks.own, symbols)
         create_tables(self.execute, sql)
         for pred, rs in rows.items():
             if pred in sql.arity:
@@ -353,7 +356,7 @@ class ColumnarScreen:
         lap("LPP fold")
         if shipped:
             say("evaluating LPP")
-            load_rows(self.execute, sql, "lpp_shipped", shipped, self.folder)
+            load_rows(self.execute, sql, "lpp_shipped", shipped, self.folder, encoded=True)
             again = dependents(self.checked, ("lpp_shipped",))
             for pred in again:
                 self.execute(f"DELETE FROM {table_name(pred)} WHERE _r >= 0")
@@ -386,31 +389,68 @@ class ColumnarScreen:
             out.setdefault(pred, {("t", "x")})
         return out
 
+    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]]) -> dict[str, int]:
+        """``sym(s, id)``: every string of the facts, the rules and the staged rows, numbered
+        in sort order; returns the ids of the program's constants."""
+        strings = constants(self.checked) | {
+            v for rs in rows.values() for r in rs for v in r if isinstance(v, str)}
+        path = os.path.join(self.folder, "strings.csv")
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for text in sorted(strings):
+                w.writerow((text,))
+        quoted = path.replace("'", "''")
+        ex = self.execute
+        ex(f"CREATE TABLE sym_src AS SELECT * FROM read_csv('{quoted}', header=false, "
+           "columns={'s': 'VARCHAR'}, quote='\"', escape='\"', auto_detect=false, "
+           "force_not_null=['s'])")
+        for col in ("id",) + tuple(c for _, c in _TX_RELATIONS if c not in ("date", "quantity")):
+            ex(f"INSERT INTO sym_src SELECT DISTINCT {_q(col)} FROM txs WHERE {_q(col)} IS NOT NULL")
+        ex("CREATE TABLE sym AS SELECT s, CAST(row_number() OVER (ORDER BY s) - 1 AS INTEGER) "
+           "AS id FROM (SELECT DISTINCT s FROM sym_src)")
+        ex("DROP TABLE sym_src")
+        wanted = constants(self.checked) | set(EXCEPTION_CODES)
+        found = {s: int(i) for s, i in ex("SELECT s, id FROM sym WHERE s IN (" + ", ".join(
+            _sql_value(c) for c in sorted(wanted)) + ")")}
+        self.symbols = found
+        return found
+
+    def _lit(self, text: str) -> str:
+        """The SQL of a string constant's symbol id (-1: a string no row holds)."""
+        return str(self.symbols.get(text, -1))
+
     def _load_transactions(self, sql: SqlProgram) -> None:
         ex = self.execute
+        texts = [c for _, c in _TX_RELATIONS if c not in ("date", "quantity")]
+        joins = " ".join(f"LEFT JOIN sym s_{c} ON s_{c}.s = t.{_q(c)}" for c in texts)
+        ex(f"""CREATE TABLE txk AS SELECT t.line, si.id AS tx, t.id AS name, t.date, t.quantity,
+                   {', '.join(f's_{c}.id AS {_q(c)}' for c in texts)}
+               FROM txs t JOIN sym si ON si.s = t.id {joins}""")
         zeros = "".join(", CAST(0 AS BIGINT)" for _ in range(sql.words))
         as_of = self.as_of or self.context.as_of
-        ex(f"INSERT INTO {table_name('tx')} SELECT id, -1{zeros} FROM txs")
-        ex(f"INSERT INTO {table_name('tx_seq')} SELECT id, CAST(row_number() OVER "
-           f"(ORDER BY date, line) - 1 AS HUGEINT), -1{zeros} FROM txs")
+        ex(f"INSERT INTO {table_name('tx')} SELECT tx, -1{zeros} FROM txk")
+        ex(f"INSERT INTO {table_name('tx_seq')} SELECT tx, CAST(row_number() OVER "
+           f"(ORDER BY date, line) - 1 AS HUGEINT), -1{zeros} FROM txk")
         when = f"DATE '{as_of.isoformat()}'" if as_of is not None else "date"
-        ex(f"INSERT INTO {table_name('tx_as_of')} SELECT id, {when}, -1{zeros} FROM txs")
+        ex(f"INSERT INTO {table_name('tx_as_of')} SELECT tx, {when}, -1{zeros} FROM txk")
         for pred, col in _TX_RELATIONS:
-            ex(f"INSERT INTO {table_name(pred)} SELECT id, \"{col}\", -1{zeros} FROM txs "
-               f"WHERE \"{col}\" IS NOT NULL")
+            ex(f"INSERT INTO {table_name(pred)} SELECT tx, {_q(col)}, -1{zeros} FROM txk "
+               f"WHERE {_q(col)} IS NOT NULL")
 
     # -- LPP --------------------------------------------------------------------------
 
     def _lpp_fold(self) -> list[tuple[Value, ...]]:
-        """The LPP shipments of the book: (consignee, year, TPP, transaction) rows."""
+        """The LPP shipments of the book: (consignee, year, TPP, transaction) rows, the
+        consignee and transaction as symbol ids."""
         from reasoner.engine.sql.runner import to_value
 
         ex = self.execute
-        caps = ex(f"SELECT c1 FROM {table_name('threshold')} WHERE c0 = 'lpp_cap'")
+        lit = self._lit
+        caps = ex(f"SELECT c1 FROM {table_name('threshold')} WHERE c0 = {lit('lpp_cap')}")
         if len(caps) != 1:
             raise EngineError("the rulebook must state one LPP cap (threshold \"lpp_cap\")")
         cap = to_value(caps[0][0])
-        codes = ", ".join(f"'{c}'" for c in EXCEPTION_CODES if c != "LPP")
+        others = ", ".join(lit(c) for c in EXCEPTION_CODES if c != "LPP")
         found = ex(f"""
             SELECT s.c1, s.c2, t.c1, p.c1, s.c0
             FROM {table_name('lpp_slot')} s
@@ -418,9 +458,9 @@ class ColumnarScreen:
             JOIN {table_name('lpp_prior')} p ON p.c0 = s.c0
             JOIN {table_name('tx_seq')} q ON q.c0 = s.c0
             WHERE EXISTS (SELECT 1 FROM {table_name('exception')} x
-                          WHERE x.c0 = s.c0 AND x.c1 = 'LPP')
+                          WHERE x.c0 = s.c0 AND x.c1 = {lit('LPP')})
               AND NOT EXISTS (SELECT 1 FROM {table_name('exception')} x
-                              WHERE x.c0 = s.c0 AND x.c1 IN ({codes}))
+                              WHERE x.c0 = s.c0 AND x.c1 IN ({others}))
             ORDER BY s.c1, s.c2, q.c1""")
         shipped: list[tuple[Value, ...]] = []
         slot: tuple[Any, Any] | None = None
@@ -439,44 +479,49 @@ class ColumnarScreen:
     def _decisions(self, sql: SqlProgram) -> None:
         ex = self.execute
         T = table_name
+        lit = self._lit
         ms = [f"m{w}" for w in range(sql.words)]
-        codes = ", ".join(f"'{c}'" for c in EXCEPTION_CODES)
+        codes = ", ".join(lit(c) for c in EXCEPTION_CODES)
         ex(f"""CREATE TABLE base AS
-            SELECT t.line, t.id AS tx, a.c1 AS as_of,
+            SELECT t.line, t.tx, t.name, a.c1 AS as_of,
                    i.c0 IS NOT NULL AS in_scope, n.c0 IS NOT NULL AS needs,
                    u.c0 IS NOT NULL AS unknown,
-                   COALESCE(o.outcome, 'indeterminate') AS outcome,
-                   COALESCE(x.codes, []) AS exceptions, r.review, r.review IS NOT NULL AS reviewed,
+                   COALESCE(o.outcome, {lit('indeterminate')}) AS outcome,
+                   COALESCE(x.codes, []) AS exceptions, COALESCE(x.names, []) AS exception_names,
+                   r.review, r.review IS NOT NULL AS reviewed,
                    w.c0 IS NOT NULL AS weights, it.tx IS NOT NULL AS has_item
-            FROM txs t
-            LEFT JOIN (SELECT c0, min(c1) AS c1 FROM {T('tx_as_of')} GROUP BY c0) a ON a.c0 = t.id
-            LEFT JOIN {T('in_scope')} i ON i.c0 = t.id
-            LEFT JOIN {T('needs_license')} n ON n.c0 = t.id
-            LEFT JOIN {T('license_unknown')} u ON u.c0 = t.id
+            FROM txk t
+            LEFT JOIN (SELECT c0, min(c1) AS c1 FROM {T('tx_as_of')} GROUP BY c0) a ON a.c0 = t.tx
+            LEFT JOIN {T('in_scope')} i ON i.c0 = t.tx
+            LEFT JOIN {T('needs_license')} n ON n.c0 = t.tx
+            LEFT JOIN {T('license_unknown')} u ON u.c0 = t.tx
             LEFT JOIN (SELECT c0, min(c1) AS outcome FROM {T('outcome')} GROUP BY c0) o
-                ON o.c0 = t.id
-            LEFT JOIN (SELECT c0, list_sort(list(DISTINCT c1)) AS codes FROM {T('exception')}
-                       WHERE c1 IN ({codes}) GROUP BY c0) x ON x.c0 = t.id
+                ON o.c0 = t.tx
+            LEFT JOIN (SELECT e.c0, list_sort(list(DISTINCT e.c1)) AS codes,
+                              list_sort(list(DISTINCT y.s)) AS names
+                       FROM {T('exception')} e JOIN sym y ON y.id = e.c1
+                       WHERE e.c1 IN ({codes}) GROUP BY e.c0) x ON x.c0 = t.tx
             LEFT JOIN (SELECT c0, min(c1) AS review FROM {T('review')} GROUP BY c0) r
-                ON r.c0 = t.id
-            LEFT JOIN {T('weights')} w ON w.c0 = t.id
-            LEFT JOIN (SELECT DISTINCT c0 AS tx FROM {T('tx_item')}) it ON it.tx = t.id""")
+                ON r.c0 = t.tx
+            LEFT JOIN {T('weights')} w ON w.c0 = t.tx
+            LEFT JOIN (SELECT DISTINCT c0 AS tx FROM {T('tx_item')}) it ON it.tx = t.tx""")
         self._candidate_marks(sql)
-        open_ = "b.outcome IN ('license_required', 'indeterminate')"
+        lr, ind, ok = lit("license_required"), lit("indeterminate"), lit("permitted")
+        open_ = f"b.outcome IN ({lr}, {ind})"
         ruled = "NOT list_contains(b.exceptions, r.c1)"
         parts = [
             f"SELECT o.c0 AS tx, {_m('o', ms)} FROM {T('outcome')} o JOIN base b "
             "ON o.c0 = b.tx AND o.c1 = b.outcome",
             f"SELECT x.c0, {_m('x', ms)} FROM {T('exception')} x WHERE x.c1 IN ({codes})",
             f"SELECT r.c0, {_m('r', ms)} FROM {T('review')} r JOIN base b ON r.c0 = b.tx "
-            "AND r.c1 = b.review WHERE b.outcome = 'license_required'",
+            f"AND r.c1 = b.review WHERE b.outcome = {lr}",
             f"SELECT l.c0, {_m('l', ms)} FROM {T('license_required')} l",
             f"SELECT h.c0, {_m('h', ms)} FROM {T('cons_hq')} h JOIN base b ON h.c0 = b.tx "
             "WHERE b.in_scope",
             f"SELECT i.c0, {_m('c', ms)} FROM {T('tx_item')} i JOIN {T('class_confirmed')} c "
             "ON c.c0 = i.c1 JOIN base b ON i.c0 = b.tx WHERE b.in_scope",
             f"SELECT n.c0, {_m('n', ms)} FROM {T('no_license')} n JOIN base b ON n.c0 = b.tx "
-            "WHERE b.outcome = 'permitted' AND NOT b.needs",
+            f"WHERE b.outcome = {ok} AND NOT b.needs",
             f"SELECT r.c0, {_m('r', ms)} FROM {T('relevant_exception')} r JOIN base b "
             f"ON r.c0 = b.tx WHERE {open_} AND {ruled}",
             f"SELECT r.c0, {_m('x', ms)} FROM {T('relevant_exception')} r JOIN base b "
@@ -495,13 +540,13 @@ class ColumnarScreen:
         ex(f"CREATE TABLE used AS SELECT tx, {ors} FROM ({' UNION ALL '.join(parts)}) u "
            "GROUP BY tx")
         ex(f"""CREATE TABLE missing AS
-            SELECT p.c0 AS tx, list_sort(list(DISTINCT p.c2)) AS missing
-            FROM {T('pending')} p JOIN base b ON p.c0 = b.tx
+            SELECT p.c0 AS tx, list_sort(list(DISTINCT y.s)) AS missing
+            FROM {T('pending')} p JOIN base b ON p.c0 = b.tx JOIN sym y ON y.id = p.c2
             WHERE {open_} AND NOT EXISTS (SELECT 1 FROM {T('barred_pending')} q
                                           WHERE q.c0 = p.c0 AND q.c1 = p.c1)
             GROUP BY p.c0""")
-        ex(f"""CREATE TABLE flags AS SELECT c0 AS tx, list(DISTINCT c1) AS flagged
-            FROM {T('tx_flag')} GROUP BY c0""")
+        ex(f"""CREATE TABLE flags AS SELECT f.c0 AS tx, list(DISTINCT y.s) AS flagged
+            FROM {T('tx_flag')} f JOIN sym y ON y.id = f.c1 GROUP BY f.c0""")
         self._decode(ms)
         zero = ", ".join(f"COALESCE(u.{m}, 0) AS {m}" for m in ms)
         on = " AND ".join(f"d.{m} = k.{m}" for m in ms)
@@ -510,20 +555,21 @@ class ColumnarScreen:
                               COALESCE(f.flagged, []) AS flagged
                        FROM base b LEFT JOIN used u ON u.tx = b.tx
                        LEFT JOIN missing mi ON mi.tx = b.tx LEFT JOIN flags f ON f.tx = b.tx),
-            k2 AS (SELECT k.*, CASE WHEN k.outcome = 'indeterminate' AND k.needs
+            k2 AS (SELECT k.*, CASE WHEN k.outcome = {ind} AND k.needs
                                      AND NOT k.reviewed AND len(k.missing0) = 0
                                     THEN ['tpp_per_unit'] ELSE k.missing0 END AS missing
                    FROM k)
-            SELECT k.line, k.tx AS "transaction", k.as_of,
+            SELECT k.line, k.name AS "transaction", k.as_of,
                    k.in_scope,
                    CASE WHEN NOT k.in_scope THEN FALSE WHEN k.unknown THEN NULL
                         ELSE k.needs END AS license_required,
-                   k.exceptions, k.outcome,
-                   CASE WHEN k.outcome = 'license_required' THEN k.review END AS review_policy,
+                   k.exception_names AS exceptions, so.s AS outcome,
+                   CASE WHEN k.outcome = {lr} THEN sr.s END AS review_policy,
                    d.cites AS citations,
                    list_sort(list_distinct(list_concat(d.unc, k.flagged,
                        list_transform(k.missing, lambda s: 'missing:' || s)))) AS uncertainties
-            FROM k2 k JOIN decoded d ON {on}""")
+            FROM k2 k JOIN decoded d ON {on} JOIN sym so ON so.id = k.outcome
+            LEFT JOIN sym sr ON sr.id = k.review""")
 
     def _candidate_marks(self, sql: SqlProgram) -> None:
         """``cand(code, weights, item, m..)``: the citations `decision._ruled_out` adds for
@@ -532,6 +578,8 @@ class ColumnarScreen:
         heads = {r.head.args[1].value for r in self.book.rules if r.head.pred == "candidate"
                  and isinstance(r.head.args[1], Const)}
         for code in sorted(set(EXCEPTION_CODES) | {str(h) for h in heads}):
+            if code not in self.symbols:
+                continue  # no row holds it
             for weights in (False, True):
                 for item in (False, True):
                     kind = {"weights": weights, "tx_item": item, "tx_eccn": item}
@@ -541,13 +589,14 @@ class ColumnarScreen:
                         and isinstance(rule.head.args[1], Const) and rule.head.args[1].value == code
                         and not any(isinstance(b, Literal) and not b.negated
                                     and kind.get(b.atom.pred) is False for b in rule.body)}
-                    rows.append((code, weights, item, *_words(self.marks.cites_mask(cites),
-                                                             sql.words)))
-        cols = ", ".join(["code VARCHAR", "weights BOOLEAN", "item BOOLEAN"]
+                    rows.append((self.symbols[code], weights, item,
+                                 *_words(self.marks.cites_mask(cites), sql.words)))
+        cols = ", ".join([f"code {SYMBOL_TYPE}", "weights BOOLEAN", "item BOOLEAN"]
                          + [f"m{w} BIGINT" for w in range(sql.words)])
         self.execute(f"CREATE TABLE cand ({cols})")
-        self.execute("INSERT INTO cand VALUES " + ", ".join(
-            "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
+        if rows:
+            self.execute("INSERT INTO cand VALUES " + ", ".join(
+                "(" + ", ".join(_sql_value(v) for v in row) + ")" for row in rows))
 
     def _decode(self, ms: list[str]) -> None:
         """``decoded(m.., cites, unc)`` for every distinct mark set of a decision."""
