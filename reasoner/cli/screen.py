@@ -230,7 +230,7 @@ def _screen_columnar(file: str, context_path: str, input_format: str | None, fmt
     try:
         rejected = RejectWriter(rej)
         bar.set_description("validating")
-        found = screen.accept_csv(file) if kind == "csv" else None
+        found = screen.accept_file(file, kind)
         if found is not None:
             bar.update(screen.accepted + len(found))
         for r in found if found is not None else screen.accept(

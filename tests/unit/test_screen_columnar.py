@@ -37,7 +37,7 @@ def columnar(ctx: Scenario, path: Path, fmt: str = "csv", plain: bool = True,
     """Decisions by transaction, and the rejected rows."""
     s = ColumnarScreen(ctx, str(path), **opts)
     try:
-        rejected = s.accept_csv(str(path)) if plain and fmt == "csv" else None
+        rejected = s.accept_file(str(path), fmt) if plain else None
         if rejected is None:
             rejected = list(s.accept(read_rows(str(path), fmt)))
         s.decide()

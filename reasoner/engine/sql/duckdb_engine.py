@@ -14,8 +14,9 @@ from reasoner.lang.ir import Fact
 __all__ = ["DuckDBEngine", "connect", "executor"]
 
 
-def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
-    """A new in-memory DuckDB connection.
+def connect(threads: int | None = None, memory_limit: str | None = None,
+            database: str = ":memory:") -> Any:
+    """A new DuckDB connection (default: in memory).
 
     Raises:
         EngineError: the ``duckdb`` package is not installed.
@@ -25,7 +26,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> Any:
     except ImportError:
         raise EngineError("the duckdb engine needs the 'duckdb' package",
                           hint="pip install duckdb, or use --engine earlog") from None
-    con = duckdb.connect(":memory:")
+    con = duckdb.connect(database)
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit is not None:

@@ -146,9 +146,10 @@ class ColumnarScreen:
         self.book = load_rulebook(regime or context.regime)
         self.checked = self.book.checked.without(("condition",))
         self.marks = Marks(self.book)
-        self.con = connect(threads, memory_limit)
-        self.execute = executor(self.con)
         self.folder = tempfile.mkdtemp(prefix="earlog-screen-")
+        # a database file, so that DuckDB can move tables out of memory (memory_limit)
+        self.con = connect(threads, memory_limit, os.path.join(self.folder, "screen.duckdb"))
+        self.execute = executor(self.con)
         self._staged = os.path.join(self.folder, "transactions.csv")
         self._fh: IO[str] | None = open(self._staged, "w", encoding="utf-8", newline="")
         self._writer = csv.writer(self._fh, lineterminator="\n")
@@ -170,30 +171,37 @@ class ColumnarScreen:
             write(row.line, got)
             self.accepted += 1
 
-    def accept_csv(self, path: str) -> list[Rejected] | None:
-        """Read and validate a plain CSV file in the database; return its rejected rows.
+    def accept_file(self, path: str, fmt: str) -> list[Rejected] | None:
+        """Read and validate a plain CSV file or a Parquet file in the database; return
+        its rejected rows.
 
-        A plain file (no quotes, carriage returns, blank lines or byte-order mark, so
-        each line is one row) that DuckDB reads with exactly the transaction columns
-        is validated in SQL where rows are in canonical form (``screener._FastPath``'s
-        conditions); the other rows go through ``Screener``'s validation. Duplicate
-        ids are rejected after the first valid row with the id (as ``Screener`` does
-        when sorting). None (nothing done) when the file is not plain or DuckDB cannot
-        read it: then use ``accept``.
+        A plain CSV file (no quotes, lone carriage returns, blank lines or byte-order
+        mark, so each line is one row) or a Parquet file that DuckDB reads with exactly
+        the transaction columns is validated in SQL where rows are in canonical form
+        (``screener._FastPath``'s conditions); the other rows go through ``Screener``'s
+        validation. Duplicate ids are rejected after the first valid row with the id
+        (as ``Screener`` does when sorting). None (nothing done) for other files, or
+        when DuckDB cannot read it: then use ``accept``.
         """
-        if not self.validator.sort or not _plain(path):
+        if not self.validator.sort or fmt not in ("csv", "parquet") \
+                or (fmt == "csv" and not _plain(path)):
             return None
         quoted = path.replace("'", "''")
         try:
             self.execute("SET preserve_insertion_order = true")
-            self.execute(f"CREATE TABLE raw0 AS SELECT * FROM read_csv('{quoted}', header=true, "
-                         "all_varchar=true, delim=',', quote='\"', escape='\"', "
-                         "strict_mode=true, null_padding=false)")
+            if fmt == "csv":
+                self.execute(f"CREATE TABLE raw0 AS SELECT * FROM read_csv('{quoted}', "
+                             "header=true, all_varchar=true, delim=',', quote='\"', "
+                             "escape='\"', strict_mode=true, null_padding=false)")
+            else:
+                self.execute(f"CREATE TABLE raw0 AS SELECT * FROM read_parquet('{quoted}')")
             names = [r[0] for r in self.execute("DESCRIBE raw0")]
             if sorted(names) != sorted(TX_COLUMNS):
                 self.execute("DROP TABLE raw0")
                 return None
-            self.execute("CREATE TABLE raw AS SELECT rowid + 2 AS line, * FROM raw0")
+            first = 2 if fmt == "csv" else 1  # a CSV header is line 1; Parquet rows count from 1
+            text = ", ".join(f"CAST({_q(n)} AS VARCHAR) AS {_q(n)}" for n in names)
+            self.execute(f"CREATE TABLE raw AS SELECT rowid + {first} AS line, {text} FROM raw0")
             self.execute("DROP TABLE raw0")
         except EngineError:
             self.execute("DROP TABLE IF EXISTS raw0")
