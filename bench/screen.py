@@ -2,6 +2,16 @@
 
 Run: python bench/screen.py [--sizes 1000,10000,100000] [--proof-sizes 1000,10000]
                             [--jobs 1,2] [--memory-rows 1000000] [--quick]
+     python bench/screen.py --engines-only [--engine-compare-rows 1000000]
+                            [--parquet-rows 10000000]
+
+Engines: on one generated book of ``--engine-compare-rows`` rows, ``--engine earlog``
+and ``--engine duckdb`` (and ``spark`` when that engine exists) each screen the book
+once; the table gives seconds, rows/s and peak memory, and each engine's speed and
+memory as a ratio to earlog's. Then a ``--parquet-rows`` book in Parquet screens on
+DuckDB with ``--memory-limit 1GB`` (seconds, rows/s, peak memory).
+
+The sections below (--sizes etc.) run ``--engine earlog``, the chunked path.
 
 For each size it generates a deterministic book (bench/screen_data.py: Tier 1/2/3
 destinations, PRC and US parents, LPP regulars, model weights), runs ``earlog screen``
@@ -268,6 +278,64 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
                      + [line(r) for r in rows])
 
 
+def _engines() -> list[str]:
+    """The engines ``earlog screen --engine`` offers."""
+    from reasoner.cli.screen import screen_cmd
+
+    for p in screen_cmd.params:
+        if p.name == "engine":
+            return list(p.type.choices)  # type: ignore[attr-defined]
+    return ["earlog"]
+
+
+def compare_engines(rows: int, parquet_rows: int, keep: Path | None) -> None:
+    """Every engine on the same book (ratios to earlog's), then a Parquet book on DuckDB."""
+    gen = _data_module()
+    folder = Path(tempfile.mkdtemp(prefix="earlog-bench-")) if keep is None else keep
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        ctx = gen.write_context(folder / "context.yaml")
+        book = gen.write_rows(folder / f"orders-{rows}.csv", rows, "csv")
+        found: dict[str, dict[str, Any]] = {}
+        order = sorted(_engines(), key=lambda e: (e != "earlog", e))
+        for engine in order:
+            out = folder / f"out-{engine}.csv"
+            found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
+                                        "--engine", engine, "--jobs", "1"])
+            r = found[engine]
+            print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s, "
+                  f"peak {r['tree_kb'] / 1024:,.0f} MB", flush=True)
+        outs = {e: (folder / f"out-{e}.csv").read_bytes() for e in order}
+        same = len(set(outs.values())) == 1
+        base = found["earlog"]
+        print()
+        print(f"engines on the same {rows:,}-row book (--jobs 1; outputs identical: {same})")
+        print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
+                     "memory vs earlog"],
+                    [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
+                      f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
+                      f"x{r['tree_kb'] / base['tree_kb']:.2f}"] for e, r in found.items()]),
+              flush=True)
+        for e in order:
+            (folder / f"out-{e}.csv").unlink(missing_ok=True)
+        if parquet_rows:
+            import duckdb
+
+            big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
+            pq = folder / "orders-big.parquet"
+            duckdb.sql(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
+                       "(FORMAT parquet)")
+            big.unlink()
+            r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
+                            "--format", "parquet", "--engine", "duckdb", "--memory-limit", "1GB"])
+            print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit 1GB: "
+                  f"{r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), peak "
+                  f"{r['tree_kb'] / 1024:,.0f} MB", flush=True)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
@@ -279,7 +347,14 @@ def main() -> None:
     ap.add_argument("--engine-rows", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="1k and 10k only, no 1M stage run")
     ap.add_argument("--keep", type=Path, default=None, help="keep generated files here")
+    ap.add_argument("--engines-only", action="store_true",
+                    help="only the engine comparison and the Parquet run")
+    ap.add_argument("--engine-compare-rows", type=int, default=1_000_000)
+    ap.add_argument("--parquet-rows", type=int, default=10_000_000, help="0: skip")
     args = ap.parse_args()
+    if args.engines_only:
+        compare_engines(args.engine_compare_rows, args.parquet_rows, args.keep)
+        return
     if args.quick:
         args.sizes, args.proof_sizes, args.memory_rows = "1000,10000", "1000", 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -300,7 +375,8 @@ def main() -> None:
                     modes.append(("json", ["--explain-dir", str(folder / f"proofs-{n}-{j}")]))
                 for proofs, extra in modes:
                     r = run_screen([str(data), "--context", str(ctx), "-o",
-                                    str(folder / f"out-{n}.csv"), "--jobs", str(j), *extra])
+                                    str(folder / f"out-{n}.csv"), "--jobs", str(j),
+                                    "--engine", "earlog", *extra])
                     per_row[(n, f"{j}/{proofs}")] = r["seconds"] / n
                     results.append([f"{n:,}", str(j), proofs, f"{r['seconds']:.1f}",
                                     f"{n / r['seconds']:,.0f}", f"{r['largest_kb'] / 1024:,.0f}",
@@ -330,7 +406,7 @@ def main() -> None:
             big = gen.write_rows(folder / "orders-mem.csv", args.memory_rows, "csv")
             j = max(jobs)
             r = run_screen([str(big), "--context", str(ctx), "-o", str(folder / "out-mem.csv"),
-                            "--jobs", str(j)])
+                            "--jobs", str(j), "--engine", "earlog"])
             print(f"full screen of {args.memory_rows:,} rows, --jobs {j}: {r['seconds']:.0f} s "
                   f"({args.memory_rows / r['seconds']:,.0f} rows/s), peak "
                   f"{r['largest_kb'] / 1024:,.0f} MB (largest process), "

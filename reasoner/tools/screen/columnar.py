@@ -132,8 +132,9 @@ class ColumnarScreen:
         sort: decide rows in (date, line) order whatever the file's order (True), or
             reject a row dated before an earlier row of its consignee and year.
         threads: DuckDB threads (None: DuckDB's default, the CPUs).
-        memory_limit: DuckDB's memory limit (e.g. ``"1GB"``); beyond it, DuckDB spills
-            to disk.
+        memory_limit: DuckDB's memory limit (e.g. ``"1GB"``); with one, the tables live
+            in a database file in a temporary folder and DuckDB spills to disk beyond it;
+            without, everything stays in memory.
     """
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
@@ -147,8 +148,13 @@ class ColumnarScreen:
         self.checked = self.book.checked.without(("condition",))
         self.marks = Marks(self.book)
         self.folder = tempfile.mkdtemp(prefix="earlog-screen-")
-        # a database file, so that DuckDB can move tables out of memory (memory_limit)
-        self.con = connect(threads, memory_limit, os.path.join(self.folder, "screen.duckdb"))
+        # Under a memory limit, a database file, so that DuckDB can move tables out of
+        # memory; else in memory (measured 2x faster on 1M rows).
+        database = ":memory:" if memory_limit is None else os.path.join(self.folder, "screen.duckdb")
+        self.con = connect(threads, memory_limit, database)
+        if memory_limit is not None:
+            folder = self.folder.replace("'", "''")
+            self.con.execute(f"SET temp_directory = '{folder}'")
         self.execute = executor(self.con)
         self._staged = os.path.join(self.folder, "transactions.csv")
         self._fh: IO[str] | None = open(self._staged, "w", encoding="utf-8", newline="")
