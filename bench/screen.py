@@ -295,45 +295,56 @@ def compare_engines(rows: int, parquet_rows: int, keep: Path | None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     try:
         ctx = gen.write_context(folder / "context.yaml")
-        book = gen.write_rows(folder / f"orders-{rows}.csv", rows, "csv")
-        found: dict[str, dict[str, Any]] = {}
-        order = sorted(_engines(), key=lambda e: (e != "earlog", e))
-        for engine in order:
-            out = folder / f"out-{engine}.csv"
-            found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
-                                        "--engine", engine, "--jobs", "1"])
-            r = found[engine]
-            print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s, "
-                  f"peak {r['tree_kb'] / 1024:,.0f} MB", flush=True)
-        outs = {e: (folder / f"out-{e}.csv").read_bytes() for e in order}
-        same = len(set(outs.values())) == 1
-        base = found["earlog"]
-        print()
-        print(f"engines on the same {rows:,}-row book (--jobs 1; outputs identical: {same})")
-        print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
-                     "memory vs earlog"],
-                    [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
-                      f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
-                      f"x{r['tree_kb'] / base['tree_kb']:.2f}"] for e, r in found.items()]),
-              flush=True)
-        for e in order:
-            (folder / f"out-{e}.csv").unlink(missing_ok=True)
+        if rows:
+            _compare(gen, folder, ctx, rows)
         if parquet_rows:
-            import duckdb
-
-            big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
-            pq = folder / "orders-big.parquet"
-            duckdb.sql(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
-                       "(FORMAT parquet)")
-            big.unlink()
-            r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
-                            "--format", "parquet", "--engine", "duckdb", "--memory-limit", "1GB"])
-            print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit 1GB: "
-                  f"{r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), peak "
-                  f"{r['tree_kb'] / 1024:,.0f} MB", flush=True)
+            _parquet(gen, folder, ctx, parquet_rows)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _compare(gen: Any, folder: Path, ctx: Path, rows: int) -> None:
+    """Every engine on one book of ``rows`` rows."""
+    book = gen.write_rows(folder / f"orders-{rows}.csv", rows, "csv")
+    found: dict[str, dict[str, Any]] = {}
+    order = sorted(_engines(), key=lambda e: (e != "earlog", e))
+    for engine in order:
+        out = folder / f"out-{engine}.csv"
+        found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
+                                    "--engine", engine, "--jobs", "1"])
+        r = found[engine]
+        print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s, "
+              f"peak {r['tree_kb'] / 1024:,.0f} MB", flush=True)
+    outs = {e: (folder / f"out-{e}.csv").read_bytes() for e in order}
+    same = len(set(outs.values())) == 1
+    base = found["earlog"]
+    print()
+    print(f"engines on the same {rows:,}-row book (--jobs 1; outputs identical: {same})")
+    print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
+                 "memory vs earlog"],
+                [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
+                  f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
+                  f"x{r['tree_kb'] / base['tree_kb']:.2f}"] for e, r in found.items()]),
+          flush=True)
+    for e in order:
+        (folder / f"out-{e}.csv").unlink(missing_ok=True)
+
+
+def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int) -> None:
+    """A Parquet book of ``parquet_rows`` rows on DuckDB under a 1 GB memory limit."""
+    import duckdb
+
+    big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
+    pq = folder / "orders-big.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
+               "(FORMAT parquet)")
+    big.unlink()
+    r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
+                    "--format", "parquet", "--engine", "duckdb", "--memory-limit", "1GB"])
+    print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit 1GB: "
+          f"{r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), peak "
+          f"{r['tree_kb'] / 1024:,.0f} MB", flush=True)
 
 
 def main() -> None:

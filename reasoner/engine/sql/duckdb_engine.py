@@ -27,10 +27,15 @@ def connect(threads: int | None = None, memory_limit: str | None = None,
         raise EngineError("the duckdb engine needs the 'duckdb' package",
                           hint="pip install duckdb, or use --engine earlog") from None
     con = duckdb.connect(database)
-    if threads is not None:
-        con.execute(f"SET threads = {int(threads)}")
-    if memory_limit is not None:
-        con.execute(f"SET memory_limit = '{memory_limit}'")
+    try:
+        if threads is not None:
+            con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            con.execute(f"SET memory_limit = '{memory_limit.replace(chr(39), '')}'")
+    except duckdb.Error as exc:
+        con.close()
+        raise EngineError(f"DuckDB refused the setting: {str(exc).splitlines()[0]}",
+                          hint="e.g. --memory-limit 1GB, --jobs 2") from None
     con.execute("SET preserve_insertion_order = false")
     return con
 
