@@ -132,22 +132,31 @@ def _load_select(sql: SqlProgram, pred: str, source: str) -> str:
 
 
 def run_steps(execute: Execute, sql: SqlProgram, steps: Sequence[Step] | None = None,
-              max_rounds: int = 1_000_000, given: Iterable[str] | None = None) -> None:
+              max_rounds: int = 1_000_000, given: Iterable[str] | None = None,
+              after: Callable[[Step], None] | None = None) -> None:
     """Evaluate the steps (default all) in order over tables already holding the given facts.
 
     ``given``: the predicates that have given facts (None: any may); the others'
-    tables are empty before their step, which then needs no anti-join.
+    tables are empty before their step, which then needs no anti-join. ``after``
+    is called after each step.
     """
     have = None if given is None else set(given)
     for step in (sql.steps if steps is None else steps):
-        if step.full is not None:
-            (pred,) = step.preds
-            if have is not None and pred not in have:
-                execute(f"INSERT INTO {table_name(pred)} {step.full}")
-            else:
-                execute(f"INSERT INTO {table_name(pred)} {_new(sql, pred, step.full)}")
-            continue
+        _run_step(execute, sql, step, max_rounds, have)
+        if after is not None:
+            after(step)
+
+
+def _run_step(execute: Execute, sql: SqlProgram, step: Step, max_rounds: int,
+              have: set[str] | None) -> None:
+    if step.full is None:
         _fixpoint(execute, sql, step, max_rounds)
+        return
+    (pred,) = step.preds
+    if have is not None and pred not in have:
+        execute(f"INSERT INTO {table_name(pred)} {step.full}")
+    else:
+        execute(f"INSERT INTO {table_name(pred)} {_new(sql, pred, step.full)}")
 
 
 def _new(sql: SqlProgram, pred: str, select: str) -> str:

@@ -237,6 +237,8 @@ class ColumnarScreen:
         self._stage_csv(canonical=True)
         rejected += self._duplicates(names)
         self._model_defaults()
+        for table in ("raw", "raw_ok", "txs_all", "txs_first"):
+            self.execute(f"DROP TABLE {table}")
         self.accepted = self.execute("SELECT COUNT(*) FROM txs")[0][0]
         return sorted(rejected, key=lambda r: r.line)
 
@@ -362,7 +364,7 @@ class ColumnarScreen:
         say("evaluating")
         given = {p for p, rs in rows.items() if rs} | {"lpp_shipped"} | {
             p for p, _ in _TX_RELATIONS} | {"tx", "tx_seq", "tx_as_of"}
-        run_steps(self.execute, sql, given=given)
+        run_steps(self.execute, sql, given=given, after=self._dropper(sql))
         lap("pass 1")
         say("counting LPP")
         shipped = self._lpp_fold()
@@ -382,6 +384,31 @@ class ColumnarScreen:
         lap("decisions")
         self.stats.decided = self.accepted
         return self.stats
+
+    def _dropper(self, sql: SqlProgram) -> Callable[[Any], None]:
+        """After each step of pass 1, drop the tables no later step, pass 2 or the decision
+        fields read (memory: most relations are read by a few strata only)."""
+        again = dependents(self.checked, ("lpp_shipped",))
+        keep = set(again) | set(_DECISION_PREDICATES) | set(FLAG_PREDICATES)
+        for rule in self.checked.rules:
+            if rule.head.pred in again:
+                keep |= _reads(rule.body)
+        last: dict[str, int] = {}
+        for k, step in enumerate(sql.steps):
+            for p in step.preds:
+                last.setdefault(p, k)
+            for i in step.rules:
+                for p in _reads(self.checked.rules[i].body):
+                    last[p] = k
+        drop: dict[tuple[str, ...], list[str]] = {}
+        for p, k in last.items():
+            if p not in keep and p in sql.arity:
+                drop.setdefault(sql.steps[k].preds, []).append(p)
+
+        def after(step: Any) -> None:
+            for p in drop.get(step.preds, ()):
+                self.execute(f"DROP TABLE {table_name(p)}")
+        return after
 
     def _static_facts(self) -> list[Fact]:
         facts = list(input_facts(self.context, self.as_of))
@@ -741,6 +768,13 @@ def _canonical() -> str:
               "TRY_CAST(date AS DATE) IS NOT NULL", "NOT starts_with(date, '0000')"]
     return "COALESCE(" + " AND ".join(conds) + ", FALSE)"
 
+
+# What the LPP fold and the decision fields read.
+_DECISION_PREDICATES = (
+    "threshold", "lpp_slot", "tx_tpp", "lpp_prior", "tx_seq", "exception", "tx_as_of",
+    "in_scope", "needs_license", "license_unknown", "outcome", "review", "weights", "tx_item",
+    "license_required", "cons_hq", "class_confirmed", "no_license", "relevant_exception",
+    "barred", "pending", "barred_pending", "lr_unknown", "tx_flag")
 
 _CSV_COLUMNS = ("id", "type", "date", "exporter", "from", "to", "ultimate_consignee", "item",
                 "model", "quantity", "end_use", "final_destination")
