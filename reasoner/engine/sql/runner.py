@@ -37,9 +37,9 @@ def fact_kinds(rows: Mapping[str, Iterable[tuple[Value, ...]]]) -> dict[str, lis
                 cols = [None] * len(row)
             for k, v in enumerate(row):
                 kind = kind_of(v)
-                if kind == "dec":
-                    check_decimal(v, NO_SPAN)  # type: ignore[arg-type]
-                elif kind == "int" and abs(v) >= 10 ** 38:  # type: ignore[arg-type]
+                if isinstance(v, Decimal):
+                    check_decimal(v, NO_SPAN)
+                elif isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 10 ** 38:
                     raise UnsupportedProgramError(
                         f"the SQL backend refuses this: the integer {v} in a '{pred}' fact has "
                         "more than 38 digits", hint="use --engine earlog")

@@ -510,7 +510,7 @@ class ColumnarScreen:
             if (e, y) != slot:
                 slot, total = (e, y), to_value(prior)
             tpp = to_value(tpp)
-            if total + tpp <= cap:  # type: ignore[operator]
+            if total + tpp <= cap:
                 total = total + tpp
                 shipped.append((e, to_value(y), tpp, tx))
         return shipped
