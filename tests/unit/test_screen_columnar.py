@@ -165,3 +165,22 @@ def test_explain_dir_agrees_with_the_columnar_decisions(tmp_path: Path) -> None:
     assert decided and sorted(p.name for p in proofs.iterdir()) == sorted(
         f"{r['transaction']}.json" for r in decided)
     assert all(json.loads(p.read_text()) for p in proofs.iterdir())
+
+
+def test_empty_book_and_bad_settings(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text(",".join(TX_COLUMNS) + "\n")
+    code, out, err = run(str(empty), "--context", str(CONTEXT))
+    assert code == 0 and out.splitlines() == [",".join(DECISION_COLUMNS)]
+    assert "0 decided, 0 rejected" in err
+    code, _, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT), "--memory-limit",
+                       "lots", "-o", str(tmp_path / "o.csv"))
+    assert code == 1 and "DuckDB refused the setting" in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_memory_limit_spills_and_decides_alike(tmp_path: Path) -> None:
+    ctx = load_scenario(CONTEXT, require_transactions=False)
+    limited, _ = columnar(ctx, DATA / "orders.csv", memory_limit="200MB")
+    free, _ = columnar(ctx, DATA / "orders.csv")
+    assert limited == free and len(free) == 12
