@@ -151,7 +151,13 @@ class ColumnarScreen:
         # Under a memory limit, a database file, so that DuckDB can move tables out of
         # memory; else in memory (measured 2x faster on 1M rows).
         database = ":memory:" if memory_limit is None else os.path.join(self.folder, "screen.duckdb")
-        self.con = connect(threads, memory_limit, database)
+        try:
+            self.con = connect(threads, memory_limit, database)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
         if memory_limit is not None:
             folder = self.folder.replace("'", "''")
             self.con.execute(f"SET temp_directory = '{folder}'")
