@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from reasoner.engine.sql.compiler import DUCKDB, SPARK, Dialect, SqlProgram, compile_program, infer_kinds
+from reasoner.engine.sql.compiler import DUCKDB, Dialect, SqlProgram, compile_program, infer_kinds
 
-__all__ = ["DUCKDB", "SPARK", "Dialect", "SqlProgram", "compile_program", "infer_kinds"]
+__all__ = ["DUCKDB", "Dialect", "SqlProgram", "compile_program", "infer_kinds"]

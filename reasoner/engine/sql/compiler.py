@@ -20,8 +20,8 @@
 # previous round's new rows, minus the rows already known.
 #
 # Values are typed per column ("kinds", inferred from the facts and propagated
-# through the rules): strings, exact integers (HUGEINT on DuckDB, DECIMAL(38,0) on
-# Spark), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
+# through the rules): strings, exact integers (HUGEINT on DuckDB; a Spark dialect
+# would use DECIMAL(38,0)), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
 # never compare equal (as in the evaluator); an expression that is undefined there
 # (arithmetic on a string, year of a number) is NULL here, and rows with NULL in a
 # head or an assignment are dropped.
@@ -40,7 +40,7 @@ from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const
                               Term, Value, Var, variables)
 from reasoner.lang.span import NO_SPAN, Span
 
-__all__ = ["Dialect", "DUCKDB", "SPARK", "Kinds", "SqlProgram", "Step", "compile_program",
+__all__ = ["Dialect", "DUCKDB", "Kinds", "SqlProgram", "Step", "compile_program",
            "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE"]
 
 # Decimals are exact to this many places; a value with more is refused.
@@ -65,7 +65,6 @@ class Dialect:
 
 
 DUCKDB = Dialect("duckdb", "HUGEINT", f"DECIMAL(38,{DEC_SCALE})")
-SPARK = Dialect("spark", "DECIMAL(38,0)", f"DECIMAL(38,{DEC_SCALE})", "STRING")
 
 
 @dataclass(frozen=True, slots=True)
