@@ -288,7 +288,8 @@ def _engines() -> list[str]:
     return ["earlog"]
 
 
-def compare_engines(rows: int, parquet_rows: int, keep: Path | None) -> None:
+def compare_engines(rows: int, parquet_rows: int, keep: Path | None,
+                    memory: str = "1GB") -> None:
     """Every engine on the same book (ratios to earlog's), then a Parquet book on DuckDB."""
     gen = _data_module()
     folder = Path(tempfile.mkdtemp(prefix="earlog-bench-")) if keep is None else keep
@@ -298,7 +299,7 @@ def compare_engines(rows: int, parquet_rows: int, keep: Path | None) -> None:
         if rows:
             _compare(gen, folder, ctx, rows)
         if parquet_rows:
-            _parquet(gen, folder, ctx, parquet_rows)
+            _parquet(gen, folder, ctx, parquet_rows, memory)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
@@ -331,18 +332,20 @@ def _compare(gen: Any, folder: Path, ctx: Path, rows: int) -> None:
         (folder / f"out-{e}.csv").unlink(missing_ok=True)
 
 
-def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int) -> None:
-    """A Parquet book of ``parquet_rows`` rows on DuckDB under a 1 GB memory limit."""
+def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int, memory: str) -> None:
+    """A Parquet book of ``parquet_rows`` rows on DuckDB under a memory limit (a book
+    already in ``folder`` is reused)."""
     import duckdb
 
-    big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
     pq = folder / "orders-big.parquet"
-    duckdb.sql(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
-               "(FORMAT parquet)")
-    big.unlink()
+    if not pq.exists():
+        big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
+        duckdb.sql(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
+                   "(FORMAT parquet)")
+        big.unlink()
     r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
-                    "--format", "parquet", "--engine", "duckdb", "--memory-limit", "1GB"])
-    print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit 1GB: "
+                    "--format", "parquet", "--engine", "duckdb", "--memory-limit", memory])
+    print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit {memory}: "
           f"{r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), peak "
           f"{r['tree_kb'] / 1024:,.0f} MB", flush=True)
 
@@ -362,9 +365,11 @@ def main() -> None:
                     help="only the engine comparison and the Parquet run")
     ap.add_argument("--engine-compare-rows", type=int, default=1_000_000)
     ap.add_argument("--parquet-rows", type=int, default=10_000_000, help="0: skip")
+    ap.add_argument("--parquet-memory", default="1GB", help="--memory-limit of the Parquet run")
     args = ap.parse_args()
     if args.engines_only:
-        compare_engines(args.engine_compare_rows, args.parquet_rows, args.keep)
+        compare_engines(args.engine_compare_rows, args.parquet_rows, args.keep,
+                        args.parquet_memory)
         return
     if args.quick:
         args.sizes, args.proof_sizes, args.memory_rows = "1000,10000", "1000", 0

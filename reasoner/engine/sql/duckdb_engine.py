@@ -49,6 +49,10 @@ def executor(con: Any) -> Any:
         try:
             cur = con.execute(sql)
             return cur.fetchall() if cur.description else []
+        except duckdb.OutOfMemoryException as exc:
+            raise EngineError(f"DuckDB ran out of memory: {str(exc).splitlines()[0]}",
+                              hint="raise --memory-limit, or screen with --engine earlog, "
+                                   "which streams") from None
         except duckdb.Error as exc:
             raise EngineError(f"DuckDB failed: {str(exc).splitlines()[0]}",
                               hint="this is a bug in the SQL backend; use --engine earlog") \
