@@ -17,7 +17,7 @@ from datalog_conformance.schema import Program as ConformanceProgram
 from datalog_conformance.schema import TestCase as ConformanceCase
 
 from reasoner.lang.checks import check
-from reasoner.engine import SemiNaiveEngine
+from reasoner.engine import get_engine
 from reasoner.lang.ir import Fact, Program, Value
 from reasoner.lang.syntax import parse_program
 
@@ -45,7 +45,14 @@ _MODELS: dict[Any, ConformanceModel] = {}
 
 
 class ConformanceAdapter:
-    """datalog-conformance's ``DatalogEvaluator``: parse, check and run a program."""
+    """datalog-conformance's ``DatalogEvaluator``: parse, check and run a program.
+
+    Args:
+        engine: the engine's name (``get_engine``); default earlog's evaluator.
+    """
+
+    def __init__(self, engine: str = "earlog") -> None:
+        self.engine = engine
 
     def evaluate(self, program: ConformanceProgram) -> ConformanceModel:
         """Evaluate a conformance program with ``SemiNaiveEngine``.
@@ -61,7 +68,7 @@ class ConformanceAdapter:
         """
         # The 19 lubm cases share one 100k-fact program: evaluate each distinct
         # program once (the key is its whole content, so this cannot mask a case).
-        key = (tuple(program.rules),
+        key = (self.engine, tuple(program.rules),
                tuple((p, tuple(rows)) for p, rows in sorted(program.facts.items())))
         model = _MODELS.get(key)
         if model is None:
@@ -77,7 +84,7 @@ class ConformanceAdapter:
         # Facts go into the program itself so check() sees (and checks) their arities.
         full = parsed.with_facts(facts)
         checked = check(full, inputs=_body_only_inputs(full))
-        model = SemiNaiveEngine().evaluate(checked, provenance=False)
+        model = get_engine(self.engine).evaluate(checked, provenance=False)
         return ConformanceModel({
             pred: {_to_scalars(row) for row in rows} for pred, rows in model.relations.items()
         })

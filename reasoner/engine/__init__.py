@@ -17,11 +17,11 @@ from reasoner.engine.seminaive import SemiNaiveEngine, solve
 
 __all__ = ["Derivation", "Engine", "Model", "Row", "SemiNaiveEngine", "solve", "get_engine", "ENGINES"]
 
-ENGINES = ("earlog", "pydatalog")
+ENGINES = ("earlog", "pydatalog", "duckdb")
 
 
 def get_engine(name: str = "earlog") -> Engine:
-    """The engine called ``name``: ``earlog`` (default) or ``pydatalog``.
+    """The engine called ``name``: ``earlog`` (default), ``pydatalog`` or ``duckdb``.
 
     Raises:
         EngineError: unknown engine name.
@@ -33,4 +33,8 @@ def get_engine(name: str = "earlog") -> Engine:
 
         engine: Engine = PyDatalogEngine()
         return engine
+    if name == "duckdb":
+        from reasoner.engine.sql.duckdb_engine import DuckDBEngine
+
+        return DuckDBEngine()
     raise EngineError(f"unknown engine '{name}'", hint="engines: " + ", ".join(ENGINES))
