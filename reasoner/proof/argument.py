@@ -21,7 +21,7 @@ import networkx as nx
 
 from reasoner.lang.labels import check_lang, drop_unknown, readable
 from reasoner.law.decision import Decision
-from reasoner.law.rulebook import is_rulebook_file
+from reasoner.law.rulebook import Rulebook, is_rulebook_file
 from reasoner.law.scenario import Scenario, Transaction
 from reasoner.proof.explanation import TransactionExplanation
 from reasoner.proof.graph import SCHEMA
@@ -108,11 +108,25 @@ class ExceptionPoint:
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """An open question: a flagged uncertainty or a missing fact the decision depends on."""
+    """An open question: a flagged uncertainty or a missing fact the decision depends on,
+    what it turns on in this decision, the public source it rests on, and what fact or
+    legal development would settle it (each in English and Chinese)."""
 
     id: str
     text: str
     turns_on: tuple[str, ...] = ()
+    source: str = ""
+    settle: str = ""
+    text_zh: str = ""
+    turns_on_zh: tuple[str, ...] = ()
+    settle_zh: str = ""
+
+    def said(self, lang: str) -> tuple[str, tuple[str, ...], str]:
+        """(text, what it turns on, what would settle it) in ``lang``."""
+        if lang == "zh":
+            return (self.text_zh or self.text, self.turns_on_zh or self.turns_on,
+                    self.settle_zh or self.settle)
+        return self.text, self.turns_on, self.settle
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +148,14 @@ class Argument:
 
 
 def build_argument(expl: TransactionExplanation, scenario: Scenario,
-                   uncertainties: Mapping[str, str]) -> Argument:
+                   rulebook: Rulebook) -> Argument:
     """The argument of an explained decision.
 
     Args:
         expl: from ``explanation.explain_transaction``.
         scenario: the decided scenario (for the question presented).
-        uncertainties: the rulebook's registry, id -> sentence.
+        rulebook: the rulebook decided with (its uncertainties' texts, sources and what
+            would settle each).
 
     Returns:
         The argument; nothing is evaluated.
@@ -176,7 +191,7 @@ def build_argument(expl: TransactionExplanation, scenario: Scenario,
         requirement=tuple(p for p in requirement if p is not None),
         exceptions=tuple(sorted(exceptions, key=lambda e: (not e.available, e.code))),
         policy=tuple(p for p in policy if p is not None),
-        questions=tuple(_questions(d, found, uncertainties)),
+        questions=tuple(_questions(d, found, rulebook)),
     )
 
 
@@ -192,7 +207,8 @@ class _Elements:
         self.coverage: dict[str, Proof] = {}
         self.obligations: dict[str, list[Proof]] = {}
         self.precedence: list[NegationStep] = []
-        self.raising: dict[str, list[str]] = {}  # uncertainty id -> labels of rules raising it
+        # uncertainty id -> (en, zh) labels of the rules raising it
+        self.raising: dict[str, list[tuple[str, str]]] = {}
         self.said: set[str] = set()  # facts an earlier statement rests on
         self._seen: set[int] = set()
 
@@ -207,8 +223,8 @@ class _Elements:
             if isinstance(step, RuleStep):
                 for u in step.uncertain:
                     said = self.raising.setdefault(u, [])
-                    if step.en and step.en not in said:
-                        said.append(step.en)
+                    if step.en and all(step.en != en for en, _ in said):
+                        said.append((step.en, step.zh or step.en))
                 if step.element:
                     self._element(p, step)
             stack.extend(reversed(p.premises))
@@ -337,14 +353,23 @@ def grouped(exceptions: tuple[ExceptionPoint, ...]) -> list[tuple[tuple[str, ...
     return out
 
 
-def _questions(d: Decision, found: _Elements, registry: Mapping[str, str]) -> Iterator[Question]:
+def _questions(d: Decision, found: _Elements, book: Rulebook) -> Iterator[Question]:
+    zh_texts: Mapping[str, str] = getattr(book, "uncertainties_zh", {})
+    zh_settles: Mapping[str, str] = getattr(book, "settles_zh", {})
     for u in d.uncertainties:
         if u.startswith("missing:"):
             fact = u.split(":", 1)[1]
-            yield Question(u, f"The scenario does not state {fact.replace('_', ' ')}; the "
-                              f"outcome turns on it. Stating it settles the question.")
+            words = fact.replace("_", " ")
+            yield Question(u, f"The scenario does not state {words}; the outcome turns on it.",
+                           settle=f"State {words} in the scenario.",
+                           text_zh=f"情景未说明“{words}”，而结论取决于此。",
+                           settle_zh=f"在情景中说明“{words}”。")
         else:
-            yield Question(u, registry.get(u, u), tuple(found.raising.get(u, ())[:2]))
+            raising = found.raising.get(u, [])[:2]
+            yield Question(u, book.uncertainties.get(u, u), tuple(en for en, _ in raising),
+                           book.sources.get(u, ""), book.settles.get(u, ""),
+                           zh_texts.get(u, ""), tuple(zh for _, zh in raising),
+                           zh_settles.get(u, ""))
 
 
 # ---- the question presented and the conclusion ---------------------------------------
@@ -451,8 +476,12 @@ def argument_graph(arg: Argument) -> nx.DiGraph:
     for p in arg.policy:
         attach(_node(g, "policy", p, "", _HEADS["policy"]), "rests_on")
     for q in arg.questions:
-        attach(_node(g, "question", Point(q.text, q.text), "",
-                     (f"Open question {q.id}", f"待决问题 {q.id}")), "open")
+        en, _, settle_en = q.said("en")
+        zh, _, settle_zh = q.said("zh")
+        point = Point(en + (f"\nsettled by: {settle_en}" if settle_en else ""),
+                      zh + (f"\n可由此解决：{settle_zh}" if settle_zh else ""))
+        attach(_node(g, "question", point, "", (f"Open question {q.id}", f"待决问题 {q.id}")),
+               "open")
     for column in _columns([_height(g.nodes[n]) for n in shown]):
         ids = [shown[k] for k in column]
         for k, (a, b) in enumerate(zip(ids, ids[1:])):

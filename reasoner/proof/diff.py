@@ -164,7 +164,7 @@ def diff_decisions(
 def _graph(result: ScenarioDecisions, tx: str, level: str) -> nx.DiGraph:
     expl = explain_transaction(result, tx)
     if level == "argument":
-        return argument_graph(build_argument(expl, result.scenario, result.rulebook.uncertainties))
+        return argument_graph(build_argument(expl, result.scenario, result.rulebook))
     if level != "full":
         from reasoner.lang.errors import QueryError
 

@@ -20,8 +20,9 @@ __all__ = ["argument_text", "explanation_view", "LEVELS"]
 
 _WORDS = {
     "en": {"because": "because", "obligation": "condition", "turns_on": "turns on",
+           "settle": "settled by",
            "outcome": "Outcome", "uncertain": "uncertain"},
-    "zh": {"because": "因为", "obligation": "条件", "turns_on": "取决于",
+    "zh": {"because": "因为", "obligation": "条件", "turns_on": "取决于", "settle": "可由此解决",
            "outcome": "结论", "uncertain": "不确定"},
 }
 # How much of a decision's explanation is shown: the argument, every labelled legal step
@@ -89,9 +90,13 @@ def _exception(codes: tuple[str, ...], e: ExceptionPoint, lang: str) -> list[str
 
 
 def _question(q: Question, lang: str) -> list[str]:
-    out = [f"  ? {q.id}: {q.text}"]
-    if q.turns_on:
-        out.append(f"      {_WORDS[lang]['turns_on']}: " + "; ".join(q.turns_on))
+    w = _WORDS[lang]
+    text, turns_on, settle = q.said(lang)
+    out = [f"  ? {q.id}: {text}" + (f"  [{q.source}]" if q.source else "")]
+    if turns_on:
+        out.append(f"      {w['turns_on']}: " + "; ".join(turns_on))
+    if settle:
+        out.append(f"      {w['settle']}: {settle}")
     return out
 
 
@@ -121,7 +126,7 @@ def explanation_view(result: ScenarioDecisions, expl: TransactionExplanation, le
         RenderError: unknown level or language.
     """
     if level == "argument":
-        arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
+        arg = build_argument(expl, result.scenario, result.rulebook)
         return argument_text(arg, lang) + "\n", argument_graph(arg)
     if level not in LEVELS:
         raise RenderError(f"unknown level '{level}'", hint="levels: " + ", ".join(LEVELS))

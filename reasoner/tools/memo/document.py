@@ -26,7 +26,7 @@ from reasoner.law.citation import cite_url
 from reasoner.law.decision import Decision, ScenarioDecisions
 from reasoner.law.receipt import Receipt, make_receipt
 from reasoner.proof.argument import (
-    OUTCOMES, POLICIES, Argument, Point, argument_graph, build_argument, grouped,
+    OUTCOMES, POLICIES, Argument, Point, Question, argument_graph, build_argument, grouped,
 )
 from reasoner.proof.explanation import TransactionExplanation
 
@@ -65,6 +65,8 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
         "no_questions": "None: the answer does not turn on a flagged uncertainty or a "
                         "missing fact.",
         "turns_on": "It turns on",
+        "settle": "It would be settled by",
+        "source_of": "public source",
         "obligation": "Condition",
         "outcome": "Outcome",
         "license_required": "License required",
@@ -109,6 +111,8 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
         "no_policy": "无需申请许可证，因此不适用审查政策。",
         "no_questions": "无：结论不取决于已标记的不确定事项或缺失的事实。",
         "turns_on": "取决于",
+        "settle": "可由此解决",
+        "source_of": "公开来源",
         "obligation": "条件",
         "outcome": "结论",
         "license_required": "是否需要许可证",
@@ -234,7 +238,7 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
     """
     check_lang(lang)
     d = expl.decision
-    arg = build_argument(expl, result.scenario, result.rulebook.uncertainties)
+    arg = build_argument(expl, result.scenario, result.rulebook)
     w = MEMO_WORDS[lang]
 
     def point(p: Point) -> MemoPoint:
@@ -250,11 +254,7 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
                             for o in e.obligations)
         exceptions.append(MemoSection(f"{letter}. {', '.join(codes)}: {state}",
                                       (point(e.point),) + obligations))
-    questions = tuple(
-        MemoPoint(f"{q.id}: {q.text}"
-                  + (f" {w['turns_on']}: {'; '.join(q.turns_on)}." if q.turns_on else ""),
-                  "", "", ())
-        for q in arg.questions)
+    questions = tuple(_question(q, lang) for q in arg.questions)
     discussion = (
         MemoSection(w["requirement"], tuple(point(p) for p in (*arg.scope, *arg.requirement))),
         MemoSection(w["exceptions"], subsections=tuple(exceptions)),
@@ -271,6 +271,20 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
         receipt=make_receipt(result, command, [d]), appendix=appendix,
         graph=argument_graph(arg),
     )
+
+
+def _question(q: Question, lang: str) -> MemoPoint:
+    """An open question: what is unsettled, what it turns on here, what would settle it,
+    and the public text it rests on (as the statement's citation)."""
+    w = MEMO_WORDS[lang]
+    text, turns_on, settle = q.said(lang)
+    said = f"{q.id}: {text}"
+    if turns_on:
+        said += f" {w['turns_on']}: {'; '.join(turns_on)}."
+    if settle:
+        said += f" {w['settle']}: {settle}"
+    return MemoPoint(said, "", "", (), because=(MemoPoint(f"{w['source_of']}: {q.source}", "", "", ()),)
+                     if q.source else ())
 
 
 def _brief(arg: Argument, lang: str) -> tuple[str, ...]:
