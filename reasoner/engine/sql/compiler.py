@@ -41,7 +41,8 @@ from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const
 from reasoner.lang.span import NO_SPAN, Span
 
 __all__ = ["Dialect", "DUCKDB", "Kinds", "SqlProgram", "Step", "compile_program",
-           "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE"]
+           "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE", "BodyCompiler",
+           "BodyScope", "compare_sql"]
 
 # Decimals are exact to this many places; a value with more is refused.
 DEC_SCALE = 10
@@ -603,3 +604,11 @@ def _compare(op: str, a: str, ak: str | None, b: str, bk: str | None) -> str:
     if not same or ak == "bool":
         return "FALSE"
     return f"{a} {op} {b}"
+
+
+# The pieces that compile one body item at a time (used outside this module to evaluate
+# partial rule bodies, e.g. where a rule stops matching): a compiler, the scope it adds
+# tables, conditions and bindings to, and a typed comparison.
+BodyCompiler = _Compiler
+BodyScope = _Scope
+compare_sql = _compare
