@@ -166,6 +166,7 @@ class _Search:
         ex(f"CREATE TABLE {self.table('top_src')} AS SELECT DISTINCT tx AS v0, code AS v1 "
            "FROM failing")
         self.register(top, "top_src")
+        n_top = self.next_gid  # the top goals are gids 0 .. n_top - 1
         rounds = 0
         while self.pending:
             rounds += 1
@@ -184,8 +185,11 @@ class _Search:
                 self.attempt(shape, batch, index, rule)
             ex(f"DROP TABLE {batch}")
             self.tables.remove(batch)
-        self.rank()
-        self.finish(top)
+        # the top goals are the bulk: ranked once, at the end, unless some failure below
+        # leads back to one of them
+        back = ex(f"SELECT COUNT(*) FROM fails WHERE sub < {n_top}")[0][0]
+        self.rank(n_top if not back else 0)
+        self.finish(top, n_top if not back else 0)
 
     def attempt(self, shape: _Shape, batch: str, index: int, rule: Rule) -> None:
         """Record in ``fails`` where ``rule`` stops for each goal of ``batch``."""
@@ -213,11 +217,117 @@ class _Search:
                 checks.append(Comparison("=", arg, Var(name, arg.span), arg.span))
         body = rule.body + tuple(checks)
         order = written_order(body, set(env))
+        cond = f" WHERE {' AND '.join(where)}" if where else ""
+        many = self.paths(shape, batch, index, body, order, env, env_kinds, cond)
+        if many is not None:  # goals with more partial matches than the finder keeps
+            self.levels(shape, many, index, body, order, env, env_kinds, cond)
+
+    def paths(self, shape: _Shape, batch: str, index: int, body: tuple[Any, ...],
+              order: Sequence[int], env: Mapping[str, str],
+              env_kinds: Mapping[str, str | None], cond: str) -> str | None:
+        """Every goal's partial matches in one statement: a chain of lateral joins, one per
+        condition (NULL from the first that fails), one row per path. Records the
+        failures of the goals with at most ``PARTIAL_CAP`` paths (then every frontier the
+        finder builds is whole); returns a table of the others' goals, or None."""
+        bound = dict(env_kinds)
+        refs = dict(env)
+        keys: list[str] = []
+        laterals: list[str] = []
+        levels: list[tuple[dict[str, str | None], list[str]]] = []
+        for j, i in enumerate(order):
+            levels.append((dict(bound), list(keys)))
+            sub, new, key = self.lateral(body[i], bound, refs, j)
+            laterals.append(f"LEFT JOIN LATERAL ({sub}) l{j} ON TRUE")
+            for name, kind in new.items():
+                refs[name], bound[name] = f"l{j}.{_v(name)}", kind
+            if key is not None:
+                keys.append(key)
+        n = len(order)
+        depth = ("CASE " + " ".join(f"WHEN l{j}.ok IS NULL THEN {j}" for j in range(n))
+                 + f" ELSE {n} END") if n else "0"
+        cols = ["g.gid", f"{depth} AS depth"] + [f"{r} AS {_v(v)}" for v, r in refs.items()] \
+            + [f"l{k[1:].split('_')[0]}.{k} AS {k}" for k in keys]
+        att = self.table("att")
+        self.ex(f"DROP TABLE IF EXISTS {att}")
+        self.ex(f"CREATE TABLE {att} AS SELECT {', '.join(cols)} FROM {batch} g "
+                f"{' '.join(laterals)}{cond}")
+        counts = self.ex(f"SELECT max(c) FROM (SELECT COUNT(*) AS c FROM {att} GROUP BY gid)")
+        many = None
+        if counts and counts[0][0] is not None and counts[0][0] > PARTIAL_CAP:
+            many = self.table(f"many{shape.sid}")
+            self.ex(f"DROP TABLE IF EXISTS {many}")
+            self.ex(f"CREATE TABLE {many} AS SELECT * FROM {batch} WHERE gid IN (SELECT gid "
+                    f"FROM {att} GROUP BY gid HAVING COUNT(*) > {PARTIAL_CAP})")
+            self.ex(f"DELETE FROM {att} WHERE gid IN (SELECT gid FROM {many})")
+        first = self.table("first_p")
+        self.ex(f"DROP TABLE IF EXISTS {first}")
+        order_keys = "".join(f", {k}" for k in keys)
+        self.ex(f"""CREATE TABLE {first} AS SELECT * EXCLUDE (rn) FROM (
+            SELECT a.*, row_number() OVER (PARTITION BY a.gid ORDER BY a.depth DESC{order_keys})
+                   AS rn FROM {att} a) WHERE rn = 1 AND depth < {n}""")
+        self.ex(f"DROP TABLE {att}")
+        for (k,) in self.ex(f"SELECT DISTINCT depth FROM {first} ORDER BY depth"):
+            at_depth = f"(SELECT * FROM {first} WHERE depth = {int(k)})"
+            self.record(at_depth, index, body, int(k), order[k], levels[k][0])
+        self.ex(f"DROP TABLE {first}")
+        return many
+
+    def lateral(self, item: Any, bound: Mapping[str, str | None], refs: Mapping[str, str],
+                j: int) -> tuple[str, dict[str, str | None], str | None]:
+        """The lateral subquery extending a path by ``item`` (no row when it fails or an
+        earlier condition did): its SQL, the variables it binds, its order key column."""
+        scope = BodyScope([], [], dict(refs), dict(bound), None)
+        key = None
+        fail = not self.compile_item(item, scope, set(bound))
+        cols = ["TRUE AS ok"]
+        new = {n: scope.kinds.get(n) for n in scope.env if n not in bound}
+        cols += [f"{scope.env[n]} AS {_v(n)}" for n in new]
+        if isinstance(item, Literal) and not item.negated and not fail:
+            alias = scope.tables[-1].split()[-1]
+            arity = self.sql.arity[item.atom.pred]
+            if arity:
+                key = f"k{j}_"
+                cols.append(f"ROW({', '.join(f'{alias}.c{c}' for c in range(arity))}) AS {key}")
+        where = list(scope.where) + (["FALSE"] if fail else [])
+        if j:
+            where.append(f"l{j - 1}.ok")
+        sql = f"SELECT {', '.join(cols)}"
+        if scope.tables:
+            sql += f" FROM {', '.join(scope.tables)}"
+        if where:
+            sql += f" WHERE {' AND '.join(where)}"
+        return sql, new, key
+
+    def compile_item(self, item: Any, scope: BodyScope, bound: set[str]) -> bool:
+        """Add ``item``'s tables, conditions and bindings to ``scope``, as ``matching.step``
+        evaluates it; False when it cannot hold (an expression over an unbound variable)."""
+        if isinstance(item, Literal) and not item.negated:
+            if any(not isinstance(a, Var) and not variables(a) <= bound for a in item.atom.args):
+                return False
+            self.comp.positive(item.atom, scope, None)
+        elif isinstance(item, Literal):
+            if all(isinstance(a, Var) or variables(a) <= bound for a in item.atom.args):
+                scope.where.append(self.comp.negation(item.atom, (), scope))
+        elif isinstance(item, Comparison):
+            if assigned_var(item, bound) is None and not variables(item) <= bound:
+                return False
+            self.comp.comparison(item, scope)
+        elif isinstance(item, Aggregate):
+            if not variables(item) - _inner(item) <= bound:
+                return False
+            self.comp.aggregate(item, 0, (item,), scope, None)
+        return True
+
+    def levels(self, shape: _Shape, batch: str, index: int, body: tuple[Any, ...],
+               order: Sequence[int], env: Mapping[str, str],
+               env_kinds: Mapping[str, str | None], cond: str) -> None:
+        """The failures of ``batch``'s goals condition by condition, each frontier cut to
+        its first ``PARTIAL_CAP`` partial matches (as the finder builds it)."""
         level = self.table(f"lv_{shape.sid}_{index}_0")
         self.ex(f"DROP TABLE IF EXISTS {level}")
         cols = ", ".join(f"{e} AS {_v(n)}" for n, e in env.items())
         self.ex(f"CREATE TABLE {level} AS SELECT g.gid{', ' + cols if cols else ''} FROM {batch} g"
-                + (f" WHERE {' AND '.join(where)}" if where else ""))
+                + cond)
         bound = dict(env_kinds)
         keys: list[str] = []
         for j, i in enumerate(order):
@@ -240,39 +350,18 @@ class _Search:
         scope = BodyScope([], [], {n: f"L.{_v(n)}" for n in bound}, dict(bound), None)
         carry = ", ".join(f"L.{k}" for k in keys)
         key = None
-        fail = False
-        if isinstance(item, Literal) and not item.negated:
-            if any(not isinstance(a, Var) and not variables(a) <= set(bound) for a in item.atom.args):
-                fail = True
-            else:
-                self.comp.positive(item.atom, scope, None)
-                alias = scope.tables[-1].split()[-1]
-                n = self.sql.arity[item.atom.pred]
-                if n:
-                    key = f"k{j}"
-                    scope_key = f"ROW({', '.join(f'{alias}.c{c}' for c in range(n))}) AS {key}"
-                else:
-                    scope_key = None
-        elif isinstance(item, Literal):
-            args_ok = all(isinstance(a, Var) or variables(a) <= set(bound) for a in item.atom.args)
-            if args_ok:
-                scope.where.append(self.comp.negation(item.atom, (), scope))
-        elif isinstance(item, Comparison):
-            if assigned_var(item, set(bound)) is None and not variables(item) <= set(bound):
-                fail = True
-            else:
-                self.comp.comparison(item, scope)
-        elif isinstance(item, Aggregate):
-            group = variables(item) - _inner(item)
-            if not group <= set(bound):
-                fail = True
-            else:
-                self.comp.aggregate(item, 0, (item,), scope, None)
+        fail = not self.compile_item(item, scope, set(bound))
+        if isinstance(item, Literal) and not item.negated and not fail:
+            alias = scope.tables[-1].split()[-1]
+            n = self.sql.arity[item.atom.pred]
+            if n:
+                key = f"k{j}_"
+                scope_key = f"ROW({', '.join(f'{alias}.c{c}' for c in range(n))}) AS {key}"
         new = {n: scope.kinds.get(n) for n in scope.env if n not in bound}
         cols = ["L.gid"] + ([carry] if carry else []) \
             + [f"{scope.env[n]} AS {_v(n)}" for n in [*bound, *new]]
         if key is not None:
-            cols.append(scope_key)  # type: ignore[arg-type]
+            cols.append(scope_key)
         tables = [f"{level} L", *scope.tables]
         where = list(scope.where) + (["FALSE"] if fail else [])
         self.ex(f"CREATE TABLE {nxt} AS SELECT {', '.join(cols)} FROM {', '.join(tables)}"
@@ -305,6 +394,12 @@ class _Search:
             SELECT L.*, row_number() OVER (PARTITION BY L.gid ORDER BY {order}) AS rn
             FROM {level} L WHERE NOT EXISTS (SELECT 1 FROM {nxt} N WHERE N.gid = L.gid))
             WHERE rn = 1""")
+        self.record(first, index, body, k, at, bound)
+
+    def record(self, first: str, index: int, body: tuple[Any, ...], k: int, at: int,
+               bound: Mapping[str, str | None]) -> None:
+        """Record the failures of the goals in ``first`` (one row each: the frontier's
+        first partial match, its variables as columns) at condition ``at``, ``k`` held."""
         item = body[at]
         env = {n: f"F.{_v(n)}" for n in bound}
         sub = "CAST(NULL AS BIGINT)"
@@ -416,18 +511,16 @@ class _Search:
 
     # -- ranks and the chosen failures -----------------------------------------------------
 
-    def rank(self) -> None:
-        """``best(gid, rule, k, sub, ok_self, dr..)``: each goal's best failure, goals whose
-        failures' sub-goals are ranked first (at most ``DEPTH`` hops down count)."""
+    def rank(self, skip: int) -> None:
+        """``best(gid, rule, k, sub, ok_self, dr..)``: each goal's best failure (goals from
+        ``skip`` on), goals whose failures' sub-goals are ranked first (at most ``DEPTH``
+        hops down count)."""
         ex = self.ex
         drs = ", ".join(f"dr{w}" for w in range(len(self.ms)))
         ex(f"CREATE TABLE {self.table('best')} AS SELECT gid, rule, k, sub, ok_self, {drs} "
            "FROM fails WHERE FALSE")
-        hops = "".join(f" LEFT JOIN best d{h} ON d{h}.gid = {'f.sub' if h == 1 else f'd{h - 1}.sub'}"
-                       for h in range(1, DEPTH + 1))
-        deepest = ("COALESCE(" + ", ".join(f"d{h}.ok_self" for h in range(DEPTH, 0, -1))
-                   + ", f.ok_self)")
-        ex(f"CREATE TABLE {self.table('todo')} AS SELECT * FROM fails")
+        hops, deepest = _hops()
+        ex(f"CREATE TABLE {self.table('todo')} AS SELECT * FROM fails WHERE gid >= {skip}")
         for _ in range(_MAX_ROUNDS):
             ex(f"DROP TABLE IF EXISTS {self.table('ready')}")
             # goals not ranked yet whose failures' sub-goals are (or have no failure)
@@ -449,9 +542,18 @@ class _Search:
         raise EngineError("the search for why exceptions fail did not settle",
                           hint="screen with --engine earlog")
 
-    def finish(self, top: _Shape) -> None:
+    def finish(self, top: _Shape, n_top: int) -> None:
         """Entries of table ``ruled`` for ``failing``: the best rule's citation, and the
-        decisive marks of the last failure of the chain below it."""
+        decisive marks of the last failure of the chain below it. The best failures of the
+        top goals below ``n_top`` are chosen here (the others are in ``best``)."""
+        if n_top:
+            hops, deepest = _hops()
+            drs = ", ".join(f"dr{w}" for w in range(len(self.ms)))
+            self.ex(f"""INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM (
+                SELECT f.*, row_number() OVER (PARTITION BY f.gid
+                    ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn
+                FROM fails f{hops} WHERE f.gid < {n_top}
+            ) WHERE rn = 1""")
         chain = "".join(f" LEFT JOIN best c{h} ON c{h}.gid = {'t.sub' if h == 1 else f'c{h - 1}.sub'}"
                         for h in range(1, DEPTH))
         dr = ", ".join("COALESCE(" + ", ".join(f"c{h}.dr{w}" for h in range(DEPTH - 1, 0, -1))
@@ -461,6 +563,16 @@ class _Search:
             FROM failing f JOIN gv{top.sid} g ON g.v0 = f.tx AND g.v1 = f.code
             LEFT JOIN best t ON t.gid = g.gid{chain}
             LEFT JOIN rule_cite rc ON rc.r = t.rule""")
+
+
+def _hops() -> tuple[str, str]:
+    """SQL joining a failure ``f`` to the best failures up to ``DEPTH`` hops below it, and
+    whether the deepest of them stops at an input atom with no row for its first value."""
+    hops = "".join(f" LEFT JOIN best d{h} ON d{h}.gid = {'f.sub' if h == 1 else f'd{h - 1}.sub'}"
+                   for h in range(1, DEPTH + 1))
+    deepest = ("COALESCE(" + ", ".join(f"d{h}.ok_self" for h in range(DEPTH, 0, -1))
+               + ", f.ok_self)")
+    return hops, deepest
 
 
 def _uncertain_preds(checked: CheckedProgram) -> set[str]:
