@@ -103,6 +103,8 @@ class _Search:
         self.pending: dict[_Shape, list[str]] = {}
         self.next_gid = 0
         self.batches = 0
+        self.failed: set[int] = set()  # shapes with a table of failures
+        self.fail_columns = ""
         self.tables: list[str] = []
         self.ms = [f"m{w}" for w in range(sql.words)]
         self.unc = words_of(marks.uncertain_mask, sql.words)
@@ -116,6 +118,7 @@ class _Search:
         return name
 
     def drop(self) -> None:
+        self.ex("DROP VIEW IF EXISTS fails")
         for name in reversed(self.tables):
             self.ex(f"DROP TABLE IF EXISTS {name}")
 
@@ -147,6 +150,7 @@ class _Search:
             self.ex(f"INSERT INTO gv{shape.sid} SELECT gid, {', '.join(vs)} FROM {batch}")
         else:
             self.ex(f"INSERT INTO gv{shape.sid} SELECT gid FROM {batch}")
+        self.ex(f"INSERT INTO goals SELECT gid, {shape.sid} FROM {batch}")
         if count:
             self.pending.setdefault(shape, []).append(batch)
         else:
@@ -160,8 +164,9 @@ class _Search:
         ex = self.ex
         ms = self.ms
         dr = ", ".join(f"dr{w} BIGINT" for w in range(len(ms)))
-        ex(f"CREATE TABLE {self.table('fails')} (gid BIGINT, rule INTEGER, k INTEGER, "
-           f"sub BIGINT, ok_self BOOLEAN, {dr})")
+        self.fail_columns = (f"gid BIGINT, rule INTEGER, k INTEGER, sub BIGINT, "
+                             f"ok_self BOOLEAN, {dr}, sid INTEGER")
+        ex(f"CREATE TABLE {self.table('goals')} (gid BIGINT, sid INTEGER)")
         top = self.shape("candidate", (0, 1))
         ex(f"CREATE TABLE {self.table('top_src')} AS SELECT DISTINCT tx AS v0, code AS v1 "
            "FROM failing")
@@ -185,6 +190,11 @@ class _Search:
                 self.attempt(shape, batch, index, rule)
             ex(f"DROP TABLE {batch}")
             self.tables.remove(batch)
+        # every shape's failures in a table of its own; ``fails``: all of them
+        ex(f"CREATE TABLE {self.table('fails_none')} ({self.fail_columns})")
+        union = " UNION ALL ".join(f"SELECT * FROM {t}" for t in
+                                   ["fails_none", *(f"fails{sid}" for sid in sorted(self.failed))])
+        ex(f"CREATE VIEW fails AS {union}")
         # the top goals are the bulk: ranked once, at the end, unless some failure below
         # leads back to one of them
         back = ex(f"SELECT COUNT(*) FROM fails WHERE sub < {n_top}")[0][0]
@@ -262,13 +272,17 @@ class _Search:
         first = self.table("first_p")
         self.ex(f"DROP TABLE IF EXISTS {first}")
         order_keys = "".join(f", {k}" for k in keys)
-        self.ex(f"""CREATE TABLE {first} AS SELECT * EXCLUDE (rn) FROM (
-            SELECT a.*, row_number() OVER (PARTITION BY a.gid ORDER BY a.depth DESC{order_keys})
-                   AS rn FROM {att} a) WHERE rn = 1 AND depth < {n}""")
+        if counts and counts[0][0] is not None and counts[0][0] <= 1:  # one path per goal
+            self.ex(f"CREATE TABLE {first} AS SELECT * FROM {att} WHERE depth < {n}")
+        else:
+            self.ex(f"""CREATE TABLE {first} AS SELECT * EXCLUDE (rn) FROM (
+                SELECT a.*, row_number() OVER (PARTITION BY a.gid
+                    ORDER BY a.depth DESC{order_keys}) AS rn FROM {att} a)
+                WHERE rn = 1 AND depth < {n}""")
         self.ex(f"DROP TABLE {att}")
         for (k,) in self.ex(f"SELECT DISTINCT depth FROM {first} ORDER BY depth"):
             at_depth = f"(SELECT * FROM {first} WHERE depth = {int(k)})"
-            self.record(at_depth, index, body, int(k), order[k], levels[k][0])
+            self.record(at_depth, shape.sid, index, body, int(k), order[k], levels[k][0])
         self.ex(f"DROP TABLE {first}")
         return many
 
@@ -338,7 +352,7 @@ class _Search:
             if key is not None:
                 keys.append(key)
                 self.cap(nxt, keys)
-            self.stuck(level, nxt, held, index, body, j, i, before)
+            self.stuck(level, nxt, held, shape.sid, index, body, j, i, before)
             self.ex(f"DROP TABLE {level}")
             level = nxt
         self.ex(f"DROP TABLE {level}")
@@ -383,7 +397,7 @@ class _Search:
         self.ex(f"DROP TABLE {table}")
         self.ex(f"ALTER TABLE {tmp} RENAME TO {table}")
 
-    def stuck(self, level: str, nxt: str, keys: Sequence[str], index: int,
+    def stuck(self, level: str, nxt: str, keys: Sequence[str], sid: int, index: int,
               body: tuple[Any, ...], k: int, at: int, bound: dict[str, str | None]) -> None:
         """The goals of ``level`` with no extension in ``nxt`` fail at condition ``at``
         (``k`` held): record their failure, with its sub-goal and decisive marks."""
@@ -394,9 +408,9 @@ class _Search:
             SELECT L.*, row_number() OVER (PARTITION BY L.gid ORDER BY {order}) AS rn
             FROM {level} L WHERE NOT EXISTS (SELECT 1 FROM {nxt} N WHERE N.gid = L.gid))
             WHERE rn = 1""")
-        self.record(first, index, body, k, at, bound)
+        self.record(first, sid, index, body, k, at, bound)
 
-    def record(self, first: str, index: int, body: tuple[Any, ...], k: int, at: int,
+    def record(self, first: str, sid: int, index: int, body: tuple[Any, ...], k: int, at: int,
                bound: Mapping[str, str | None]) -> None:
         """Record the failures of the goals in ``first`` (one row each: the frontier's
         first partial match, its variables as columns) at condition ``at``, ``k`` held."""
@@ -416,7 +430,10 @@ class _Search:
                            f"{table_name(item.atom.pred)} o WHERE o.c0 = {v0})")
             dr = self.decisive(item, pattern, bound)
         dcols = ", ".join(f"{d} AS dr{w}" for w, d in enumerate(dr))
-        self.ex(f"INSERT INTO fails SELECT F.gid, {index}, {k}, {sub}, {ok_self}, {dcols} "
+        if sid not in self.failed:
+            self.failed.add(sid)
+            self.ex(f"CREATE TABLE {self.table(f'fails{sid}')} ({self.fail_columns})")
+        self.ex(f"INSERT INTO fails{sid} SELECT F.gid, {index}, {k}, {sub}, {ok_self}, {dcols}, {sid} "
                 f"FROM {first} F{joins}")
 
     def pattern(self, atom: Atom, env: Mapping[str, str], bound: Mapping[str, str | None]
@@ -520,6 +537,18 @@ class _Search:
         ex(f"CREATE TABLE {self.table('best')} AS SELECT gid, rule, k, sub, ok_self, {drs} "
            "FROM fails WHERE FALSE")
         hops, deepest = _hops()
+        select = (f"INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM ("
+                  "SELECT f.*, row_number() OVER (PARTITION BY f.gid "
+                  f"ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn FROM fails f{hops} "
+                  "WHERE {cond}) WHERE rn = 1")
+        order = self.shape_order()
+        if order is not None:
+            # a shape's failures descend only into shapes ranked before it
+            for sid in order:
+                if sid in self.failed:
+                    ex(select.replace("FROM fails f", f"FROM fails{sid} f").format(
+                        cond=f"f.gid >= {skip}"))
+            return
         ex(f"CREATE TABLE {self.table('todo')} AS SELECT * FROM fails WHERE gid >= {skip}")
         for _ in range(_MAX_ROUNDS):
             ex(f"DROP TABLE IF EXISTS {self.table('ready')}")
@@ -533,26 +562,40 @@ class _Search:
                 if ex("SELECT COUNT(*) FROM todo")[0][0]:
                     break  # a cycle of failures
                 return
-            ex(f"""INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM (
-                SELECT f.*, row_number() OVER (PARTITION BY f.gid
-                    ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn
-                FROM todo f{hops} WHERE f.gid IN (SELECT gid FROM ready)
-            ) WHERE rn = 1""")
+            ex(select.format(cond="f.gid IN (SELECT gid FROM todo) "
+                                  "AND f.gid IN (SELECT gid FROM ready)"))
             ex("DELETE FROM todo WHERE gid IN (SELECT gid FROM ready)")
         raise EngineError("the search for why exceptions fail did not settle",
                           hint="screen with --engine earlog")
+
+    def shape_order(self) -> list[int] | None:
+        """The shapes, each after every shape its failures descend into (None: a cycle)."""
+        edges = self.ex("SELECT DISTINCT f.sid, g.sid FROM fails f JOIN goals g ON g.gid = f.sub")
+        below: dict[int, set[int]] = {sh.sid: set() for sh in self.shapes.values()}
+        for parent, child in edges:
+            below[int(parent)].add(int(child))
+        order: list[int] = []
+        done: set[int] = set()
+        while len(order) < len(below):
+            ready = [s for s, kids in below.items() if s not in done and kids <= done]
+            if not ready:
+                return None
+            for s in sorted(ready):
+                order.append(s)
+                done.add(s)
+        return order
 
     def finish(self, top: _Shape, n_top: int) -> None:
         """Entries of table ``ruled`` for ``failing``: the best rule's citation, and the
         decisive marks of the last failure of the chain below it. The best failures of the
         top goals below ``n_top`` are chosen here (the others are in ``best``)."""
-        if n_top:
+        if n_top and top.sid in self.failed:
             hops, deepest = _hops()
             drs = ", ".join(f"dr{w}" for w in range(len(self.ms)))
             self.ex(f"""INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM (
                 SELECT f.*, row_number() OVER (PARTITION BY f.gid
                     ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn
-                FROM fails f{hops} WHERE f.gid < {n_top}
+                FROM fails{top.sid} f{hops} WHERE f.gid < {n_top}
             ) WHERE rn = 1""")
         chain = "".join(f" LEFT JOIN best c{h} ON c{h}.gid = {'t.sub' if h == 1 else f'c{h - 1}.sub'}"
                         for h in range(1, DEPTH))
