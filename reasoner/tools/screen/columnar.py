@@ -321,16 +321,41 @@ class ColumnarScreen:
                    CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq,
                    {when} AS as_of
                FROM txs t JOIN sym si ON si.s = t.id {joins}""")
-        marks = "".join(f", CAST({v} AS BIGINT)" for v in s_words)
-        zeros = "".join(", CAST(0 AS BIGINT)" for _ in s_words)
-        ex(f"INSERT INTO {table_name('tx')} SELECT tx, -1{marks} FROM txk")
-        ex(f"INSERT INTO {table_name('tx_seq')} SELECT tx, CAST(seq AS HUGEINT), -1{marks} FROM txk")
-        # --as-of is no fact of the scenario (its span is empty), the context's as_of is
-        ex(f"INSERT INTO {table_name('tx_as_of')} SELECT tx, as_of, -1"
-           f"{zeros if self.as_of is not None else marks} FROM txk")
-        for pred, col in _TX_RELATIONS:
-            ex(f"INSERT INTO {table_name(pred)} SELECT tx, {quote_ident(col)}, -1{marks} FROM txk "
-               f"WHERE {quote_ident(col)} IS NOT NULL")
+        ex("DROP TABLE txs")  # txk has it all (``rows`` reads it back)
+        # the tx_* relations are views of txk (given facts of the scenario: the scenario
+        # bit; --as-of is no fact of the scenario, its span is empty)
+        marks = "".join(f", CAST({v} AS BIGINT) AS m{w}" for w, v in enumerate(s_words))
+        zeros = "".join(f", CAST(0 AS BIGINT) AS m{w}" for w in range(len(s_words)))
+        views = [("tx", None, marks), ("tx_seq", "seq", marks),
+                 ("tx_as_of", "as_of", zeros if self.as_of is not None else marks)]
+        views += [(pred, quote_ident(col), marks) for pred, col in _TX_RELATIONS]
+        for pred, col, m in views:
+            ex(f"DROP TABLE {table_name(pred)}")
+            value = "" if col is None else \
+                f", CAST({col} AS {sql.col_type(sql.kinds[pred][1])}) AS c1"
+            where = "" if col is None else f" WHERE {col} IS NOT NULL"
+            ex(f"CREATE VIEW {table_name(pred)} AS SELECT tx AS c0{value}, "
+               f"CAST(-1 AS INTEGER) AS _r{m} FROM txk{where}")
+
+    def rows(self, lines: Sequence[int]) -> list[tuple[Any, ...]]:
+        """The staged rows of the slots (consignee, calendar year) of ``lines`` up to the
+        last of those lines in each, in (date, line) order: (line, id, type, date, exporter,
+        from, to, consignee, item, model, quantity, end_use, final destination)."""
+        texts = [c for _, c in _TX_RELATIONS if c not in ("date", "quantity")]
+        names = {c: f"y_{c}.s" for c in texts}
+        joins = " ".join(f"LEFT JOIN sym y_{c} ON y_{c}.id = o.{quote_ident(c)}" for c in texts)
+        values = ", ".join(f"({int(n)})" for n in lines)
+        cols = ["o.line", "o.id", names["type"], "o.date", names["exporter"], names["from_"],
+                names["to"], names["ultimate_consignee"], names["item"], names["model"],
+                "o.quantity", names["end_use"], names["final_destination"]]
+        found: list[tuple[Any, ...]] = self.execute(f"""
+            WITH chosen AS (SELECT t.ultimate_consignee AS e, year(t.date) AS y, max(t.seq) AS upto
+                            FROM txk t JOIN (VALUES {values}) v(line) ON v.line = t.line
+                            GROUP BY 1, 2)
+            SELECT {', '.join(cols)} FROM txk o JOIN chosen c ON c.e = o.ultimate_consignee
+                AND c.y = year(o.date) AND o.seq <= c.upto {joins}
+            ORDER BY o.seq""")
+        return found
 
     # -- the decision fields ---------------------------------------------------------------
 

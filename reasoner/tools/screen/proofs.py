@@ -49,15 +49,7 @@ class SliceExplainer:
     def _slices(self, lines: Sequence[int]) -> list[Transaction]:
         """The rows of the slots of ``lines`` up to the last of them in each slot, in
         (date, line) order."""
-        values = ", ".join(f"({int(n)})" for n in lines)
-        rows = self.screen.execute(f"""
-            WITH chosen AS (SELECT t.ultimate_consignee AS e, year(t.date) AS y,
-                                   max((t.date, t.line)) AS upto
-                            FROM txs t JOIN (VALUES {values}) v(line) ON v.line = t.line
-                            GROUP BY 1, 2)
-            SELECT o.* FROM txs o JOIN chosen c ON c.e = o.ultimate_consignee
-                AND c.y = year(o.date) AND (o.date, o.line) <= c.upto
-            ORDER BY o.date, o.line""")
+        rows = self.screen.rows(lines)
         return [self._transaction(r) for r in rows]
 
     def _transaction(self, r: tuple[Any, ...]) -> Transaction:
