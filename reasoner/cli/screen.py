@@ -18,10 +18,10 @@ __all__ = ["screen_cmd"]
 # ---- bulk screening ---------------------------------------------------------------
 
 SCREEN_REJECTED_EXIT = 3
-# --jobs when not given: measured on the 2-core development host (bench/screen.py), one
-# DuckDB thread and one earlog process were as fast as two or faster (other jobs share
-# the cores); raise it where cores are idle.
-DEFAULT_JOBS = 1
+# --jobs when not given, measured on the 2-core development host shared with other jobs
+# (bench/screen.py): DuckDB was 10-20 % faster with a thread per CPU than with one;
+# earlog's worker processes were slower with two than with one (issue 16).
+DEFAULT_EARLOG_JOBS = 1
 
 
 @click.command("screen")
@@ -54,10 +54,10 @@ DEFAULT_JOBS = 1
               help="Decide the rows in date order whatever their order in FILE. --no-sort "
                    "streams the rows instead and rejects a row dated before an earlier row of "
                    "the same consignee and calendar year.")
-@click.option("--jobs", type=click.IntRange(min=1), default=DEFAULT_JOBS, show_default=True,
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              show_default="duckdb: the CPUs; earlog: 1",
               help="duckdb: threads; earlog: worker processes (consignees are split between "
-                   "them). 1 was measured fastest on a busy 2-core host; raise it where cores "
-                   "are idle.")
+                   "them). The defaults were the fastest measured on a busy 2-core host.")
 @click.option("--memory-limit", default=None,
               help="duckdb: a memory limit, e.g. 1GB (tables then live in a temporary "
                    "database file and DuckDB spills to disk beyond it).")
@@ -67,8 +67,9 @@ DEFAULT_JOBS = 1
               help="Progress on stderr: rows decided, rate and time left.")
 def screen_cmd(file: str, context_path: str, engine: str, input_format: str | None, fmt: str,
                output: str | None, rejects: str | None, explain_dir: str | None,
-               explain_format: str, regime: str | None, as_of: Any, sort_rows: bool, jobs: int,
-               memory_limit: str | None, chunk_size: int | None, progress: bool) -> None:
+               explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
+               jobs: int | None, memory_limit: str | None, chunk_size: int | None,
+               progress: bool) -> None:
     """Decide every transaction of a CSV, JSONL or Parquet FILE against a CONTEXT scenario.
 
     FILE has one transaction per row, with exactly the transaction fields of the
@@ -113,7 +114,7 @@ def screen_cmd(file: str, context_path: str, engine: str, input_format: str | No
 def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: str,
                    output: str | None, rejects: str | None, explain_dir: str | None,
                    explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
-                   jobs: int, chunk_size: int | None, progress: bool,
+                   jobs: int | None, chunk_size: int | None, progress: bool,
                    memory_limit: str | None) -> int:
     from reasoner.tools.screen.files import input_format as pick_format, read_rows, proof_name
     from reasoner.tools.screen.screener import CHUNK_SIZE, Rejected, Screener, Summary, decision_record
@@ -122,7 +123,8 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
     context, rejects_path, proof_dir = _setup(file, context_path, output, rejects, explain_dir)
     screener = Screener(context, file, regime=regime, as_of=as_of,
                         chunk_size=chunk_size or CHUNK_SIZE,
-                        proofs=explain_format if proof_dir else None, jobs=jobs, sort=sort_rows)
+                        proofs=explain_format if proof_dir else None,
+                        jobs=jobs or DEFAULT_EARLOG_JOBS, sort=sort_rows)
     out, writer = _writer(output, fmt)
     rej = _rejects_file(rejects_path)
     summary = Summary()
@@ -183,7 +185,7 @@ def _file_order(results: Iterable[Any]) -> Iterator[Any]:
 def _screen_duckdb(file: str, context_path: str, input_format: str | None, fmt: str,
                    output: str | None, rejects: str | None, explain_dir: str | None,
                    explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
-                   jobs: int, chunk_size: int | None, progress: bool,
+                   jobs: int | None, chunk_size: int | None, progress: bool,
                    memory_limit: str | None) -> int:
     """Validate and stage every row, decide the book at once, write."""
     from reasoner.tools.screen.columnar import ColumnarScreen
@@ -209,7 +211,7 @@ def _screen_duckdb(file: str, context_path: str, input_format: str | None, fmt: 
             summary.rejected += 1
             bar.rejected(file, r)
             rej.writer.write(r.line, r.reason, r.cells)
-        screen.decide(on_stage=bar.stage)
+        screen.decide(on_stage=bar.stage, on_step=bar.step)
         summary.decided, summary.outcomes, summary.exceptions, summary.reviews = screen.counts()
         bar.stage("writing")
         out = _write_columnar(screen, output, fmt, bar)
@@ -335,6 +337,10 @@ def _setup(file: str, context_path: str, output: str | None, rejects: str | None
     return context, rejects_path, proof_dir
 
 
+# The stages whose progress is counted in rows.
+_ROW_STAGES = ("reading", "writing", "screening")
+
+
 class _Progress:
     """Progress on stderr counting rows: read, decided and written, with the rate and the
     time left (the file's row count, counted first, is the total); DuckDB's stages by name."""
@@ -354,10 +360,19 @@ class _Progress:
         self.count = 0
 
     def stage(self, name: str) -> None:
-        """Start a stage: the bar counts its rows from zero."""
+        """Start a stage: reading and writing count rows from zero (of the file's rows);
+        the others show their time."""
         self.bar.set_description(name, refresh=False)
-        self.bar.reset(total=self.total)
+        self.bar.unit = " rows"
+        self.bar.reset(total=self.total if name in _ROW_STAGES else None)
         self.count = 0
+
+    def step(self, done: int, total: int) -> None:
+        """Strata done of ``total`` (DuckDB's evaluation)."""
+        if self.bar.total != total:
+            self.bar.unit = " strata"
+            self.bar.reset(total=total)
+        self.bar.update(done - self.bar.n)
 
     def counting(self, rows: Iterable[Any]) -> Iterator[Any]:
         for row in rows:

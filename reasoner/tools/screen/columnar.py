@@ -159,9 +159,14 @@ class ColumnarScreen:
 
     # -- stage 2: deciding ---------------------------------------------------------------------
 
-    def decide(self, on_stage: Callable[[str], None] | None = None) -> Stats:
+    def decide(self, on_stage: Callable[[str], None] | None = None,
+               on_step: Callable[[int, int], None] | None = None) -> Stats:
         """Decide every staged row (the decisions stay in the database: ``records``,
-        ``copy_to``, ``counts``).
+        ``text``, ``copy_parquet``, ``counts``).
+
+        Args:
+            on_stage: called with the name of each stage as it starts.
+            on_step: called with (strata done, strata) while the strata run.
 
         Raises:
             EngineError: DuckDB failed, or the rulebook's LPP rules are not the shape the
@@ -186,7 +191,7 @@ class ColumnarScreen:
         lap("load")
         say("evaluating")
         given = self._given
-        self._pass1(sql, given)
+        self._pass1(sql, given, on_step)
         lap("pass 1")
         say("counting LPP")
         self.stats.lpp_shipped = fold_lpp(self.execute, sql, self.checked, self.marks, self._lit,
@@ -209,18 +214,21 @@ class ColumnarScreen:
         self.decided = True
         return self.stats
 
-    def _pass1(self, sql: SqlProgram, given: set[str]) -> None:
+    def _pass1(self, sql: SqlProgram, given: set[str],
+               on_step: Callable[[int, int], None] | None = None) -> None:
         """Every stratum in order; those that read a transaction only through its inputs,
         once per distinct input values (``factor``)."""
         from reasoner.tools.screen.factor import evaluate_factored, factorable
 
         inputs = {"tx": "", "tx_as_of": "as_of", "tx_date": "date", "tx_quantity": "quantity"}
         inputs.update({p: quote_ident(c) for p, c in _TX_RELATIONS if p not in inputs})
-        for step in sql.steps:
+        for done, step in enumerate(sql.steps, 1):
             f = factorable(self.checked, step, inputs)
             if f is None or f.pred in given \
                     or not evaluate_factored(self.execute, sql, step, f, inputs):
                 run_steps(self.execute, sql, [step], given=given)
+            if on_step is not None:
+                on_step(done, len(sql.steps))
 
     def _load(self) -> SqlProgram:
         """Compile the program for this book and load every given fact."""
