@@ -107,8 +107,8 @@ class ColumnarScreen:
         sort: decide rows in (date, line) order whatever the file's order (True), or
             reject a row dated before an earlier row of its consignee and year.
         threads: DuckDB threads (None: DuckDB's default, the CPUs).
-        memory_limit: DuckDB's memory limit (e.g. ``"1GB"``); with one, the tables live
-            in a database file in a temporary folder and DuckDB spills to disk beyond it.
+        memory_limit: DuckDB's memory limit (e.g. ``"1GB"``; None: DuckDB's default, 80 %
+            of the memory); beyond it DuckDB spills to a temporary folder.
     """
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
@@ -122,12 +122,11 @@ class ColumnarScreen:
         self.checked = self.book.checked.without(("condition",))
         self.marks = BasisMarks(self.book)
         self.folder = tempfile.mkdtemp(prefix="earlog-screen-")
-        database = ":memory:" if memory_limit is None else os.path.join(self.folder, "screen.duckdb")
         try:
-            self.con = connect(threads, memory_limit, database)
-            if memory_limit is not None:
-                folder = self.folder.replace("'", "''")
-                self.con.execute(f"SET temp_directory = '{folder}'")
+            # in memory; beyond the memory limit DuckDB spills to this run's own folder
+            self.con = connect(threads, memory_limit)
+            folder = self.folder.replace("'", "''")
+            self.con.execute(f"SET temp_directory = '{folder}'")
         except BaseException:
             shutil.rmtree(self.folder, ignore_errors=True)
             raise
