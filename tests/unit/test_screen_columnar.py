@@ -379,3 +379,46 @@ def test_bad_files_are_clean_errors(tmp_path: Path) -> None:
     code, _, err = run(str(header), "--context", str(CONTEXT), "-o", str(tmp_path / "o.csv"))
     assert code == 1 and f"{header}:1: the header must name exactly" in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_marks_follow_the_first_derivation() -> None:
+    """A fact with two matches of its rule carries the marks of the match whose premises
+    come first (body order, value order), as the evaluator's provenance records it, not
+    the or of both."""
+    from reasoner.engine.seminaive import SemiNaiveEngine
+    from reasoner.engine.sql.compiler import DUCKDB, table_name
+    from reasoner.engine.sql.duckdb_engine import connect, create_tables, executor
+    from reasoner.engine.sql.runner import load_rows, prepare, run_steps
+    from reasoner.lang.checks import check
+    from reasoner.lang.syntax import parse_program
+
+    text = """
+        base(1). base(2). s("x").
+        q(X) :- base(X), X = 1.
+        q(X) :- base(X), X = 2.
+        h(T) :- s(T), q(Y).
+        k(T) :- q(Y), s(T).
+    """
+    checked = check(parse_program(text))
+    marks = [0] * len(checked.rules)
+    marks[0], marks[1] = 1, 2  # the two rules of q
+    ours = SemiNaiveEngine().evaluate(checked)
+    assert ours.provenance is not None
+    memo: dict[Any, int] = {}
+    want = {p: ours.provenance.rule_closure((p, ("x",)), marks, memo) for p in ("h", "k")}
+    assert want == {"h": 1, "k": 1}  # q(1) comes first
+    rows: dict[str, set[tuple[Any, ...]]] = {}
+    for f in checked.program.facts:
+        rows.setdefault(f.pred, set()).add(f.values)
+    sql = prepare(checked, rows, DUCKDB, marks)
+    con = connect(1)
+    try:
+        ex = executor(con)
+        create_tables(ex, sql)
+        for pred, rs in rows.items():
+            load_rows(ex, sql, pred, rs)
+        run_steps(ex, sql)
+        got = {p: ex(f"SELECT m0 FROM {table_name(p)}")[0][0] for p in ("h", "k")}
+    finally:
+        con.close()
+    assert got == want
