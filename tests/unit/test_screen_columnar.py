@@ -334,6 +334,18 @@ def test_marks_number_citations_as_the_decision_does() -> None:
         assert mine.own == theirs.own and mine.names == theirs.names
 
 
+def test_partitions_decide_alike(tmp_path: Path, screen_data: Any) -> None:
+    """A book split by consignee into partitions decided one after another (as a big one
+    is) gets the decisions of the whole book at once."""
+    ctx_path = screen_data.write_context(tmp_path / "context.yaml", consignees=30, seed=6)
+    book = screen_data.write_rows(tmp_path / "book.csv", 1200, "csv", consignees=30, seed=6,
+                                  shuffle=0.2)
+    ctx = load_scenario(ctx_path, require_transactions=False)
+    whole, _ = columnar(ctx, book)
+    parts, _ = columnar(ctx, book, partition_rows=300)
+    assert parts == whole and len(whole) == 1200
+
+
 def test_memory_limit_decides_alike(tmp_path: Path) -> None:
     code, plain, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT),
                            "--rejects", str(tmp_path / "r1.csv"))

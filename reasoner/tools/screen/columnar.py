@@ -52,13 +52,15 @@ from reasoner.tools.screen.lppfold import fold_lpp
 from reasoner.tools.screen.screener import Rejected, Screener
 from reasoner.tools.screen.staging import Stager, quote_ident, sql_text
 
-__all__ = ["ColumnarScreen", "Stats", "dependents"]
+__all__ = ["ColumnarScreen", "Stats", "dependents", "PARTITION_ROWS"]
 
 # relation <- column of the staged transactions table
 _TX_RELATIONS = (("tx_type", "type"), ("tx_date", "date"), ("tx_exporter", "exporter"),
                  ("tx_from", "from_"), ("tx_to", "to"), ("tx_consignee", "ultimate_consignee"),
                  ("tx_item", "item"), ("tx_model", "model"), ("tx_quantity", "quantity"),
                  ("tx_end_use", "end_use"), ("tx_final_destination", "final_destination"))
+# Rows decided together by default (``ColumnarScreen``'s ``partition_rows``).
+PARTITION_ROWS = 1_500_000
 # The inputs that tie a row to the rows before it in its (consignee, year).
 _CHAIN_INPUTS = ("lpp_shipped", "tx_slot_prev")
 
@@ -109,11 +111,15 @@ class ColumnarScreen:
         threads: DuckDB threads (None: DuckDB's default, the CPUs).
         memory_limit: DuckDB's memory limit (e.g. ``"1GB"``; None: DuckDB's default, 80 %
             of the memory); beyond it DuckDB spills to a temporary folder.
+        partition_rows: a bigger book is split by consignee into partitions of about this
+            many rows, decided one after another (a decision depends on other rows only
+            within its consignee's calendar year), so that memory stays bounded.
     """
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
                  as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+                 memory_limit: str | None = None, partition_rows: int = PARTITION_ROWS) -> None:
+        self.partition_rows = max(1, partition_rows)
         self.file = file
         self.as_of = as_of
         self.validator = Screener(context, file, regime=regime, as_of=as_of, sort=sort)
@@ -173,8 +179,6 @@ class ColumnarScreen:
         """
         import time
 
-        from reasoner.tools.screen import exclusions
-
         self.stager.finish()
         say = on_stage or (lambda _: None)
         clock, cpu = time.perf_counter(), time.process_time()
@@ -182,19 +186,50 @@ class ColumnarScreen:
         def lap(name: str) -> None:
             nonlocal clock, cpu
             now, now_cpu = time.perf_counter(), time.process_time()
-            self.stats.seconds[name] = now - clock
-            self.stats.cpu[name] = now_cpu - cpu
+            self.stats.seconds[name] = self.stats.seconds.get(name, 0.0) + now - clock
+            self.stats.cpu[name] = self.stats.cpu.get(name, 0.0) + now_cpu - cpu
             clock, cpu = now, now_cpu
         say("loading")
-        sql = self._load()
+        sql = self._compile()
+        total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
+        parts = max(1, -(-total // self.partition_rows))
+        steps = len(sql.steps) * parts
+        lap("load")
+        for part in range(parts):
+            def step(done: int, n: int, part: int = part) -> None:
+                if on_step is not None:
+                    on_step(part * n + done, steps)
+            where = "" if parts == 1 else \
+                f"WHERE hash(t.ultimate_consignee) % {parts} = {part}"
+            self._decide_part(sql, where, say, lap, step)
+            # the decisions of the partition join the book's; every other table goes
+            if parts > 1:
+                if part == 0:
+                    self.execute("ALTER TABLE decisions RENAME TO decisions_all")
+                else:
+                    self.execute("INSERT INTO decisions_all SELECT * FROM decisions")
+                self._reset()
+        if parts > 1:
+            self.execute("ALTER TABLE decisions_all RENAME TO decisions")
+        self.stats.decided = total
+        self.decided = True
+        return self.stats
+
+    def _decide_part(self, sql: SqlProgram, where: str, say: Callable[[str], None],
+                     lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
+        """Decide the staged rows of one partition (table ``decisions``)."""
+        from reasoner.tools.screen import exclusions
+
+        say("loading")
+        self._load(sql, where)
         lap("load")
         say("evaluating")
         given = self._given
-        self._pass1(sql, given, on_step)
+        self._pass1(sql, given, step)
         lap("pass 1")
         say("counting LPP")
-        self.stats.lpp_shipped = fold_lpp(self.execute, sql, self.checked, self.marks, self._lit,
-                                          self.folder)
+        self.stats.lpp_shipped += fold_lpp(self.execute, sql, self.checked, self.marks,
+                                           self._lit, self.folder)
         lap("LPP fold")
         say("evaluating LPP")
         again = dependents(self.checked, _CHAIN_INPUTS)
@@ -209,9 +244,15 @@ class ColumnarScreen:
         exclusions.rule_out(self.execute, sql, self.checked, self.marks, self._lit)
         self._decisions(sql)
         lap("decisions")
-        self.stats.decided = self.execute("SELECT COUNT(*) FROM txk")[0][0]
-        self.decided = True
-        return self.stats
+
+    def _reset(self) -> None:
+        """Drop every table and view but the staged rows, the symbols and the decisions."""
+        keep = {"txs", "sym", "decisions_all"}
+        for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
+            self.execute(f"DROP VIEW {quote_ident(name)}")
+        for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
+            if name not in keep:
+                self.execute(f"DROP TABLE {quote_ident(name)}")
 
     def _pass1(self, sql: SqlProgram, given: set[str],
                on_step: Callable[[int, int], None] | None = None) -> None:
@@ -229,8 +270,8 @@ class ColumnarScreen:
             if on_step is not None:
                 on_step(done, len(sql.steps))
 
-    def _load(self) -> SqlProgram:
-        """Compile the program for this book and load every given fact."""
+    def _compile(self) -> SqlProgram:
+        """The symbols of the book and the program compiled for it."""
         static = self._static_facts()
         rows: dict[str, set[tuple[Value, ...]]] = {}
         scenario: dict[str, set[tuple[Value, ...]]] = {}
@@ -238,25 +279,29 @@ class ColumnarScreen:
             rows.setdefault(fact.pred, set()).add(fact.values)
             if fact.span.file and not is_rulebook_file(fact.span.file):
                 scenario.setdefault(fact.pred, set()).add(fact.values)
+        self._rows, self._scenario_rows = rows, scenario
         symbols = self._symbols(rows)
         sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
                                  self.marks.for_compiler(), symbols)
+        self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
+            | {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS}
+        return sql
+
+    def _load(self, sql: SqlProgram, where: str) -> None:
+        """Every relation's table, the given facts, and the staged rows ``where`` selects."""
         create_tables(self.execute, sql)
         s_words = words_of(1 << self.marks.scenario, sql.words)
-        for pred, rs in rows.items():
+        for pred, rs in self._rows.items():
             if pred not in sql.arity:
                 continue
-            mine = scenario.get(pred, set())
+            mine = self._scenario_rows.get(pred, set())
             # the scenario's own facts carry the scenario bit; the rulebook's do not
             load_rows(self.execute, sql, pred, mine, self.folder)
             if mine:
                 sets = ", ".join(f"m{w} = {v}" for w, v in enumerate(s_words))
                 self.execute(f"UPDATE {table_name(pred)} SET {sets} WHERE _r = -1")
             load_rows(self.execute, sql, pred, rs - mine, self.folder)
-        self._load_transactions(sql, s_words)
-        self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
-            | {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS}
-        return sql
+        self._load_transactions(sql, s_words, where)
 
     def _static_facts(self) -> list[Fact]:
         facts = list(input_facts(self.context, self.as_of))
@@ -315,7 +360,7 @@ class ColumnarScreen:
             self.symbols[text] = got
         return str(got)
 
-    def _load_transactions(self, sql: SqlProgram, s_words: Sequence[int]) -> None:
+    def _load_transactions(self, sql: SqlProgram, s_words: Sequence[int], where: str) -> None:
         """``txk``: the staged rows with symbol ids and their (date, line) rank; and the
         tx_* relations (given facts of the scenario: the scenario bit)."""
         ex = self.execute
@@ -327,8 +372,7 @@ class ColumnarScreen:
                    {', '.join(f's_{c}.id AS {quote_ident(c)}' for c in texts)},
                    CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq,
                    {when} AS as_of
-               FROM txs t JOIN sym si ON si.s = t.id {joins}""")
-        ex("DROP TABLE txs")  # txk has it all (``rows`` reads it back)
+               FROM txs t JOIN sym si ON si.s = t.id {joins} {where}""")
         # the tx_* relations are views of txk (given facts of the scenario: the scenario
         # bit; --as-of is no fact of the scenario, its span is empty)
         marks = "".join(f", CAST({v} AS BIGINT) AS m{w}" for w, v in enumerate(s_words))
@@ -346,22 +390,16 @@ class ColumnarScreen:
 
     def rows(self, lines: Sequence[int]) -> list[tuple[Any, ...]]:
         """The staged rows of the slots (consignee, calendar year) of ``lines`` up to the
-        last of those lines in each, in (date, line) order: (line, id, type, date, exporter,
-        from, to, consignee, item, model, quantity, end_use, final destination)."""
-        texts = [c for _, c in _TX_RELATIONS if c not in ("date", "quantity")]
-        names = {c: f"y_{c}.s" for c in texts}
-        joins = " ".join(f"LEFT JOIN sym y_{c} ON y_{c}.id = o.{quote_ident(c)}" for c in texts)
+        last of those lines in each, in (date, line) order (``txs``'s columns)."""
         values = ", ".join(f"({int(n)})" for n in lines)
-        cols = ["o.line", "o.id", names["type"], "o.date", names["exporter"], names["from_"],
-                names["to"], names["ultimate_consignee"], names["item"], names["model"],
-                "o.quantity", names["end_use"], names["final_destination"]]
         found: list[tuple[Any, ...]] = self.execute(f"""
-            WITH chosen AS (SELECT t.ultimate_consignee AS e, year(t.date) AS y, max(t.seq) AS upto
-                            FROM txk t JOIN (VALUES {values}) v(line) ON v.line = t.line
+            WITH chosen AS (SELECT t.ultimate_consignee AS e, year(t.date) AS y,
+                                   max((t.date, t.line)) AS upto
+                            FROM txs t JOIN (VALUES {values}) v(line) ON v.line = t.line
                             GROUP BY 1, 2)
-            SELECT {', '.join(cols)} FROM txk o JOIN chosen c ON c.e = o.ultimate_consignee
-                AND c.y = year(o.date) AND o.seq <= c.upto {joins}
-            ORDER BY o.seq""")
+            SELECT o.* FROM txs o JOIN chosen c ON c.e = o.ultimate_consignee
+                AND c.y = year(o.date) AND (o.date, o.line) <= c.upto
+            ORDER BY o.date, o.line""")
         return found
 
     # -- the decision fields ---------------------------------------------------------------
