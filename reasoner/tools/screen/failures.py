@@ -6,11 +6,13 @@ of ``ruledout.RuledOutFinder`` (``_best_failure``, ``_rank``, ``_decisive``) in 
 # goals are deduplicated, so a sub-goal such as tier1("SG") is searched once for the
 # whole book. For each goal and each rule whose head takes it (rule order):
 #
-#   attempt   the body in ``written_order`` with the head bound, one SQL table per
-#             condition: the partial matches ("frontier") that extend the previous ones,
-#             at most 64 per goal, ordered by the rows they matched (the finder's
-#             frontier order: sorted rows, depth first). The goal's failure is the last
-#             condition reached (k conditions held), with the frontier's first match.
+#   attempt   the body in ``written_order`` with the head bound, as one chain of lateral
+#             joins (one per condition; NULL from the first that fails): one row per
+#             path. The goal's failure is the last condition reached (k conditions held),
+#             with the frontier's first partial match (the finder's order: the rows
+#             matched, sorted, depth first). A goal with more than 64 paths is searched
+#             condition by condition instead, each frontier cut to its first 64 partial
+#             matches as the finder cuts it.
 #   descend   when that condition is a positive derived atom with no row for its
 #             instantiated pattern, the pattern is a new goal (``_derived_failure``).
 #   rank      (not other_kind, k): other_kind when the failure, followed down at most four
@@ -24,6 +26,10 @@ of ``ruledout.RuledOutFinder`` (``_best_failure``, ``_rank``, ``_decisive``) in 
 #
 # For a ruled-out code: citation = the best failure's rule's; raised = the decisive
 # marks of the fourth failure down the chain (or the last one, when shorter).
+#
+# Orders follow the finder's where they can matter: strings by their symbols (numbered in
+# sort order), numbers and dates by value; ``_contrary``'s repr order is read per column
+# (a string by its symbol, a number as its digits, a date as Python writes it).
 
 from __future__ import annotations
 
