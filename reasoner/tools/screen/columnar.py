@@ -148,6 +148,7 @@ class ColumnarScreen:
         self.stager = Stager(self.execute, self._cursor, self.validator, file, self.folder)
         self.sql: SqlProgram | None = None
         self.symbols: dict[str, int] = {}
+        self._source = "txs"  # the staged rows being decided (a partition's, or all)
         self.stats = Stats()
         self.decided = False
 
@@ -200,18 +201,24 @@ class ColumnarScreen:
         say("loading")
         total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
         parts = max(1, -(-total // self.partition_rows))
+        if parts > 1:  # the rows of each partition together, once
+            self.execute(f"""CREATE TABLE txs_split AS SELECT *,
+                CAST(hash(ultimate_consignee) % {parts} AS INTEGER) AS part FROM txs ORDER BY part""")
         for part in range(parts):
-            where = "" if parts == 1 else \
-                f"WHERE hash(t.ultimate_consignee) % {parts} = {part}"
+            if parts > 1:
+                self.execute("DROP TABLE IF EXISTS txp")
+                self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM txs_split "
+                             f"WHERE part = {part}")
+                self._source = "txp"
             # symbols numbered for the partition's own strings (and the program's)
-            sql = self._compile(where)
+            sql = self._compile()
             steps = len(sql.steps) * parts
 
             def step(done: int, n: int, part: int = part, steps: int = steps) -> None:
                 if on_step is not None:
                     on_step(part * n + done, steps)
             lap("load")
-            self._decide_part(sql, where, say, lap, step)
+            self._decide_part(sql, say, lap, step)
             # the decisions of the partition join the book's; every other table goes
             if parts > 1:
                 if part == 0:
@@ -221,17 +228,19 @@ class ColumnarScreen:
                 self._reset()
         if parts > 1:
             self.execute("ALTER TABLE decisions_all RENAME TO decisions")
+            self.execute("DROP TABLE txs_split")
+            self.execute("DROP TABLE IF EXISTS txp")
         self.stats.decided = total
         self.decided = True
         return self.stats
 
-    def _decide_part(self, sql: SqlProgram, where: str, say: Callable[[str], None],
+    def _decide_part(self, sql: SqlProgram, say: Callable[[str], None],
                      lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
         """Decide the staged rows of one partition (table ``decisions``)."""
         from reasoner.tools.screen import exclusions
 
         say("loading")
-        self._load(sql, where)
+        self._load(sql)
         lap("load")
         say("evaluating")
         given = self._given
@@ -257,7 +266,7 @@ class ColumnarScreen:
 
     def _reset(self) -> None:
         """Drop every table and view but the staged rows and the decisions."""
-        keep = {"txs", "decisions_all"}
+        keep = {"txs", "txs_split", "decisions_all"}
         for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
             self.execute(f"DROP VIEW {quote_ident(name)}")
         for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
@@ -280,9 +289,9 @@ class ColumnarScreen:
             if on_step is not None:
                 on_step(done, len(sql.steps))
 
-    def _compile(self, where: str) -> SqlProgram:
-        """The symbols of the staged rows ``where`` selects, and the program compiled for
-        them."""
+    def _compile(self) -> SqlProgram:
+        """The symbols of the rows being decided (``_source``), and the program compiled
+        for them."""
         static = self._static_facts()
         rows: dict[str, set[tuple[Value, ...]]] = {}
         scenario: dict[str, set[tuple[Value, ...]]] = {}
@@ -291,15 +300,15 @@ class ColumnarScreen:
             if fact.span.file and not is_rulebook_file(fact.span.file):
                 scenario.setdefault(fact.pred, set()).add(fact.values)
         self._rows, self._scenario_rows = rows, scenario
-        symbols = self._symbols(rows, where)
+        symbols = self._symbols(rows)
         sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
                                  self.marks.for_compiler(), symbols)
         self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
             | {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS}
         return sql
 
-    def _load(self, sql: SqlProgram, where: str) -> None:
-        """Every relation's table, the given facts, and the staged rows ``where`` selects."""
+    def _load(self, sql: SqlProgram) -> None:
+        """Every relation's table, the given facts, and the rows being decided."""
         create_tables(self.execute, sql)
         s_words = words_of(1 << self.marks.scenario, sql.words)
         for pred, rs in self._rows.items():
@@ -312,7 +321,7 @@ class ColumnarScreen:
                 sets = ", ".join(f"m{w} = {v}" for w, v in enumerate(s_words))
                 self.execute(f"UPDATE {table_name(pred)} SET {sets} WHERE _r = -1")
             load_rows(self.execute, sql, pred, rs - mine, self.folder)
-        self._load_transactions(sql, s_words, where)
+        self._load_transactions(sql, s_words)
 
     def _static_facts(self) -> list[Fact]:
         facts = list(input_facts(self.context, self.as_of))
@@ -335,7 +344,7 @@ class ColumnarScreen:
             out.setdefault(pred, {("t", "x")})
         return out
 
-    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]], where: str) -> dict[str, int]:
+    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]]) -> dict[str, int]:
         """``sym(s, id)``: every string of the facts, the rules and the staged rows, numbered
         in sort order; returns the ids of the program's constants and the exception codes."""
         strings = constants(self.checked) | set(EXCEPTION_CODES) | {
@@ -351,8 +360,8 @@ class ColumnarScreen:
            "columns={'s': 'VARCHAR'}, quote='\"', escape='\"', auto_detect=false, "
            "force_not_null=['s'])")
         for col in ("id",) + tuple(c for _, c in _TX_RELATIONS if c not in ("date", "quantity")):
-            ex(f"INSERT INTO sym_src SELECT DISTINCT t.{quote_ident(col)} FROM txs t "
-               + (f"{where} AND" if where else "WHERE") + f" t.{quote_ident(col)} IS NOT NULL")
+            ex(f"INSERT INTO sym_src SELECT DISTINCT t.{quote_ident(col)} FROM {self._source} t "
+               f"WHERE t.{quote_ident(col)} IS NOT NULL")
         ex("CREATE TABLE sym AS SELECT s, CAST(row_number() OVER (ORDER BY s) - 1 "
            "AS INTEGER) AS id FROM (SELECT DISTINCT s FROM sym_src)")
         ex("DROP TABLE sym_src")
@@ -371,7 +380,7 @@ class ColumnarScreen:
             self.symbols[text] = got
         return str(got)
 
-    def _load_transactions(self, sql: SqlProgram, s_words: Sequence[int], where: str) -> None:
+    def _load_transactions(self, sql: SqlProgram, s_words: Sequence[int]) -> None:
         """``txk``: the staged rows with symbol ids and their (date, line) rank; and the
         tx_* relations (given facts of the scenario: the scenario bit)."""
         ex = self.execute
@@ -379,7 +388,7 @@ class ColumnarScreen:
         # the symbols of the other columns (countries, parties, items...) are few: one small
         # table to join nine times, the ids' symbols one big join (memory: one hash table)
         ex("CREATE TABLE sym_small AS SELECT * FROM sym WHERE s IN (" + " UNION ".join(
-            f"SELECT DISTINCT t.{quote_ident(c)} FROM txs t {where}" for c in texts) + ")")
+            f"SELECT DISTINCT t.{quote_ident(c)} FROM {self._source} t" for c in texts) + ")")
         joins = " ".join(f"LEFT JOIN sym_small s_{c} ON s_{c}.s = t.{quote_ident(c)}"
                          for c in texts)
         as_of = self.as_of or self.context.as_of
@@ -387,7 +396,7 @@ class ColumnarScreen:
         ex(f"""CREATE TABLE txk0 AS SELECT t.line, t.id, t.date, t.quantity,
                    {', '.join(f's_{c}.id AS {quote_ident(c)}' for c in texts)},
                    {when} AS as_of
-               FROM txs t {joins} {where}""")
+               FROM {self._source} t {joins}""")
         ex("DROP TABLE sym_small")
         ex("""CREATE TABLE txk AS SELECT t.line, si.id AS tx, t.* EXCLUDE (line),
                    CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq
