@@ -354,8 +354,6 @@ def grouped(exceptions: tuple[ExceptionPoint, ...]) -> list[tuple[tuple[str, ...
 
 
 def _questions(d: Decision, found: _Elements, book: Rulebook) -> Iterator[Question]:
-    zh_texts: Mapping[str, str] = getattr(book, "uncertainties_zh", {})
-    zh_settles: Mapping[str, str] = getattr(book, "settles_zh", {})
     for u in d.uncertainties:
         if u.startswith("missing:"):
             fact = u.split(":", 1)[1]
@@ -368,8 +366,8 @@ def _questions(d: Decision, found: _Elements, book: Rulebook) -> Iterator[Questi
             raising = found.raising.get(u, [])[:2]
             yield Question(u, book.uncertainties.get(u, u), tuple(en for en, _ in raising),
                            book.sources.get(u, ""), book.settles.get(u, ""),
-                           zh_texts.get(u, ""), tuple(zh for _, zh in raising),
-                           zh_settles.get(u, ""))
+                           book.uncertainties_zh.get(u, ""), tuple(zh for _, zh in raising),
+                           book.settles_zh.get(u, ""))
 
 
 # ---- the question presented and the conclusion ---------------------------------------
