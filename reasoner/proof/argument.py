@@ -20,7 +20,7 @@ from typing import Iterator, Mapping
 import networkx as nx
 
 from reasoner.lang.labels import check_lang, drop_unknown, readable
-from reasoner.law.decision import Decision
+from reasoner.law.decision import POLICY_WORDS, Decision
 from reasoner.law.rulebook import Rulebook, is_rulebook_file
 from reasoner.law.scenario import Scenario, Transaction
 from reasoner.proof.explanation import TransactionExplanation
@@ -45,13 +45,7 @@ OUTCOMES = {
     "zh": {"permitted": "允许", "license_required": "需要许可证",
            "out_of_scope": "不在适用范围内", "indeterminate": "无法确定"},
 }
-POLICIES = {
-    "en": {"presumption_of_approval": "presumption of approval",
-           "presumption_of_denial": "presumption of denial",
-           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
-    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
-           "policy_of_denial": "拒绝政策", "case_by_case": "逐案审查"},
-}
+POLICIES = POLICY_WORDS
 _TX_TYPES = {
     "en": {"export": "export", "reexport": "reexport",
            "transfer_in_country": "in-country transfer", "deemed_export": "deemed export"},
