@@ -146,10 +146,14 @@ class RuledOutFinder:
         self._orders: dict[tuple[int, frozenset[str]], list[int]] = {}
         self._ordered: dict[int, bool] = {}
         self._item_vars: dict[int, tuple[BodyItem, set[str]]] = {}
+        self._plain: dict[str, bool] = {}  # per transaction: whether texts may show it as the mark
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
         """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
-        plain = _PLAIN_ID.fullmatch(tid) is not None and self.model.provenance is not None
+        plain = self._plain.get(tid)
+        if plain is None:
+            plain = self._plain[tid] = _PLAIN_ID.fullmatch(tid) is not None \
+                and self.model.provenance is not None
         shared = self._shared if plain else None
         entry = shared.find(tid, code) if shared is not None else None
         if entry is None:
@@ -161,9 +165,11 @@ class RuledOutFinder:
     def _made(self, entry: _Entry, tid: str) -> RuledOut:
         """The entry for ``tid``."""
         en, zh = entry.reason, entry.reason_zh
-        if _MARK in en or _MARK in zh:
-            en, zh = en.replace(_MARK, tid), zh.replace(_MARK, tid)
-        facts = self.sources(((p, concrete(row, tid)) for p, row in entry.facts))
+        if _MARK in en:
+            en = en.replace(_MARK, tid)
+        if _MARK in zh:
+            zh = zh.replace(_MARK, tid)
+        facts = self.sources([(p, concrete(row, tid)) for p, row in entry.facts])
         return RuledOut(entry.exception, entry.citation, en, zh, facts, entry.kind,
                         entry.uncertainties, entry.raised)
 
@@ -347,7 +353,7 @@ class RuledOutFinder:
         frontier: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = [(env, ())]
         for i in order:
             if self._ordering(body[i], i < len(rule.body)):
-                self._unshare_if_bound(frontier)
+                self._unshare_if_bound(body[i], frontier)
             nxt: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = []
             for cur, trail in frontier:
                 for new, match in step(body[i], cur, self.reads):
@@ -377,9 +383,17 @@ class RuledOutFinder:
                 self._ordered[id(item)] = got
         return got
 
-    def _unshare_if_bound(self, frontier: list[tuple[Env, Any]]) -> None:
-        if self._tid is not None and any(self._tid in env.values() for env, _ in frontier):
-            self.reads.unshared()
+    def _unshare_if_bound(self, item: BodyItem, frontier: list[tuple[Env, Any]]) -> None:
+        """Unshare the search if ``item`` orders the transaction (an aggregate: if it is
+        bound at all, since the aggregate's own conditions may order it)."""
+        tid = self._tid
+        if tid is None:
+            return
+        names = None if isinstance(item, Aggregate) else self._vars(item)
+        for env, _ in frontier:
+            if tid in env.values() if names is None else any(env.get(n) == tid for n in names):
+                self.reads.unshared()
+                return
 
     def _derived_failure(self, f: _Failure) -> _Failure | None:
         """The failure one level down, when ``f`` stopped at a positive derived condition."""

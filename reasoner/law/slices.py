@@ -166,6 +166,7 @@ class Shared(Generic[T]):
         self._kept: dict[tuple[Hashable, tuple[Slice, ...]], dict[tuple[int, ...], T]] = {}
         # per slice: transaction -> the number of its form (0: no rows, -1: not shared)
         self._numbers: dict[Slice, dict[Value, int]] = {}
+        self._files: dict[str, bool] = {}
 
     def find(self, tid: Value, goal: Hashable) -> T | None:
         """The result kept for ``goal`` under ``tid``'s forms, if any."""
@@ -192,7 +193,10 @@ class Shared(Generic[T]):
 
     def _key(self, tid: Value, spec: tuple[Slice, ...]) -> tuple[int, ...] | None:
         numbers = self._numbers
-        key = tuple([(numbers.get(s) or self._number(s)).get(tid, 0) for s in spec])
+        for s in spec:
+            if s not in numbers:
+                self._number(s)
+        key = tuple([numbers[s].get(tid, 0) for s in spec])
         return None if -1 in key else key
 
     def _number(self, s: Slice) -> dict[Value, int]:
@@ -208,18 +212,30 @@ class Shared(Generic[T]):
         """The rows of ``pred`` with ``tid`` at ``pos`` without it, with each value's type
         (and where the row comes from, kind "source"); None when they cannot be shared."""
         out: list[Any] = []
+        given = self.model.given
         for row in rows:
             rest = row[:pos] + row[pos + 1:]
             if tid in rest:
                 return None
             shape = (rest, tuple(map(type, rest)))
-            out.append(shape if kind == "rows" else (shape, self._source_form((pred, row), tid)))
+            if kind == "rows":
+                out.append(shape)
+                continue
+            fact = given.get((pred, row))
+            if fact is not None:
+                out.append((shape, self._scenario_file(fact.span.file)))
+            else:
+                out.append((shape, self._derivation_form((pred, row), tid)))
         return out[0] if len(out) == 1 else frozenset(out)
 
-    def _source_form(self, fact: tuple[str, Row], tid: Value) -> Any:
-        given, d = source(self.model, fact)
-        if given is not None:
-            return self._scenario(given.span.file)
+    def _scenario_file(self, file: str) -> bool:
+        got = self._files.get(file)
+        if got is None:
+            got = self._files[file] = self._scenario(file)
+        return got
+
+    def _derivation_form(self, fact: tuple[str, Row], tid: Value) -> Any:
+        d = source(self.model, fact)[1]
         if d is None:
             return None
         rule, bindings, premises = d
