@@ -94,13 +94,15 @@ class _Failure:
 @dataclass(frozen=True, slots=True)
 class _Entry:
     """A ruled-out entry as a search finds it: its texts show the transaction as the
-    search's mark, its facts are written with ``slices.THIS`` for the transaction."""
+    search's mark; its facts are the given facts that name the transaction, written with
+    ``slices.THIS`` for it, and the (file, line) of the others."""
 
     exception: str
     citation: str
     reason: str
     reason_zh: str
-    facts: frozenset[tuple[str, Row]]
+    facts: tuple[tuple[str, Row], ...]
+    lines: frozenset[tuple[str, int]]
     kind: str
     uncertainties: tuple[str, ...] = ()
     raised: tuple[str, ...] = ()
@@ -126,7 +128,8 @@ class RuledOutFinder:
         self._txs = frozenset(r[0] for r in model.rows("tx"))
         self.reads = Reads(model, self._txs)
         self.labels = LabelBook(checked)
-        self._scenario = is_scenario_fact
+        self._is_scenario = is_scenario_fact
+        self._files: dict[str, bool] = {}
         self._shared: Shared[_Entry] | None = Shared(self.reads, is_scenario_fact) if share else None
         self._rules: dict[str, list[Rule]] = {}
         for r in checked.rules:
@@ -135,6 +138,9 @@ class RuledOutFinder:
         self._heads = {pred: [(r, tuple((i, a.value) for i, a in enumerate(r.head.args)
                                         if isinstance(a, Const))) for r in rules]
                        for pred, rules in self._rules.items()}
+        self._const_positions = {pred: sorted({i for _, consts in heads for i, _ in consts})
+                                 for pred, heads in self._heads.items()}
+        self._candidates_of: dict[tuple[str, tuple[Any, ...]], list[Rule]] = {}
         self._tid: Value | None = None  # the transaction being argued
         self._mark: str = ""  # how texts show it
         # per search: the scenario facts behind a fact, and the failure found for each
@@ -169,7 +175,15 @@ class RuledOutFinder:
             en = en.replace(_MARK, tid)
         if _MARK in zh:
             zh = zh.replace(_MARK, tid)
-        facts = self.sources([(p, concrete(row, tid)) for p, row in entry.facts])
+        lines: set[tuple[str, int]] | frozenset[tuple[str, int]] = entry.lines
+        if entry.facts:
+            given = self.model.given
+            lines = set(lines)
+            for p, row in entry.facts:
+                fact = given.get((p, concrete(row, tid)))
+                if fact is not None:
+                    lines.add((fact.span.file, fact.span.line))
+        facts = tuple(f"{file}:{line}" for file, line in sorted(lines))
         return RuledOut(entry.exception, entry.citation, en, zh, facts, entry.kind,
                         entry.uncertainties, entry.raised)
 
@@ -201,6 +215,12 @@ class RuledOutFinder:
 
     # ---- texts show the transaction as the mark ---------------------------------------
 
+    def _scenario(self, file: str) -> bool:
+        got = self._files.get(file)
+        if got is None:
+            got = self._files[file] = self._is_scenario(file)
+        return got
+
     def _real(self, text: str) -> str:
         return text.replace(self._mark, str(self._tid)) if self._mark else text
 
@@ -216,8 +236,20 @@ class RuledOutFinder:
     def _shown_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(self._shown(v) for v in row) if self._tid in row else row
 
-    def _entry_facts(self, facts: Iterable[tuple[str, Row]]) -> frozenset[tuple[str, Row]]:
-        return frozenset((p, abstract(row, self._tid)) for p, row in facts)
+    def _entry_facts(self, facts: Iterable[tuple[str, Row]]
+                     ) -> tuple[tuple[tuple[str, Row], ...], frozenset[tuple[str, int]]]:
+        """The facts of an entry (see ``_Entry``): those naming the transaction, and the
+        lines of the others."""
+        tid, given = self._tid, self.model.given
+        named, lines = [], set()
+        for p, row in facts:
+            if tid in row:
+                named.append((p, abstract(row, tid)))
+            else:
+                fact = given.get((p, row))
+                if fact is not None:
+                    lines.add((fact.span.file, fact.span.line))
+        return tuple(named), frozenset(lines)
 
     # ---- an exception taken away, pending or inapplicable: a rule that holds ----------
 
@@ -238,7 +270,7 @@ class RuledOutFinder:
         leaves = self.scenario_leaves(deciding)
         raised = self._uncertain([], [fact])
         return _Entry(code, rule.meta.cite if rule is not None else "", en, zh,
-                      self._entry_facts(leaves), kind, raised, raised)
+                      *self._entry_facts(leaves), kind, raised, raised)
 
     def _derivation(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]:
         """How ``fact`` was derived: its rule, bindings and premises (None for a given fact).
@@ -277,7 +309,8 @@ class RuledOutFinder:
         top = self._best_failure("candidate", (tid, code))
         if top is None:
             en = f"no provision makes {code} available for {self._mark}"
-            return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", frozenset(), "fails")
+            return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", (), frozenset(),
+                          "fails")
         chain = [top]
         while len(chain) < _DEPTH:
             deeper = self._derived_failure(chain[-1])
@@ -300,7 +333,7 @@ class RuledOutFinder:
         raised = self._uncertain([], deciding)
         # The covering rule's own flags concern what it grants, which is not drawn here;
         # the rules below it decided the failure.
-        return _Entry(code, top.rule.meta.cite, en, zh, self._entry_facts(facts), "fails",
+        return _Entry(code, top.rule.meta.cite, en, zh, *self._entry_facts(facts), "fails",
                       self._uncertain([f.rule for f in chain[1:]], deciding), raised)
 
     def _best_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
@@ -313,9 +346,7 @@ class RuledOutFinder:
 
     def _find_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         best: _Failure | None = None
-        for rule, consts in self._heads.get(pred, ()):
-            if any(pattern[i] is not None and pattern[i] != c for i, c in consts):
-                continue  # a constant of the head differs from the goal's value
+        for rule in self._candidates(pred, pattern):
             head = unify_head(rule.head, pattern)
             if head is None:
                 continue
@@ -323,6 +354,18 @@ class RuledOutFinder:
             if found is not None and (best is None or self._rank(found) > self._rank(best)):
                 best = found
         return best
+
+    def _candidates(self, pred: str, pattern: tuple[Any, ...]) -> list[Rule]:
+        """The rules for ``pred`` whose head constants do not differ from ``pattern``'s
+        values (``unify_head`` decides for the others)."""
+        positions = self._const_positions.get(pred, ())
+        key = (pred, tuple([pattern[i] for i in positions]))
+        got = self._candidates_of.get(key)
+        if got is None:
+            got = self._candidates_of[key] = [
+                rule for rule, consts in self._heads.get(pred, ())
+                if not any(pattern[i] is not None and pattern[i] != c for i, c in consts)]
+        return got
 
     def _rank(self, f: _Failure) -> tuple[bool, int]:
         """Rules written for another kind of transaction come last (e.g. the chip rule of
@@ -543,12 +586,13 @@ class RuledOutFinder:
         done = self._leaves.get(fact)
         if done is not None:
             return done
-        source, foreign = self.reads.source, self._foreign
+        source, tid, txs = self.reads.source, self._tid, self._txs
         stack, seen, out = [fact], {fact}, set()
         while stack:
             k = stack.pop()
-            if foreign(k):
-                continue
+            row = k[1]
+            if row and row[0] != tid and row[0] in txs and isinstance(row[0], str):
+                continue  # another transaction's (``_foreign``)
             given, d = source(k)
             if given is not None:
                 if self._scenario(given.span.file):

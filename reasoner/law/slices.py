@@ -21,7 +21,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, Hashable, TypeVar
+from typing import Any, Callable, Generic, Hashable, Iterable, TypeVar
 
 from reasoner.engine.matching import Index, Pattern
 from reasoner.engine.model import Model, Row
@@ -39,6 +39,10 @@ T = TypeVar("T")
 
 # How many read patterns (sets of slices) are kept per search goal.
 _SPECS_KEPT = 16
+# A read pattern with this many results kept and none found again is dropped.
+_DROP_AFTER = 64
+# A slice's forms are computed one transaction at a time for this many, then for all.
+_ONE_BY_ONE = 64
 
 
 class _This:
@@ -99,27 +103,29 @@ class Reads(Index):
         """The search did something its result for another transaction may not repeat."""
         self.shareable = False
 
-    def _noted(self, kind: str, pred: str, row: Pattern) -> bool:
-        """Note a read of ``pred`` at ``row``; False when it does not name the transaction."""
-        if self._tid is None or self._tid not in row:
-            return False
-        self.read.add((kind, pred, row.index(self._tid)))
-        return True
-
-    def _answer(self, values: Row) -> None:
-        if self._tid is not None and not self._txs.isdisjoint(values):
-            self.shareable = False
+    def _answered(self, rows: Iterable[Row]) -> None:
+        """A read that does not name the transaction answered ``rows``."""
+        txs = self._txs
+        for row in rows:
+            if not txs.isdisjoint(row):
+                self.shareable = False
+                return
 
     def rows(self, pred: str, pattern: Pattern) -> tuple[Row, ...]:
         """The rows of ``pred`` equal to ``pattern`` where it is not None, sorted."""
         found = super().rows(pred, pattern)
-        if not self._noted("rows", pred, pattern) and self.shareable:
-            for row in found:
-                self._answer(row)
+        tid = self._tid
+        if tid is not None:
+            if tid in pattern:
+                self.read.add(("rows", pred, pattern.index(tid)))
+            elif self.shareable:
+                self._answered(found)
         return found
 
     def holds(self, pred: str, row: Row) -> bool:
-        self._noted("rows", pred, row)
+        tid = self._tid
+        if tid is not None and tid in row:
+            self.read.add(("rows", pred, row.index(tid)))
         return self.model.holds(pred, row)
 
     def source(self, fact: tuple[str, Row]) -> Source:
@@ -127,11 +133,14 @@ class Reads(Index):
         done = self._sources.get(fact)
         if done is None:
             done = self._sources[fact] = source(self.model, fact)
-        d = done[1]
-        if not self._noted("source", fact[0], fact[1]) and d is not None and self.shareable:
-            self._answer(tuple(v for _, v in d[1]))
-            for _, row in d[2]:
-                self._answer(row)
+        tid = self._tid
+        if tid is not None:
+            row = fact[1]
+            if tid in row:
+                self.read.add(("source", fact[0], row.index(tid)))
+            elif self.shareable and done[1] is not None:
+                d = done[1]
+                self._answered([tuple(v for _, v in d[1]), *(r for _, r in d[2])])
         return done
 
 
@@ -150,8 +159,10 @@ def source(model: Model, fact: tuple[str, Row]) -> Source:
 class Shared(Generic[T]):
     """Search results kept per goal under the forms of the slices the search read.
 
-    The forms of a slice are computed for every transaction at once, on its first use,
-    and numbered: a key is a tuple of small numbers.
+    Forms are numbered per slice, so a key is a tuple of small numbers; a slice's forms
+    are computed per transaction at first, and for all transactions at once when many ask.
+    A read pattern under which results are kept but never found again (each key new, as
+    when the search reads a running total) is dropped.
 
     Args:
         reads: the searches' reads (its model and indexes).
@@ -164,49 +175,78 @@ class Shared(Generic[T]):
         self._scenario = is_scenario_fact
         self._specs: dict[Hashable, list[tuple[Slice, ...]]] = {}
         self._kept: dict[tuple[Hashable, tuple[Slice, ...]], dict[tuple[int, ...], T]] = {}
-        # per slice: transaction -> the number of its form (0: no rows, -1: not shared)
+        self._found: dict[tuple[Hashable, tuple[Slice, ...]], int] = {}
+        # per slice: the number of each form, and each transaction's (0: no rows, -1: not
+        # shared); a slice in _whole has every transaction's
+        self._forms: dict[Slice, dict[Any, int]] = {}
         self._numbers: dict[Slice, dict[Value, int]] = {}
+        self._whole: set[Slice] = set()
         self._files: dict[str, bool] = {}
 
     def find(self, tid: Value, goal: Hashable) -> T | None:
         """The result kept for ``goal`` under ``tid``'s forms, if any."""
         for spec in self._specs.get(goal, ()):
+            kept = self._kept[(goal, spec)]
+            if len(kept) >= _DROP_AFTER and not self._found[(goal, spec)]:
+                continue  # a pattern whose keys never repeat
             key = self._key(tid, spec)
             if key is not None:
-                found = self._kept[(goal, spec)].get(key)
+                found = kept.get(key)
                 if found is not None:
+                    self._found[(goal, spec)] += 1
                     return found
         return None
 
     def keep(self, tid: Value, goal: Hashable, read: set[Slice], result: T) -> None:
         """Keep ``result`` of the search for ``goal`` and ``tid``, which read ``read``."""
         spec = tuple(sorted(read))
-        key = self._key(tid, spec)
-        if key is None:
-            return
         specs = self._specs.setdefault(goal, [])
         if spec not in specs:
             if len(specs) >= _SPECS_KEPT:
                 return
             specs.append(spec)
-        self._kept.setdefault((goal, spec), {})[key] = result
+            self._kept[(goal, spec)] = {}
+            self._found[(goal, spec)] = 0
+        kept = self._kept[(goal, spec)]
+        if len(kept) >= _DROP_AFTER and not self._found[(goal, spec)]:
+            return
+        key = self._key(tid, spec)
+        if key is not None:
+            kept[key] = result
 
     def _key(self, tid: Value, spec: tuple[Slice, ...]) -> tuple[int, ...] | None:
-        numbers = self._numbers
+        key = []
         for s in spec:
-            if s not in numbers:
-                self._number(s)
-        key = tuple([numbers[s].get(tid, 0) for s in spec])
-        return None if -1 in key else key
+            numbers = self._numbers.get(s)
+            n = numbers.get(tid) if numbers is not None else None
+            if n is None:
+                n = self._number(s, tid)
+            if n < 0:
+                return None
+            key.append(n)
+        return tuple(key)
 
-    def _number(self, s: Slice) -> dict[Value, int]:
+    def _number(self, s: Slice, tid: Value) -> int:
+        """The number of ``tid``'s form of ``s``."""
         kind, pred, pos = s
-        forms: dict[Any, int] = {frozenset(): 0}
-        numbers = self._numbers[s] = {}
-        for v, rows in self._reads.group(pred, pos).items():
-            form = self._form(kind, pred, pos, v, rows)
-            numbers[v] = -1 if form is None else forms.setdefault(form, len(forms))
-        return numbers
+        forms = self._forms.get(s)
+        if forms is None:
+            forms = self._forms[s] = {frozenset(): 0}
+            self._numbers[s] = {}
+        numbers = self._numbers[s]
+        if s in self._whole:
+            return 0  # no rows
+        group = self._reads.group(pred, pos)
+        if len(numbers) < _ONE_BY_ONE:
+            form = self._form(kind, pred, pos, tid, group.get(tid, []))
+            n = numbers[tid] = -1 if form is None else forms.setdefault(form, len(forms))
+            return n
+        for v, rows in group.items():
+            if v not in numbers:
+                form = self._form(kind, pred, pos, v, rows)
+                numbers[v] = -1 if form is None else forms.setdefault(form, len(forms))
+        self._whole.add(s)
+        return numbers.get(tid, 0)
 
     def _form(self, kind: str, pred: str, pos: int, tid: Value, rows: list[Row]) -> Any:
         """The rows of ``pred`` with ``tid`` at ``pos`` without it, with each value's type
