@@ -177,10 +177,10 @@ class Shared(Generic[T]):
         self._kept: dict[tuple[Hashable, tuple[Slice, ...]], dict[tuple[int, ...], T]] = {}
         self._found: dict[tuple[Hashable, tuple[Slice, ...]], int] = {}
         # per slice: the number of each form, and each transaction's (0: no rows, -1: not
-        # shared); a slice in _whole has every transaction's
+        # shared); _whole has the slices whose every transaction's is known
         self._forms: dict[Slice, dict[Any, int]] = {}
         self._numbers: dict[Slice, dict[Value, int]] = {}
-        self._whole: set[Slice] = set()
+        self._whole: dict[Slice, dict[Value, int]] = {}
         self._files: dict[str, bool] = {}
 
     def find(self, tid: Value, goal: Hashable) -> T | None:
@@ -215,27 +215,27 @@ class Shared(Generic[T]):
             kept[key] = result
 
     def _key(self, tid: Value, spec: tuple[Slice, ...]) -> tuple[int, ...] | None:
-        key = []
-        for s in spec:
-            numbers = self._numbers.get(s)
-            n = numbers.get(tid) if numbers is not None else None
-            if n is None:
-                n = self._number(s, tid)
-            if n < 0:
-                return None
-            key.append(n)
-        return tuple(key)
+        whole = self._whole
+        try:
+            key = tuple([whole[s].get(tid, 0) for s in spec])
+        except KeyError:
+            key = tuple([self._number(s, tid) for s in spec])
+        return None if -1 in key else key
 
     def _number(self, s: Slice, tid: Value) -> int:
         """The number of ``tid``'s form of ``s``."""
+        numbers = self._whole.get(s)
+        if numbers is not None:
+            return numbers.get(tid, 0)  # (absent: no rows)
         kind, pred, pos = s
         forms = self._forms.get(s)
         if forms is None:
             forms = self._forms[s] = {frozenset(): 0}
             self._numbers[s] = {}
         numbers = self._numbers[s]
-        if s in self._whole:
-            return 0  # no rows
+        n = numbers.get(tid)
+        if n is not None:
+            return n
         group = self._reads.group(pred, pos)
         if len(numbers) < _ONE_BY_ONE:
             form = self._form(kind, pred, pos, tid, group.get(tid, []))
@@ -245,7 +245,7 @@ class Shared(Generic[T]):
             if v not in numbers:
                 form = self._form(kind, pred, pos, v, rows)
                 numbers[v] = -1 if form is None else forms.setdefault(form, len(forms))
-        self._whole.add(s)
+        self._whole[s] = numbers
         return numbers.get(tid, 0)
 
     def _form(self, kind: str, pred: str, pos: int, tid: Value, rows: list[Row]) -> Any:
