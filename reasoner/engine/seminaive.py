@@ -242,7 +242,9 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         rule, _, scan_slots = env[-1]
         mask: int = marks[rule]
         for pred, slot in scan_slots:
-            mask |= self.rule_closure((pred, env[slot]), marks, memo)
+            premise = (pred, env[slot])
+            sub = memo.get(premise)
+            mask |= self.rule_closure(premise, marks, memo) if sub is None else sub
         memo[key] = mask
         return mask
 
