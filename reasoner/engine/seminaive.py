@@ -209,6 +209,18 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         rule, _, scan_slots = env[-1]
         return rule, tuple([(p, env[s]) for p, s in scan_slots])
 
+    def first(self, key: tuple[str, Row]) -> tuple[int, tuple[tuple[str, Value], ...],
+                                                   tuple[tuple[str, Row], ...]] | None:
+        """The rule index, bindings and premises of ``key``'s first derivation, without its
+        level (which ``__getitem__`` computes by a walk); None for a fact not derived."""
+        rows = self.records.get(key[0])
+        env = rows.get(key[1]) if rows is not None else None
+        if env is None:
+            return None
+        rule, name_slots, scan_slots = env[-1]
+        return (rule, tuple([(n, env[s]) for n, s in name_slots]),
+                tuple([(p, env[s]) for p, s in scan_slots]))
+
     def rule_closure(self, key: tuple[str, Row], marks: Sequence[int],
                      memo: dict[tuple[str, Row], int]) -> int:
         """The bitwise or of ``marks[rule]`` over every rule of ``key``'s proof by first
@@ -230,7 +242,9 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         rule, _, scan_slots = env[-1]
         mask: int = marks[rule]
         for pred, slot in scan_slots:
-            mask |= self.rule_closure((pred, env[slot]), marks, memo)
+            premise = (pred, env[slot])
+            sub = memo.get(premise)
+            mask |= self.rule_closure(premise, marks, memo) if sub is None else sub
         memo[key] = mask
         return mask
 

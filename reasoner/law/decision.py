@@ -102,6 +102,15 @@ def decide(
         every transaction's conclusions (LPP totals count only earlier shipments).
     """
     book = load_rulebook(regime or scenario.regime)
+    eng = get_engine(engine)
+    with gc_paused():
+        return _decide(scenario, book, as_of, eng, progress)
+
+
+def _decide(scenario: Scenario, book: Rulebook, as_of: _dt.date | None, eng: Engine,
+            progress: Callable[[str], None] | None) -> ScenarioDecisions:
+    """``decide``'s work (the collector is paused: inputs, models and decisions are
+    millions of small containers that make no cycles)."""
     order = [tx for _, tx in sorted(enumerate(scenario.transactions),
                                     key=lambda p: (p[1].date, p[0]))]
     slots: dict[tuple[str, int], list[Transaction]] = {}
@@ -112,26 +121,24 @@ def decide(
             *slot_chain(slots.values()))
     history = {(h.entity, h.year): h.tpp for h in scenario.history.lpp_shipped}
     shipments = _Shipments(slots, history)
-    eng = get_engine(engine)
     # a large scenario's first evaluation only finds the LPP-only rows: no derivations
     traced = len(order) < _SKETCH_FROM
     rounds = 0
-    with gc_paused():
-        while True:
-            rounds += 1
-            if progress is not None:
-                progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
-                         f"{shipments.settled} settled)")
-            facts = (*base, *shipments.facts())
-            model = _evaluate(eng, book, facts) if traced else \
-                eng.evaluate(_sketch(book), facts, provenance=False)
-            view = DecisionView(model, book)
-            if shipments.check(view) and traced:
-                break
-            traced = True
+    while True:
+        rounds += 1
         if progress is not None:
-            progress(f"{scenario.id}: reading {len(order)} decisions")
-        decisions = tuple(view.decision(tx) for tx in scenario.transactions)
+            progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
+                     f"{shipments.settled} settled)")
+        facts = (*base, *shipments.facts())
+        model = _evaluate(eng, book, facts) if traced else \
+            eng.evaluate(_sketch(book), facts, provenance=False)
+        view = DecisionView(model, book)
+        if shipments.check(view) and traced:
+            break
+        traced = True
+    if progress is not None:
+        progress(f"{scenario.id}: reading {len(order)} decisions")
+    decisions = tuple(view.decision(tx) for tx in scenario.transactions)
     return ScenarioDecisions(scenario, book, decisions, model)
 
 
