@@ -63,6 +63,21 @@ class Relation:
                 else:
                     bucket.append(row)
 
+    def replace(self, rows: Iterable[Row]) -> None:
+        """Make ``rows`` the relation's rows, in the same set and index objects (a chain
+        compiled over the relation keeps reading them)."""
+        self.rows.clear()
+        self.rows.update(rows)
+        for key_of, idx in self._indexes.values():
+            idx.clear()
+            for row in self.rows:
+                key = key_of(row)
+                bucket = idx.get(key)
+                if bucket is None:
+                    idx[key] = [row]
+                else:
+                    bucket.append(row)
+
     def index(self, cols: tuple[int, ...]) -> dict[Any, list[Row]]:
         """The rows grouped by their values in ``cols`` (at least one column)."""
         entry = self._indexes.get(cols)
