@@ -314,28 +314,33 @@ def compare_engines(rows: int, jobs: int, parquet_rows: int, memory: str,
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int) -> None:
-    """Every engine on one book of ``rows`` rows (a book already in ``folder`` is reused)."""
+def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
+             memory: str = "1GB") -> None:
+    """Every engine on one book of ``rows`` rows (a book already in ``folder`` is reused),
+    and DuckDB again under ``memory`` (when given)."""
     book = folder / f"orders-{rows}.csv"
     if not book.exists():
         gen.write_rows(book, rows, "csv")
     found: dict[str, dict[str, Any]] = {}
     loads: dict[str, str] = {}
-    order = _engines()
+    order = _engines() + ([f"duckdb --memory-limit {memory}"] if memory else [])
     for engine in order:
-        out = folder / f"out-{engine}.csv"
+        out = folder / f"out-{engine.split()[0]}{'-limited' if ' ' in engine else ''}.csv"
         found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
-                                    "--engine", engine, "--jobs", str(jobs)])
+                                    "--engine", *engine.split(),
+                                    *(["--jobs", str(jobs)] if jobs else [])])
         loads[engine] = _load()
         r = found[engine]
         print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s "
               f"({rows / r['seconds']:,.0f} rows/s), peak {r['tree_kb'] / 1024:,.0f} MB; "
               f"{loads[engine]}", flush=True)
-    outs = {e: (folder / f"out-{e}.csv").read_bytes() for e in order}
+    files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in order}
+    outs = {e: f.read_bytes() for e, f in files.items()}
     same = len(set(outs.values())) == 1
     base = found["earlog"]
     print()
-    print(f"engines on the same generated {rows:,}-row book (--jobs {jobs}; output files "
+    print(f"engines on the same generated {rows:,}-row book "
+          f"({f'--jobs {jobs}' if jobs else 'each engine its default --jobs'}; output files "
           f"byte-identical: {same})")
     print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
                  "memory vs earlog", "host load after"],
@@ -343,8 +348,8 @@ def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int) -> None:
                   f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
                   f"x{r['tree_kb'] / base['tree_kb']:.2f}", loads[e].split(",")[0]]
                  for e, r in found.items()]), flush=True)
-    for e in order:
-        (folder / f"out-{e}.csv").unlink(missing_ok=True)
+    for f in files.values():
+        f.unlink(missing_ok=True)
 
 
 def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int, memory: str,
@@ -363,7 +368,8 @@ def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int, memory: str,
         big.unlink()
     limit = ["--memory-limit", memory] if memory else []
     r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
-                    "--format", "parquet", "--engine", "duckdb", "--jobs", str(jobs), *limit])
+                    "--format", "parquet", "--engine", "duckdb",
+                    *(["--jobs", str(jobs)] if jobs else []), *limit])
     print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit "
           f"{memory or 'none'}: {r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), "
           f"peak {r['tree_kb'] / 1024:,.0f} MB; {_load()}", flush=True)
@@ -376,7 +382,8 @@ def main() -> None:
                     help="compare the engines on one book, then a Parquet book on DuckDB")
     ap.add_argument("--engine-rows", type=int, default=1_000_000,
                     help="--engines: rows of the book every engine screens (0: skip)")
-    ap.add_argument("--engine-jobs", type=int, default=1, help="--engines: --jobs of each run")
+    ap.add_argument("--engine-jobs", type=int, default=0,
+                    help="--engines: --jobs of each run (0: each engine's default)")
     ap.add_argument("--parquet-rows", type=int, default=10_000_000,
                     help="--engines: rows of the Parquet book (0: skip)")
     ap.add_argument("--parquet-memory", default="1GB",

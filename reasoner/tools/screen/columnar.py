@@ -39,7 +39,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from reasoner.engine.sql.compiler import DUCKDB, SqlProgram, constants, table_name
 from reasoner.engine.sql.duckdb_engine import connect, create_tables, executor
-from reasoner.engine.sql.runner import load_rows, prepare, run_steps, to_value
+from reasoner.engine.sql.runner import load_rows, prepare, run_steps
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.errors import EngineError
 from reasoner.lang.ir import Aggregate, Fact, Literal, Value
@@ -52,15 +52,17 @@ from reasoner.tools.screen.lppfold import fold_lpp
 from reasoner.tools.screen.screener import Rejected, Screener
 from reasoner.tools.screen.staging import Stager, quote_ident, sql_text
 
-__all__ = ["ColumnarScreen", "Stats", "dependents", "PARTITION_ROWS"]
+__all__ = ["ColumnarScreen", "Stats", "dependents", "PARTITION_ROWS", "BYTES_PER_ROW"]
 
 # relation <- column of the staged transactions table
 _TX_RELATIONS = (("tx_type", "type"), ("tx_date", "date"), ("tx_exporter", "exporter"),
                  ("tx_from", "from_"), ("tx_to", "to"), ("tx_consignee", "ultimate_consignee"),
                  ("tx_item", "item"), ("tx_model", "model"), ("tx_quantity", "quantity"),
                  ("tx_end_use", "end_use"), ("tx_final_destination", "final_destination"))
-# Rows decided together by default (``ColumnarScreen``'s ``partition_rows``).
+# Rows decided together by default (``ColumnarScreen``'s ``partition_rows``), and the
+# memory a row takes while it is decided (measured: about 5 KB on the generated books).
 PARTITION_ROWS = 1_500_000
+BYTES_PER_ROW = 4096
 # The inputs that tie a row to the rows before it in its (consignee, year).
 _CHAIN_INPUTS = ("lpp_shipped", "tx_slot_prev")
 
@@ -113,12 +115,18 @@ class ColumnarScreen:
             of the memory); beyond it DuckDB spills to a temporary folder.
         partition_rows: a bigger book is split by consignee into partitions of about this
             many rows, decided one after another (a decision depends on other rows only
-            within its consignee's calendar year), so that memory stays bounded.
+            within its consignee's calendar year), so that memory stays bounded (default:
+            ``PARTITION_ROWS``, or under a memory limit as many rows as it holds at
+            ``BYTES_PER_ROW``).
     """
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
                  as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
-                 memory_limit: str | None = None, partition_rows: int = PARTITION_ROWS) -> None:
+                 memory_limit: str | None = None, partition_rows: int | None = None) -> None:
+        if partition_rows is None:
+            limit = _bytes(memory_limit) if memory_limit is not None else None
+            partition_rows = PARTITION_ROWS if limit is None else \
+                max(50_000, min(PARTITION_ROWS, limit // BYTES_PER_ROW))
         self.partition_rows = max(1, partition_rows)
         self.file = file
         self.as_of = as_of
@@ -190,17 +198,19 @@ class ColumnarScreen:
             self.stats.cpu[name] = self.stats.cpu.get(name, 0.0) + now_cpu - cpu
             clock, cpu = now, now_cpu
         say("loading")
-        sql = self._compile()
         total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
         parts = max(1, -(-total // self.partition_rows))
-        steps = len(sql.steps) * parts
-        lap("load")
         for part in range(parts):
-            def step(done: int, n: int, part: int = part) -> None:
-                if on_step is not None:
-                    on_step(part * n + done, steps)
             where = "" if parts == 1 else \
                 f"WHERE hash(t.ultimate_consignee) % {parts} = {part}"
+            # symbols numbered for the partition's own strings (and the program's)
+            sql = self._compile(where)
+            steps = len(sql.steps) * parts
+
+            def step(done: int, n: int, part: int = part, steps: int = steps) -> None:
+                if on_step is not None:
+                    on_step(part * n + done, steps)
+            lap("load")
             self._decide_part(sql, where, say, lap, step)
             # the decisions of the partition join the book's; every other table goes
             if parts > 1:
@@ -246,8 +256,8 @@ class ColumnarScreen:
         lap("decisions")
 
     def _reset(self) -> None:
-        """Drop every table and view but the staged rows, the symbols and the decisions."""
-        keep = {"txs", "sym", "decisions_all"}
+        """Drop every table and view but the staged rows and the decisions."""
+        keep = {"txs", "decisions_all"}
         for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
             self.execute(f"DROP VIEW {quote_ident(name)}")
         for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
@@ -270,8 +280,9 @@ class ColumnarScreen:
             if on_step is not None:
                 on_step(done, len(sql.steps))
 
-    def _compile(self) -> SqlProgram:
-        """The symbols of the book and the program compiled for it."""
+    def _compile(self, where: str) -> SqlProgram:
+        """The symbols of the staged rows ``where`` selects, and the program compiled for
+        them."""
         static = self._static_facts()
         rows: dict[str, set[tuple[Value, ...]]] = {}
         scenario: dict[str, set[tuple[Value, ...]]] = {}
@@ -280,7 +291,7 @@ class ColumnarScreen:
             if fact.span.file and not is_rulebook_file(fact.span.file):
                 scenario.setdefault(fact.pred, set()).add(fact.values)
         self._rows, self._scenario_rows = rows, scenario
-        symbols = self._symbols(rows)
+        symbols = self._symbols(rows, where)
         sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
                                  self.marks.for_compiler(), symbols)
         self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
@@ -324,7 +335,7 @@ class ColumnarScreen:
             out.setdefault(pred, {("t", "x")})
         return out
 
-    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]]) -> dict[str, int]:
+    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]], where: str) -> dict[str, int]:
         """``sym(s, id)``: every string of the facts, the rules and the staged rows, numbered
         in sort order; returns the ids of the program's constants and the exception codes."""
         strings = constants(self.checked) | set(EXCEPTION_CODES) | {
@@ -340,8 +351,8 @@ class ColumnarScreen:
            "columns={'s': 'VARCHAR'}, quote='\"', escape='\"', auto_detect=false, "
            "force_not_null=['s'])")
         for col in ("id",) + tuple(c for _, c in _TX_RELATIONS if c not in ("date", "quantity")):
-            ex(f"INSERT INTO sym_src SELECT DISTINCT {quote_ident(col)} FROM txs "
-               f"WHERE {quote_ident(col)} IS NOT NULL")
+            ex(f"INSERT INTO sym_src SELECT DISTINCT t.{quote_ident(col)} FROM txs t "
+               + (f"{where} AND" if where else "WHERE") + f" t.{quote_ident(col)} IS NOT NULL")
         ex("CREATE TABLE sym AS SELECT s, CAST(row_number() OVER (ORDER BY s) - 1 "
            "AS INTEGER) AS id FROM (SELECT DISTINCT s FROM sym_src)")
         ex("DROP TABLE sym_src")
@@ -365,14 +376,23 @@ class ColumnarScreen:
         tx_* relations (given facts of the scenario: the scenario bit)."""
         ex = self.execute
         texts = [c for _, c in _TX_RELATIONS if c not in ("date", "quantity")]
-        joins = " ".join(f"LEFT JOIN sym s_{c} ON s_{c}.s = t.{quote_ident(c)}" for c in texts)
+        # the symbols of the other columns (countries, parties, items...) are few: one small
+        # table to join nine times, the ids' symbols one big join (memory: one hash table)
+        ex("CREATE TABLE sym_small AS SELECT * FROM sym WHERE s IN (" + " UNION ".join(
+            f"SELECT DISTINCT t.{quote_ident(c)} FROM txs t {where}" for c in texts) + ")")
+        joins = " ".join(f"LEFT JOIN sym_small s_{c} ON s_{c}.s = t.{quote_ident(c)}"
+                         for c in texts)
         as_of = self.as_of or self.context.as_of
         when = f"DATE '{as_of.isoformat()}'" if as_of is not None else "t.date"
-        ex(f"""CREATE TABLE txk AS SELECT t.line, si.id AS tx, t.id, t.date, t.quantity,
+        ex(f"""CREATE TABLE txk0 AS SELECT t.line, t.id, t.date, t.quantity,
                    {', '.join(f's_{c}.id AS {quote_ident(c)}' for c in texts)},
-                   CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq,
                    {when} AS as_of
-               FROM txs t JOIN sym si ON si.s = t.id {joins} {where}""")
+               FROM txs t {joins} {where}""")
+        ex("DROP TABLE sym_small")
+        ex("""CREATE TABLE txk AS SELECT t.line, si.id AS tx, t.* EXCLUDE (line),
+                   CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq
+               FROM txk0 t JOIN sym si ON si.s = t.id""")
+        ex("DROP TABLE txk0")
         # the tx_* relations are views of txk (given facts of the scenario: the scenario
         # bit; --as-of is no fact of the scenario, its span is empty)
         marks = "".join(f", CAST({v} AS BIGINT) AS m{w}" for w, v in enumerate(s_words))
@@ -520,10 +540,17 @@ class ColumnarScreen:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def _bytes(size: str) -> int | None:
+    """The bytes of a DuckDB memory size such as ``1GB``, ``500MiB`` (None: not one)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?)B?\s*", size, re.IGNORECASE)
+    if m is None:
+        return None
+    base = 1024 if m.group(3) else 1000
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * base ** power)
+
+
 def _sql_list(items: Sequence[str]) -> str:
     return "CAST([" + ", ".join(sql_text(s) for s in items) + "] AS VARCHAR[])"
-
-
-def to_python(v: Any) -> Any:
-    """A value read back from DuckDB as the evaluator spells it."""
-    return to_value(v)

@@ -42,7 +42,7 @@ def rule_out(execute: Execute, sql: SqlProgram, checked: CheckedProgram, marks: 
     raised = ", ".join(f"x.{m} & CAST({u} AS BIGINT) AS {m}" for m, u in zip(ms, unc))
     _rule_cites(execute, checked)
     codes = ", ".join(f"({lit(c)}, {sql_text(c)}, {k})" for k, c in enumerate(EXCEPTION_CODES))
-    execute(f"CREATE TABLE codes (code INTEGER, name VARCHAR, k INTEGER)")
+    execute("CREATE TABLE codes (code INTEGER, name VARCHAR, k INTEGER)")
     execute(f"INSERT INTO codes VALUES {codes}")
     # (tx, code) to explain: in scope, needs a license, code not available
     execute("""CREATE TABLE wanted AS

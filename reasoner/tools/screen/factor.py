@@ -18,7 +18,7 @@ once per distinct combination of those values instead of once per row of the boo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 from reasoner.engine.sql.compiler import SqlProgram, Step, table_name
 from reasoner.lang.checks import CheckedProgram
