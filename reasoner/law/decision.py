@@ -13,7 +13,7 @@ from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
 from reasoner.lang.checks import CheckedProgram
-from reasoner.lang.ir import Aggregate, Fact, Literal, Rule, Value
+from reasoner.lang.ir import Fact, Rule, Value, body_preds
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
 from reasoner.law.ruledout import RuledOut, RuledOutFinder
@@ -161,23 +161,13 @@ def _sketch(book: Rulebook) -> CheckedProgram:
     todo = list(need)
     while todo:
         for rule in by_head.get(todo.pop(), ()):
-            for pred in _body_preds(rule.body):
+            for pred in body_preds(rule.body):
                 if pred not in need:
                     need.add(pred)
                     todo.append(pred)
     light = book.checked.without(set(by_head) - need)
     _SKETCHES[id(book.checked)] = (book.checked, light)
     return light
-
-
-def _body_preds(body: Iterable[Any]) -> set[str]:
-    out: set[str] = set()
-    for item in body:
-        if isinstance(item, Literal):
-            out.add(item.atom.pred)
-        elif isinstance(item, Aggregate):
-            out |= _body_preds(item.body)
-    return out
 
 
 def slot_chain(slots: Iterable[Sequence[Transaction]]) -> Iterator[Fact]:
