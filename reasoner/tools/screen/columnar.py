@@ -42,7 +42,7 @@ from reasoner.engine.sql.duckdb_engine import connect, create_tables, executor
 from reasoner.engine.sql.runner import load_rows, prepare, run_steps
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.errors import EngineError
-from reasoner.lang.ir import Aggregate, Fact, Literal, Value
+from reasoner.lang.ir import Fact, Value, body_preds
 from reasoner.law.decision import EXCEPTION_CODES, input_facts
 from reasoner.law.rulebook import is_rulebook_file, load_rulebook
 from reasoner.law.scenario import Scenario
@@ -74,21 +74,10 @@ def dependents(checked: CheckedProgram, preds: Iterable[str]) -> set[str]:
     while changed:
         changed = False
         for rule in checked.rules:
-            if rule.head.pred not in out and reads(rule.body) & out:
+            if rule.head.pred not in out and body_preds(rule.body) & out:
                 out.add(rule.head.pred)
                 changed = True
     return out - set(preds)
-
-
-def reads(body: Iterable[Any]) -> set[str]:
-    """The predicates a rule body reads (inside aggregates too)."""
-    got: set[str] = set()
-    for item in body:
-        if isinstance(item, Literal):
-            got.add(item.atom.pred)
-        elif isinstance(item, Aggregate):
-            got |= reads(item.body)
-    return got
 
 
 @dataclass(slots=True)
