@@ -286,6 +286,22 @@ def test_canonical_rows_in_sql_equal_the_row_validation(tmp_path: Path) -> None:
     assert {r.line for r in rej_sql} >= {16, 17, 18}  # a bad date, a bad type, a duplicate
 
 
+@pytest.mark.parametrize("text, plain", [
+    (b"a,b\r\n1,2\r\n3,4\r\n", True), (b"a,b\n1,2\n3,4\n", True),
+    (b"a,b\r\n1,2\r3,4\r\n", False), (b"a,b\n1,2\n\n3,4\n", False),
+    (b"a,b\r\n1,2\r\n\r\n3,4\r\n", False), (b'a,b\n1,"2"\n', False),
+    (b"a,b\n1,2\r", False), (b"\xef\xbb\xbfa,b\n1,2\n", False),
+], ids=["crlf", "lf", "lone-cr", "blank", "blank-crlf", "quote", "cr-at-end", "bom"])
+def test_plain_csv_whatever_the_block_boundaries(tmp_path: Path, text: bytes, plain: bool) -> None:
+    """A CSV file is plain (each line one row, read in SQL) or not, wherever its blocks are
+    cut: a CR LF split by a boundary is no lone CR."""
+    from reasoner.tools.screen.staging import _plain
+
+    path = tmp_path / "book.csv"
+    path.write_bytes(text)
+    assert {_plain(str(path), size) for size in range(1, len(text) + 2)} == {plain}
+
+
 # ---- proofs -------------------------------------------------------------------------------
 
 

@@ -260,23 +260,26 @@ def _text_cast(name: str, fmt: str) -> str:
     return f"CAST({col} AS VARCHAR)"
 
 
-def _plain(path: str) -> bool:
-    """Whether each line of a CSV file is one row: no quotes, lone CRs, blank lines or BOM
-    (a CR split from its LF by a block boundary counts as lone: the file then just
-    takes the row-by-row path)."""
+def _plain(path: str, block_size: int = 1 << 22) -> bool:
+    """Whether each line of a CSV file is one row: no quotes, lone carriage returns, blank
+    lines or BOM. Blocks are read with the previous block's last two bytes before them, so
+    that a CR LF or a blank line split by a block boundary is seen whole."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(3)
             if head.startswith(b"\xef\xbb\xbf"):
                 return False
             fh.seek(0)
-            last = b""
-            for block in iter(lambda: fh.read(1 << 22), b""):
-                if b'"' in block or block.replace(b"\r\n", b"").count(b"\r") \
-                        or b"\n\n" in block or b"\n\r\n" in block \
-                        or (last == b"\n" and block.startswith((b"\n", b"\r\n"))):
+            tail = b""
+            for block in iter(lambda: fh.read(block_size), b""):
+                chunk = tail + block
+                # a CR at the chunk's end is judged with the next block
+                crs = chunk.replace(b"\r\n", b"").count(b"\r") - chunk.endswith(b"\r")
+                if b'"' in block or b"\n\n" in chunk or b"\n\r\n" in chunk or crs:
                     return False
-                last = block[-1:]
+                tail = chunk[-2:]
+            if tail.endswith(b"\r"):
+                return False
     except OSError:
         return False
     return True
