@@ -254,8 +254,9 @@ class ColumnarScreen:
         lap("decisions")
 
     def _reset(self) -> None:
-        """Drop every table and view but the staged rows and the decisions."""
-        keep = {"txs", "txs_split", "decisions_all"}
+        """Drop every table and view but the staged rows and the decisions (their
+        signatures and ruled-out entries)."""
+        keep = {"txs", "txs_split", "decisions_all", "signatures", "ruled_entries"}
         for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
             self.execute(f"DROP VIEW {quote_ident(name)}")
         for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
@@ -423,19 +424,34 @@ class ColumnarScreen:
     # -- the decision fields ---------------------------------------------------------------
 
     def _decisions(self, sql: SqlProgram) -> None:
-        """Table ``decisions``: one row per transaction, with the contract's fields."""
+        """Tables ``decisions(line, transaction, as_of, sig)``, one row per transaction, and
+        ``signatures(sig, in_scope, ..., uncertainties)``: the contract's other fields, once
+        per distinct decision (a book has few; ids past those of earlier partitions)."""
         ex = self.execute
         ms = [f"m{w}" for w in range(sql.words)]
         lr, ind = self._lit("license_required"), self._lit("indeterminate")
         zero = ", ".join(f"COALESCE(u.{m}, 0) AS {m}" for m in ms)
         rzero = ", ".join(f"COALESCE(x.r{m}, 0) AS r{m}" for m in ms)
+        allm = ms + [f"r{m}" for m in ms]
+        # what a row's decision is made of; review is NULL when there is none
+        kind = ["in_scope", "unknown", "needs", "exception_names", "outcome", "review",
+                "reviewed", *allm, "missing0", "flagged", "ruled"]
         ex(f"""CREATE TABLE keyed AS
-            SELECT b.*, {zero}, {rzero}, COALESCE(mi.missing, []) AS missing0,
+            SELECT b.line, b.name, b.as_of, b.in_scope, b.unknown, b.needs,
+                   b.exception_names, b.outcome, COALESCE(b.review, -1) AS review, b.reviewed,
+                   {zero}, {rzero}, COALESCE(mi.missing, []) AS missing0,
                    COALESCE(f.flagged, []) AS flagged, COALESCE(x.ruled, []) AS ruled
             FROM base b LEFT JOIN used u ON u.tx = b.tx LEFT JOIN missing mi ON mi.tx = b.tx
             LEFT JOIN flags f ON f.tx = b.tx LEFT JOIN ruled_by_tx x ON x.tx = b.tx""")
-        allm = ms + [f"r{m}" for m in ms]
-        got = ex(f"SELECT DISTINCT {', '.join(allm)} FROM keyed")
+        first = ex("SELECT COALESCE(max(sig), 0) FROM signatures")[0][0] \
+            if ex("SELECT 1 FROM duckdb_tables() WHERE table_name = 'signatures'") else 0
+        ex(f"""CREATE TABLE kinds AS SELECT CAST({int(first)} + row_number() OVER () AS BIGINT)
+                   AS sig, * FROM (SELECT DISTINCT {', '.join(kind)} FROM keyed)""")
+        ex(f"""CREATE TABLE decisions AS
+            SELECT k.line, k.name AS "transaction", k.as_of, s.sig
+            FROM keyed k JOIN kinds s ON {' AND '.join(f's.{c} = k.{c}' for c in kind)}""")
+        ex("DROP TABLE keyed")
+        got = ex(f"SELECT DISTINCT {', '.join(allm)} FROM kinds")
         cols = ", ".join([f"{m} BIGINT" for m in allm] + ["cites VARCHAR[]", "unc VARCHAR[]"])
         ex(f"CREATE TABLE decoded ({cols})")
         values = []
@@ -449,22 +465,31 @@ class ColumnarScreen:
         for k in range(0, len(values), 1000):
             ex("INSERT INTO decoded VALUES " + ", ".join(values[k:k + 1000]))
         on = " AND ".join(f"d.{m} = k.{m}" for m in allm)
-        ex(f"""CREATE TABLE decisions AS
+        if not first:
+            ex("CREATE TABLE signatures (sig BIGINT, in_scope BOOLEAN, license_required BOOLEAN, "
+               "exceptions VARCHAR[], outcome VARCHAR, review_policy VARCHAR, "
+               "citations VARCHAR[], ruled_out STRUCT(exception VARCHAR, citation VARCHAR)[], "
+               "uncertainties VARCHAR[])")
+        ex(f"""INSERT INTO signatures
             WITH k2 AS (SELECT k.*, CASE WHEN k.outcome = {ind} AND k.needs
                                           AND NOT k.reviewed AND len(k.missing0) = 0
                                      THEN ['tpp_per_unit'] ELSE k.missing0 END AS missing
-                        FROM keyed k)
-            SELECT k.line, k.name AS "transaction", k.as_of, k.in_scope,
+                        FROM kinds k),
+                 ruled AS (SELECT k.sig, list(e.entry ORDER BY e.k) AS entries
+                           FROM (SELECT sig, unnest(ruled) AS eid FROM kinds) k
+                           JOIN ruled_entries e ON e.eid = k.eid GROUP BY k.sig)
+            SELECT k.sig, k.in_scope,
                    CASE WHEN NOT k.in_scope THEN FALSE WHEN k.unknown THEN NULL
                         ELSE k.needs END AS license_required,
                    k.exception_names AS exceptions, so.s AS outcome,
                    CASE WHEN k.outcome = {lr} THEN sr.s END AS review_policy,
-                   d.cites AS citations, k.ruled AS ruled_out,
+                   d.cites AS citations,
+                   COALESCE(r.entries, []) AS ruled_out,
                    list_sort(list_distinct(list_concat(d.unc, k.flagged,
                        list_transform(k.missing, lambda s: 'missing:' || s)))) AS uncertainties
             FROM k2 k JOIN decoded d ON {on} JOIN sym so ON so.id = k.outcome
-            LEFT JOIN sym sr ON sr.id = k.review""")
-        for table in ("keyed", "decoded"):
+            LEFT JOIN sym sr ON sr.id = k.review LEFT JOIN ruled r ON r.sig = k.sig""")
+        for table in ("kinds", "decoded"):
             ex(f"DROP TABLE {table}")
 
     # -- results ------------------------------------------------------------------------------
@@ -472,14 +497,21 @@ class ColumnarScreen:
     def counts(self) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
         """Rows decided, and the counts of outcomes, exceptions and review policies."""
         ex = self.execute
-        outcomes = Counter({k: n for k, n in ex(
-            "SELECT outcome, COUNT(*) FROM decisions GROUP BY outcome")})
-        exceptions = Counter({k: n for k, n in ex(
-            "SELECT x, COUNT(*) FROM (SELECT unnest(exceptions) AS x FROM decisions) GROUP BY x")})
-        reviews = Counter({k: n for k, n in ex(
-            "SELECT review_policy, COUNT(*) FROM decisions WHERE review_policy IS NOT NULL "
-            "GROUP BY review_policy")})
+        per = "(SELECT sig, COUNT(*) AS n FROM decisions GROUP BY sig) c JOIN signatures s " \
+              "ON s.sig = c.sig"
+        outcomes = Counter({k: int(n) for k, n in ex(
+            f"SELECT s.outcome, sum(c.n) FROM {per} GROUP BY s.outcome")})
+        exceptions = Counter({k: int(n) for k, n in ex(
+            f"SELECT x, sum(n) FROM (SELECT unnest(s.exceptions) AS x, c.n FROM {per}) GROUP BY x")})
+        reviews = Counter({k: int(n) for k, n in ex(
+            f"SELECT s.review_policy, sum(c.n) FROM {per} WHERE s.review_policy IS NOT NULL "
+            "GROUP BY s.review_policy")})
         return sum(outcomes.values()), outcomes, exceptions, reviews
+
+    def _decided(self, columns: Sequence[str]) -> str:
+        """SQL of the decision columns ``columns`` (a row's, and its signature's)."""
+        return ", ".join(f"d.{quote_ident(c)}" if c in ("transaction", "as_of")
+                         else f"s.{quote_ident(c)}" for c in columns)
 
     def records(self, batch: int = 10_000, outcomes: Sequence[str] | None = None,
                 lines: Sequence[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -488,12 +520,12 @@ class ColumnarScreen:
         exception and citation."""
         where = []
         if outcomes is not None:
-            where.append("outcome IN (" + ", ".join(sql_text(o) for o in outcomes) + ")")
+            where.append("s.outcome IN (" + ", ".join(sql_text(o) for o in outcomes) + ")")
         if lines is not None:
-            where.append("line IN (" + ", ".join(str(int(n)) for n in lines) + ")")
+            where.append("d.line IN (" + ", ".join(str(int(n)) for n in lines) + ")")
         cond = f" WHERE {' AND '.join(where)}" if where else ""
-        cur = self._cursor("SELECT line, " + ", ".join(quote_ident(c) for c in DECISION_COLUMNS)
-                           + f" FROM decisions{cond} ORDER BY line")
+        cur = self._cursor(f"SELECT d.line, {self._decided(DECISION_COLUMNS)} FROM decisions d "
+                           f"JOIN signatures s ON s.sig = d.sig{cond} ORDER BY d.line")
         while True:
             chunk = cur.fetchmany(batch)
             if not chunk:
@@ -508,13 +540,22 @@ class ColumnarScreen:
     def text(self, fmt: str, batch: int = 50_000) -> Iterator[str]:
         """The decisions as the text of a CSV file (header first) or a JSONL file, in file
         order, in pieces of ``batch`` lines: ``files.DecisionWriter``'s text exactly (a
-        ruled-out entry has its exception and citation)."""
-        from reasoner.tools.screen.textsql import csv_line, json_line
+        ruled-out entry has its exception and citation). A signature's part of the line is
+        made once."""
+        from reasoner.tools.screen.textsql import csv_line, json_fields
 
+        own = ("transaction", "as_of")
+        shared = tuple(c for c in DECISION_COLUMNS if c not in own)
+        assert DECISION_COLUMNS[:len(own)] == own
         if fmt == "csv":
             yield ",".join(DECISION_COLUMNS) + "\n"
-        line = csv_line(DECISION_COLUMNS) if fmt == "csv" else json_line(DECISION_COLUMNS)
-        cur = self._cursor(f"SELECT {line} || chr(10) FROM decisions ORDER BY line")
+            head, tail = csv_line(own) + " || ','", csv_line(shared) + " || chr(10)"
+        else:
+            head, tail = "'{' || " + json_fields(own) + " || ', '", \
+                json_fields(shared) + " || '}' || chr(10)"
+        cur = self._cursor(f"""SELECT {head} || t.tail FROM decisions
+            JOIN (SELECT sig, {tail} AS tail FROM signatures) t ON t.sig = decisions.sig
+            ORDER BY decisions.line""")
         while True:
             chunk = cur.fetchmany(batch)
             if not chunk:
@@ -525,8 +566,8 @@ class ColumnarScreen:
         """Write the decisions to a Parquet file, in file order (lists as lists, a ruled-out
         entry as a struct of exception and citation)."""
         quoted = path.replace("'", "''")
-        cols = ", ".join(quote_ident(c) for c in DECISION_COLUMNS)
-        self.execute(f"COPY (SELECT {cols} FROM decisions ORDER BY line) TO '{quoted}' "
+        self.execute(f"COPY (SELECT {self._decided(DECISION_COLUMNS)} FROM decisions d "
+                     f"JOIN signatures s ON s.sig = d.sig ORDER BY d.line) TO '{quoted}' "
                      "(FORMAT parquet)")
 
     def close(self) -> None:

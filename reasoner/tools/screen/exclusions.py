@@ -29,8 +29,9 @@ Execute = Callable[[str], list[tuple[Any, ...]]]
 def rule_out(execute: Execute, sql: SqlProgram, checked: CheckedProgram, marks: BasisMarks,
              lit: Callable[[str], str]) -> None:
     """Table ``ruled_by_tx(tx, ruled, rm0..)``: per row that is in scope and needs a license,
-    its ruled-out entries (a list of {exception, citation}, by code) and the or of the
-    uncertainty marks they raise.
+    its ruled-out entries (a list of ids of table ``ruled_entries(eid, k, entry)``, by
+    code; an entry is a struct {exception, citation}) and the or of the uncertainty marks they
+    raise. ``ruled_entries`` keeps the entries of earlier calls (partitions).
 
     Reads tables ``base`` (basis.py) and the model's relations.
     """
@@ -78,10 +79,22 @@ def rule_out(execute: Execute, sql: SqlProgram, checked: CheckedProgram, marks: 
     execute("""CREATE TABLE failing AS SELECT w.* FROM wanted w
         WHERE NOT EXISTS (SELECT 1 FROM ruled r WHERE r.tx = w.tx AND r.code = w.code)""")
     failures.explain(execute, sql, checked, marks, lit)
-    ors = ", ".join(f"bit_or({m}) AS r{m}" for m in ms)
+    # the entries are few: each gets an id, once for all partitions (a row has one entry
+    # per code at most, listed by code)
+    execute("""CREATE TABLE IF NOT EXISTS ruled_entries (eid INTEGER, k INTEGER,
+                   entry STRUCT(exception VARCHAR, citation VARCHAR))""")
+    execute("""INSERT INTO ruled_entries
+        SELECT CAST((SELECT COALESCE(max(eid), 0) FROM ruled_entries)
+                    + row_number() OVER (ORDER BY k, cite) AS INTEGER), k,
+               {'exception': name, 'citation': cite}
+        FROM (SELECT DISTINCT k, name, cite FROM ruled) n
+        WHERE NOT EXISTS (SELECT 1 FROM ruled_entries e
+                          WHERE e.k = n.k AND e.entry.citation = n.cite)""")
+    ors = ", ".join(f"bit_or(r.{m}) AS r{m}" for m in ms)
     execute(f"""CREATE TABLE ruled_by_tx AS
-        SELECT tx, list({{'exception': name, 'citation': cite}} ORDER BY k) AS ruled, {ors}
-        FROM ruled GROUP BY tx""")
+        SELECT r.tx, list(e.eid ORDER BY r.k) AS ruled, {ors}
+        FROM ruled r JOIN ruled_entries e ON e.k = r.k AND e.entry.citation = r.cite
+        GROUP BY r.tx""")
     for table in ("codes", "wanted", "failing", "ruled", "rule_cite"):
         execute(f"DROP TABLE IF EXISTS {table}")
 

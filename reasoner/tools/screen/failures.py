@@ -535,25 +535,21 @@ class _Search:
     # -- ranks and the chosen failures -----------------------------------------------------
 
     def rank(self, skip: int) -> None:
-        """``best(gid, rule, k, sub, ok_self, dr..)``: each goal's best failure (goals from
-        ``skip`` on), goals whose failures' sub-goals are ranked first (at most ``DEPTH``
-        hops down count)."""
+        """``best(gid, rule, k, sub, ok_self, dr.., o1.., e1_..)``: each goal's best failure
+        (goals from ``skip`` on), goals whose failures' sub-goals are ranked first (at
+        most ``DEPTH`` hops down count; ``_best_select``)."""
         ex = self.ex
-        drs = ", ".join(f"dr{w}" for w in range(len(self.ms)))
-        ex(f"CREATE TABLE {self.table('best')} AS SELECT gid, rule, k, sub, ok_self, {drs} "
-           "FROM fails WHERE FALSE")
-        hops, deepest = _hops()
-        select = (f"INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM ("
-                  "SELECT f.*, row_number() OVER (PARTITION BY f.gid "
-                  f"ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn FROM fails f{hops} "
-                  "WHERE {cond}) WHERE rn = 1")
+        summary = ", ".join([f"CAST(NULL AS BOOLEAN) AS o{h}" for h in range(1, DEPTH)]
+                            + [f"CAST(NULL AS BIGINT) AS e{h}_{w}" for h in range(1, DEPTH)
+                               for w in range(len(self.ms))])
+        ex(f"CREATE TABLE {self.table('best')} AS SELECT gid, rule, k, sub, ok_self, "
+           f"{self.drs()}, {summary} FROM fails WHERE FALSE")
         order = self.shape_order()
         if order is not None:
             # a shape's failures descend only into shapes ranked before it
             for sid in order:
                 if sid in self.failed:
-                    ex(select.replace("FROM fails f", f"FROM fails{sid} f").format(
-                        cond=f"f.gid >= {skip}"))
+                    ex(self.best_select(f"fails{sid}", f"f.gid >= {skip}"))
             return
         ex(f"CREATE TABLE {self.table('todo')} AS SELECT * FROM fails WHERE gid >= {skip}")
         for _ in range(_MAX_ROUNDS):
@@ -568,11 +564,36 @@ class _Search:
                 if ex("SELECT COUNT(*) FROM todo")[0][0]:
                     break  # a cycle of failures
                 return
-            ex(select.format(cond="f.gid IN (SELECT gid FROM todo) "
-                                  "AND f.gid IN (SELECT gid FROM ready)"))
+            ex(self.best_select("fails", "f.gid IN (SELECT gid FROM todo) "
+                                         "AND f.gid IN (SELECT gid FROM ready)"))
             ex("DELETE FROM todo WHERE gid IN (SELECT gid FROM ready)")
         raise EngineError("the search for why exceptions fail did not settle",
                           hint="screen with --engine earlog")
+
+    def drs(self) -> str:
+        return ", ".join(f"dr{w}" for w in range(len(self.ms)))
+
+    def best_select(self, source: str, cond: str) -> str:
+        """SQL adding to ``best`` the best failure of each goal of ``source`` (failures)
+        meeting ``cond``, with the chain below it summed up:
+        o<h>: whether the failure ``h`` hops down (or the deepest above it, in a shorter
+        chain) stops at an input atom with no row for its first value; e<h>_<w>: its
+        decisive marks. A failure's rank reads its sub-goal's best failure only: ``DEPTH``
+        hops down is one hop down, then ``DEPTH - 1`` hops from there."""
+        n = len(self.ms)
+        last = DEPTH - 1
+        cols = [f"COALESCE(d.{'ok_self' if h == 1 else f'o{h - 1}'}, f.ok_self) AS o{h}"
+                for h in range(1, DEPTH)]
+        cols += [f"COALESCE(d.{f'dr{w}' if h == 1 else f'e{h - 1}_{w}'}, f.dr{w}) AS e{h}_{w}"
+                 for h in range(1, DEPTH) for w in range(n)]
+        deepest = f"COALESCE(d.o{last}, f.ok_self)" if last else "COALESCE(d.ok_self, f.ok_self)"
+        keep = ", ".join(["gid", "rule", "k", "sub", "ok_self", self.drs()]
+                         + [f"o{h}" for h in range(1, DEPTH)]
+                         + [f"e{h}_{w}" for h in range(1, DEPTH) for w in range(n)])
+        return (f"INSERT INTO best SELECT {keep} FROM ("
+                f"SELECT f.*, {', '.join(cols)}, row_number() OVER (PARTITION BY f.gid "
+                f"ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn "
+                f"FROM {source} f LEFT JOIN best d ON d.gid = f.sub WHERE {cond}) WHERE rn = 1")
 
     def shape_order(self) -> list[int] | None:
         """The shapes, each after every shape its failures descend into (None: a cycle)."""
@@ -593,35 +614,19 @@ class _Search:
 
     def finish(self, top: _Shape, n_top: int) -> None:
         """Entries of table ``ruled`` for ``failing``: the best rule's citation, and the
-        decisive marks of the last failure of the chain below it. The best failures of the
-        top goals below ``n_top`` are chosen here (the others are in ``best``)."""
+        decisive marks of the last failure of the chain below it (``DEPTH - 1`` hops at
+        most). The best failures of the top goals below ``n_top`` are chosen here (the
+        others are in ``best``)."""
         if n_top and top.sid in self.failed:
-            hops, deepest = _hops()
-            drs = ", ".join(f"dr{w}" for w in range(len(self.ms)))
-            self.ex(f"""INSERT INTO best SELECT gid, rule, k, sub, ok_self, {drs} FROM (
-                SELECT f.*, row_number() OVER (PARTITION BY f.gid
-                    ORDER BY (NOT {deepest}) DESC, f.k DESC, f.rule) AS rn
-                FROM fails{top.sid} f{hops} WHERE f.gid < {n_top}
-            ) WHERE rn = 1""")
-        chain = "".join(f" LEFT JOIN best c{h} ON c{h}.gid = {'t.sub' if h == 1 else f'c{h - 1}.sub'}"
-                        for h in range(1, DEPTH))
-        dr = ", ".join("COALESCE(" + ", ".join(f"c{h}.dr{w}" for h in range(DEPTH - 1, 0, -1))
-                       + f", t.dr{w}, 0) & CAST({u} AS BIGINT)" for w, u in enumerate(self.unc))
+            self.ex(self.best_select(f"fails{top.sid}", f"f.gid < {n_top}"))
+        last = DEPTH - 1
+        dr = ", ".join(f"COALESCE(t.{f'e{last}_{w}' if last else f'dr{w}'}, 0) "
+                       f"& CAST({u} AS BIGINT)" for w, u in enumerate(self.unc))
         self.ex(f"""INSERT INTO ruled
             SELECT f.tx, f.code, f.name, f.k, 3, COALESCE(rc.cite, ''), {dr}
             FROM failing f JOIN gv{top.sid} g ON g.v0 = f.tx AND g.v1 = f.code
-            LEFT JOIN best t ON t.gid = g.gid{chain}
+            LEFT JOIN best t ON t.gid = g.gid
             LEFT JOIN rule_cite rc ON rc.r = t.rule""")
-
-
-def _hops() -> tuple[str, str]:
-    """SQL joining a failure ``f`` to the best failures up to ``DEPTH`` hops below it, and
-    whether the deepest of them stops at an input atom with no row for its first value."""
-    hops = "".join(f" LEFT JOIN best d{h} ON d{h}.gid = {'f.sub' if h == 1 else f'd{h - 1}.sub'}"
-                   for h in range(1, DEPTH + 1))
-    deepest = ("COALESCE(" + ", ".join(f"d{h}.ok_self" for h in range(DEPTH, 0, -1))
-               + ", f.ok_self)")
-    return hops, deepest
 
 
 def _uncertain_preds(checked: CheckedProgram) -> set[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-__all__ = ["csv_line", "json_line"]
+__all__ = ["csv_line", "json_fields", "json_line"]
 
 _Q = '"'
 _BS = "\\"
@@ -78,7 +78,12 @@ def _json_value(col: str) -> str:
     return f"COALESCE({_json_str(c)}, 'null')"
 
 
+def json_fields(columns: Sequence[str]) -> str:
+    """SQL of a row's JSON fields ``columns`` (``"name": value`` joined by ``, ``)."""
+    return " || ', ' || ".join(f"{_lit(_Q + c + _Q + ': ')} || {_json_value(c)}"
+                               for c in columns)
+
+
 def json_line(columns: Sequence[str]) -> str:
     """SQL of a row's JSON line (without its newline)."""
-    parts = [f"{_lit(_Q + c + _Q + ': ')} || {_json_value(c)}" for c in columns]
-    return "'{' || " + " || ', ' || ".join(parts) + " || '}'"
+    return "'{' || " + json_fields(columns) + " || '}'"
