@@ -360,6 +360,16 @@ def test_partitions_decide_alike(tmp_path: Path, screen_data: Any) -> None:
     whole, _ = columnar(ctx, book)
     parts, _ = columnar(ctx, book, partition_rows=300)
     assert parts == whole and len(whole) == 1200
+    slices = []
+    for size in (None, 300):  # the slices proofs read: the staged rows, kept whole
+        s = ColumnarScreen(ctx, str(book), partition_rows=size)
+        try:
+            assert s.accept_file(str(book), "csv") == []
+            s.decide()
+            slices.append(s.rows([2, 500, 1201]))
+        finally:
+            s.close()
+    assert slices[0] == slices[1] and len(slices[0]) > 3
 
 
 def test_memory_limit_decides_alike(tmp_path: Path) -> None:

@@ -190,9 +190,11 @@ class ColumnarScreen:
         say("loading")
         total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
         parts = max(1, -(-total // self.partition_rows))
-        if parts > 1:  # the rows of each partition together, once
+        if parts > 1:  # the rows of each partition together, once (``txs`` reads them)
             self.execute(f"""CREATE TABLE txs_split AS SELECT *,
                 CAST(hash(ultimate_consignee) % {parts} AS INTEGER) AS part FROM txs ORDER BY part""")
+            self.execute("DROP TABLE txs")
+            self.execute("CREATE VIEW txs AS SELECT * EXCLUDE (part) FROM txs_split")
         for part in range(parts):
             if parts > 1:
                 self.execute("DROP TABLE IF EXISTS txp")
@@ -217,7 +219,6 @@ class ColumnarScreen:
                 self._reset()
         if parts > 1:
             self.execute("ALTER TABLE decisions_all RENAME TO decisions")
-            self.execute("DROP TABLE txs_split")
             self.execute("DROP TABLE IF EXISTS txp")
         self.stats.decided = total
         self.decided = True
@@ -258,7 +259,8 @@ class ColumnarScreen:
         signatures and ruled-out entries)."""
         keep = {"txs", "txs_split", "decisions_all", "signatures", "ruled_entries"}
         for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
-            self.execute(f"DROP VIEW {quote_ident(name)}")
+            if name not in keep:
+                self.execute(f"DROP VIEW {quote_ident(name)}")
         for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
             if name not in keep:
                 self.execute(f"DROP TABLE {quote_ident(name)}")

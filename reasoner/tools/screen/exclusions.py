@@ -9,7 +9,8 @@ as ``ruledout.RuledOutFinder`` finds them."""
 #                 (the first by Y): its rule's citation;
 #   fails         the best failing candidate(Tx, X) rule (``failures.py``).
 # What each raises (the uncertainties the decision names) is the or of the uncertainty
-# marks of the deciding facts' proofs, which the mark columns hold.
+# marks of the deciding facts' proofs, which the mark columns hold. "First by F" is by
+# symbol id: symbols are numbered in the strings' sort order.
 
 from __future__ import annotations
 
@@ -58,8 +59,8 @@ def rule_out(execute: Execute, sql: SqlProgram, checked: CheckedProgram, marks: 
     execute(f"""INSERT INTO ruled
         SELECT w.tx, w.code, w.name, w.k, 1, rc.cite, {raised.replace('x.', 'p.')}
         FROM wanted w
-        JOIN (SELECT p.*, row_number() OVER (PARTITION BY p.c0, p.c1 ORDER BY y.s) AS n
-              FROM {T('pending')} p JOIN sym y ON y.id = p.c2) p
+        JOIN (SELECT p.*, row_number() OVER (PARTITION BY p.c0, p.c1 ORDER BY p.c2) AS n
+              FROM {T('pending')} p) p
             ON p.c0 = w.tx AND p.c1 = w.code AND p.n = 1
         JOIN rule_cite rc ON rc.r = p._r
         WHERE NOT EXISTS (SELECT 1 FROM ruled r WHERE r.tx = w.tx AND r.code = w.code)
@@ -69,8 +70,8 @@ def rule_out(execute: Execute, sql: SqlProgram, checked: CheckedProgram, marks: 
     execute(f"""INSERT INTO ruled
         SELECT w.tx, w.code, w.name, w.k, 2, rc.cite, {raised.replace('x.', 'o.')}
         FROM wanted w
-        JOIN (SELECT r.*, row_number() OVER (PARTITION BY r.c0 ORDER BY y.s) AS n
-              FROM {T('relevant_exception')} r JOIN sym y ON y.id = r.c1) o
+        JOIN (SELECT r.*, row_number() OVER (PARTITION BY r.c0 ORDER BY r.c1) AS n
+              FROM {T('relevant_exception')} r) o
             ON o.c0 = w.tx AND o.n = 1
         JOIN rule_cite rc ON rc.r = o._r
         WHERE NOT EXISTS (SELECT 1 FROM ruled r WHERE r.tx = w.tx AND r.code = w.code)
