@@ -324,9 +324,12 @@ class RuledOutFinder:
             # A fact that takes the exception away holds: its own words are the reason.
             en, zh = why_en, why_zh
         elif why_en and self._real(why_en) != self._real(cond_en):
-            en, zh = f"not met: {cond_en} ({why_en})", f"条件未满足：{cond_zh}（{why_zh}）"
+            # The condition is framed as a requirement, never stated as if it held.
+            en = f"requires that {cond_en}; here, {why_en}"
+            zh = f"{_spaced('要求', cond_zh)}；{_spaced('而', why_zh)}"
         else:
-            en, zh = f"not met: {cond_en}", f"条件未满足：{cond_zh}"
+            en = f"requires that {cond_en}, which is not established"
+            zh = f"{_spaced('要求', cond_zh)}，而这一点未得到确立"
         # The bindings matched before the decisive condition count too: they are the
         # facts the failing test was applied to.
         facts |= self._bound_leaves(chain[-1])
@@ -644,4 +647,8 @@ def _orders_terms(terms: Iterable[Term]) -> bool:
     return False
 
 
-
+def _spaced(words: str, text: str) -> str:
+    """Chinese ``words`` followed by ``text``, with the space Chinese typesetting puts
+    before a Latin letter or digit (要求 tx1 …, not 要求tx1 …); the mark stands for a plain id."""
+    latin = text.startswith(_MARK) or (text[:1].isascii() and text[:1].isalnum())
+    return f"{words} {text}" if latin else words + text

@@ -91,7 +91,7 @@ def test_facts_table_gives_the_scenario_facts_with_file_and_line() -> None:
     assert sources["cn_parent is headquartered in CN"] == f"{SWEDISH}:6"
     assert all(f.source.startswith(SWEDISH + ":") for f in m.facts)
     aia = next(s for s in m.discussion[1].subsections if "AIA" in s.heading).points[0]
-    assert f"{SWEDISH}:6" in aia.facts and not aia.holds and aia.text.startswith("not met:")
+    assert f"{SWEDISH}:6" in aia.facts and not aia.holds and aia.text.startswith("requires that ")
 
 
 def test_each_exception_ruled_out_names_its_decisive_condition_with_values() -> None:
