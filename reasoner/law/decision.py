@@ -13,7 +13,7 @@ from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
 from reasoner.lang.checks import CheckedProgram
-from reasoner.lang.ir import Aggregate, Fact, Literal, Rule, Value
+from reasoner.lang.ir import Fact, Rule, Value, body_preds
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
 from reasoner.law.ruledout import RuledOut, RuledOutFinder
@@ -21,7 +21,7 @@ from reasoner.law.scenario import Scenario, Transaction, scenario_facts
 from reasoner.lang.span import NO_SPAN
 
 __all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "decision_record",
-           "input_facts", "lpp_use", "slot_chain", "FLAG_PREDICATES", "EXCEPTION_CODES"]
+           "input_facts", "lpp_use", "slot_chain", "FLAG_PREDICATES", "EXCEPTION_CODES", "POLICY_WORDS"]
 
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
@@ -29,6 +29,14 @@ FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_a
                    "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used",
                    "aca_widening")
 EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
+# The review policies of the contract, in words.
+POLICY_WORDS = {
+    "en": {"presumption_of_approval": "presumption of approval",
+           "presumption_of_denial": "presumption of denial",
+           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
+    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
+           "policy_of_denial": "拒绝政策", "case_by_case": "个案审查"},
+}
 # Transaction-keyed scope predicates that explain why a transaction is out of scope.
 OUT_OF_SCOPE_PREDICATES = ("item_outside", "model_outside", "tx_excluded", "before_rule")
 
@@ -153,23 +161,13 @@ def _sketch(book: Rulebook) -> CheckedProgram:
     todo = list(need)
     while todo:
         for rule in by_head.get(todo.pop(), ()):
-            for pred in _body_preds(rule.body):
+            for pred in body_preds(rule.body):
                 if pred not in need:
                     need.add(pred)
                     todo.append(pred)
     light = book.checked.without(set(by_head) - need)
     _SKETCHES[id(book.checked)] = (book.checked, light)
     return light
-
-
-def _body_preds(body: Iterable[Any]) -> set[str]:
-    out: set[str] = set()
-    for item in body:
-        if isinstance(item, Literal):
-            out.add(item.atom.pred)
-        elif isinstance(item, Aggregate):
-            out |= _body_preds(item.body)
-    return out
 
 
 def slot_chain(slots: Iterable[Sequence[Transaction]]) -> Iterator[Fact]:

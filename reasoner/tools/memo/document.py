@@ -66,7 +66,8 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
                         "missing fact.",
         "turns_on": "It turns on",
         "settle": "It would be settled by",
-        "source_of": "public source",
+        "source_of": "Public source",
+        "stop": ".", "gap": " ", "colon": ": ", "semicolon": "; ",
         "obligation": "Condition",
         "outcome": "Outcome",
         "license_required": "License required",
@@ -113,6 +114,7 @@ MEMO_WORDS: Mapping[str, Mapping[str, str]] = {
         "turns_on": "取决于",
         "settle": "可由此解决",
         "source_of": "公开来源",
+        "stop": "。", "gap": "", "colon": "：", "semicolon": "；",
         "obligation": "条件",
         "outcome": "结论",
         "license_required": "是否需要许可证",
@@ -275,16 +277,17 @@ def build_memo(result: ScenarioDecisions, expl: TransactionExplanation, command:
 
 def _question(q: Question, lang: str) -> MemoPoint:
     """An open question: what is unsettled, what it turns on here, what would settle it,
-    and the public text it rests on (as the statement's citation)."""
+    and the public text it rests on, in one paragraph."""
     w = MEMO_WORDS[lang]
     text, turns_on, settle = q.said(lang)
-    said = f"{q.id}: {text}"
+    said = f"{q.id}{w['colon']}{text}"
     if turns_on:
-        said += f" {w['turns_on']}: {'; '.join(turns_on)}."
+        said += f"{w['gap']}{w['turns_on']}{w['colon']}{w['semicolon'].join(turns_on)}{w['stop']}"
     if settle:
-        said += f" {w['settle']}: {settle}"
-    return MemoPoint(said, "", "", (), because=(MemoPoint(f"{w['source_of']}: {q.source}", "", "", ()),)
-                     if q.source else ())
+        said += f"{w['gap']}{w['settle']}{w['colon']}{settle}"
+    if q.source:
+        said += f"{w['gap']}{w['source_of']}{w['colon']}{q.source}{w['stop']}"
+    return MemoPoint(said, "", "", ())
 
 
 def _brief(arg: Argument, lang: str) -> tuple[str, ...]:
