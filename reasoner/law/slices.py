@@ -336,12 +336,37 @@ class Shared(Generic[T]):
             form = self._form(kind, pred, pos, tid, group.get(tid, []))
             n = numbers[tid] = -1 if form is None else forms.setdefault(form, len(forms))
             return n
-        for v, rows in group.items():
-            if v not in numbers:
-                form = self._form(kind, pred, pos, v, rows)
-                numbers[v] = -1 if form is None else forms.setdefault(form, len(forms))
+        self._number_all(s, group, numbers, forms)
         self._whole[s] = numbers
         return numbers.get(tid, 0)
+
+    def _number_all(self, s: Slice, group: dict[Any, list[Row]], numbers: dict[Value, int],
+                    forms: dict[Any, int]) -> None:
+        """Number every value's form of ``s`` in ``group`` (``_form``'s, made here for a
+        lone row that names no other transaction and is given when kind is "source")."""
+        kind, pred, pos = s
+        txs, given, form_of = self._reads.txs, self.model.given, self._form
+        for v, rows in group.items():
+            if v in numbers:
+                continue
+            form: Any = None
+            if len(rows) == 1:
+                row = rows[0]
+                rest = row[1:] if pos == 0 else row[:pos] + row[pos + 1:]
+                if v in rest:
+                    numbers[v] = -1
+                    continue
+                if txs.isdisjoint(rest):
+                    shape = (rest, tuple(map(type, rest)))
+                    if kind == "rows":
+                        form = shape
+                    else:
+                        fact = given.get((pred, row))
+                        if fact is not None:
+                            form = (shape, self._scenario_file(fact.span.file))
+            if form is None:
+                form = form_of(kind, pred, pos, v, rows)
+            numbers[v] = -1 if form is None else forms.setdefault(form, len(forms))
 
     def _form(self, kind: str, pred: str, pos: int, tid: Value, rows: list[Row]) -> Any:
         """The rows of ``pred`` with ``tid`` at ``pos`` without it, with each value's type
