@@ -276,6 +276,8 @@ class Shared(Generic[T]):
         self._forms: dict[Slice, dict[Any, int]] = {}
         self._numbers: dict[Slice, dict[Value, int]] = {}
         self._whole: dict[Slice, dict[Value, int]] = {}
+        # per read pattern whose every slice is whole: those slices' numbers, in order
+        self._columns: dict[tuple[Slice, ...], list[dict[Value, int]]] = {}
         self._files: dict[str, bool] = {}
 
     def find(self, tid: Value, goal: Hashable) -> T | None:
@@ -294,7 +296,9 @@ class Shared(Generic[T]):
 
     def keep(self, tid: Value, goal: Hashable, read: set[Slice], result: T) -> None:
         """Keep ``result`` of the search for ``goal`` and ``tid``, which read ``read``."""
-        spec = tuple(sorted(read))
+        # (a slice's rows are part of where they come from: its "source" form decides its
+        # "rows" form)
+        spec = tuple(sorted(s for s in read if s[0] != "rows" or ("source", s[1], s[2]) not in read))
         specs = self._specs.setdefault(goal, [])
         if spec not in specs:
             if len(specs) >= _SPECS_KEPT:
@@ -310,11 +314,14 @@ class Shared(Generic[T]):
             kept[key] = result
 
     def _key(self, tid: Value, spec: tuple[Slice, ...]) -> tuple[int, ...] | None:
-        whole = self._whole
-        try:
-            key = tuple([whole[s].get(tid, 0) for s in spec])
-        except KeyError:
+        columns = self._columns.get(spec)
+        if columns is not None:
+            key = tuple([numbers.get(tid, 0) for numbers in columns])
+        else:
             key = tuple([self._number(s, tid) for s in spec])
+            whole = self._whole
+            if all(s in whole for s in spec):
+                self._columns[spec] = [whole[s] for s in spec]
         return None if -1 in key else key
 
     def _number(self, s: Slice, tid: Value) -> int:
