@@ -155,6 +155,7 @@ class RuledOutFinder:
         self._ordered: dict[int, bool] = {}
         self._item_vars: dict[int, tuple[BodyItem, set[str]]] = {}
         self._plain: dict[str, bool] = {}  # per transaction: whether texts may show it as the mark
+        self._line_texts: dict[tuple[str, int], str] = {}  # "file:line"
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
         """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
@@ -198,8 +199,13 @@ class RuledOutFinder:
                 fact = given.get((p, own))
                 if fact is not None:
                     lines.add((fact.span.file, fact.span.line))
-        facts = tuple(f"{file}:{line}" for file, line in sorted(lines))
-        return RuledOut(entry.exception, entry.citation, en, zh, facts, entry.kind,
+        texts, facts = self._line_texts, []
+        for at in sorted(lines):
+            text = texts.get(at)
+            if text is None:
+                text = texts[at] = f"{at[0]}:{at[1]}"
+            facts.append(text)
+        return RuledOut(entry.exception, entry.citation, en, zh, tuple(facts), entry.kind,
                         entry.uncertainties, entry.raised)
 
     def _search(self, tid: str, code: str, mark: str) -> _Entry:
