@@ -339,10 +339,17 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
             return 0
         rule, _, scan_slots = env[-1]
         mask: int = marks[rule]
+        records = self.records
         for pred, slot in scan_slots:
             premise = (pred, env[slot])
             sub = memo.get(premise)
-            mask |= self.rule_closure(premise, marks, memo) if sub is None else sub
+            if sub is None:
+                rows = records.get(pred)
+                if rows is None or env[slot] not in rows:  # a given fact (no call for it)
+                    sub = memo[premise] = 0
+                else:
+                    sub = self.rule_closure(premise, marks, memo)
+            mask |= sub
         memo[key] = mask
         return mask
 
