@@ -96,7 +96,8 @@ class _Entry:
     """A ruled-out entry as a search finds it: its texts show the transaction as the
     search's mark; its facts are the given facts that name the transaction, written with
     ``slices.THIS`` for it (``linked``: those that also name other transactions, written
-    with OTHER for them), and the (file, line) of the others."""
+    with OTHER for them; ``linked_lines``: their lines for the transaction searched), and
+    the (file, line) of the others."""
 
     exception: str
     citation: str
@@ -104,6 +105,7 @@ class _Entry:
     reason_zh: str
     facts: tuple[tuple[str, Row], ...]
     linked: tuple[tuple[str, Row], ...]
+    linked_lines: frozenset[tuple[str, int]]
     lines: frozenset[tuple[str, int]]
     kind: str
     uncertainties: tuple[str, ...] = ()
@@ -172,13 +174,13 @@ class RuledOutFinder:
         entry = self._search(tid, code, _MARK if plain else tid)
         if shared is not None and self.reads.shareable:
             shared.keep(tid, code, self.reads.read, entry)
-        made = self._made(entry, tid)
-        assert made is not None  # (its own facts)
+        made = self._made(entry, tid, searched=True)
+        assert made is not None
         return made
 
-    def _made(self, entry: _Entry, tid: str) -> RuledOut | None:
-        """The entry for ``tid`` (None when a linked fact has no one row for ``tid``,
-        which the sharing's invariant rules out)."""
+    def _made(self, entry: _Entry, tid: str, searched: bool = False) -> RuledOut | None:
+        """The entry for ``tid``, whose search found it or not (then None when a linked
+        fact has no one row for ``tid``, which the sharing's invariant rules out)."""
         en, zh = entry.reason, entry.reason_zh
         if _MARK in en:
             en = en.replace(_MARK, tid)
@@ -192,7 +194,9 @@ class RuledOutFinder:
                 fact = given.get((p, concrete(row, tid)))
                 if fact is not None:
                     lines.add((fact.span.file, fact.span.line))
-            for p, row in entry.linked:
+            if searched:
+                lines |= entry.linked_lines
+            for p, row in () if searched else entry.linked:
                 own = self.reads.resolve(p, row, tid)
                 if own is None:
                     return None
@@ -262,23 +266,27 @@ class RuledOutFinder:
         return row if self._txs.isdisjoint(row) else tuple(self._shown(v) for v in row)
 
     def _entry_facts(self, facts: Iterable[tuple[str, Row]]) -> tuple[
-            tuple[tuple[str, Row], ...], tuple[tuple[str, Row], ...], frozenset[tuple[str, int]]]:
+            tuple[tuple[str, Row], ...], tuple[tuple[str, Row], ...], frozenset[tuple[str, int]],
+            frozenset[tuple[str, int]]]:
         """The facts of an entry (see ``_Entry``): those naming the transaction (and no
-        other), those naming it and others, and the lines of the rest."""
+        other), those naming it and others and their lines, and the lines of the rest."""
         tid, given, txs = self._tid, self.model.given, self._txs
-        named, linked, lines = [], [], set()
+        named, linked, lines, linked_lines = [], [], set(), set()
         for p, row in facts:
             if tid in row:
                 shown = relative(row, tid, txs)
                 if is_relative(shown):
                     linked.append((p, shown))
+                    fact = given.get((p, row))
+                    if fact is not None:
+                        linked_lines.add((fact.span.file, fact.span.line))
                 else:
                     named.append((p, abstract(row, tid)))
             else:
                 fact = given.get((p, row))
                 if fact is not None:
                     lines.add((fact.span.file, fact.span.line))
-        return tuple(named), tuple(linked), frozenset(lines)
+        return tuple(named), tuple(linked), frozenset(linked_lines), frozenset(lines)
 
     # ---- an exception taken away, pending or inapplicable: a rule that holds ----------
 
@@ -339,7 +347,7 @@ class RuledOutFinder:
         if top is None:
             en = f"no provision makes {code} available for {self._mark}"
             return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", (), (),
-                          frozenset(), "fails")
+                          frozenset(), frozenset(), "fails")
         chain = [top]
         while len(chain) < _DEPTH:
             deeper = self._derived_failure(chain[-1])
