@@ -94,10 +94,12 @@ def abstract(row: Row, tid: Value | None) -> Row:
     return tuple([THIS if v == tid else v for v in row]) if tid in row else row
 
 
-def relative(row: tuple[Any, ...], tid: Any, txs: Collection[Value],
+def relative(row: tuple[Any, ...], tid: Any, txs: frozenset[Value],
              seen: dict[Value, Any] | None = None) -> tuple[Any, ...]:
     """``row`` with THIS for ``tid`` and OTHER for the other transactions of ``txs``,
     numbered in the order ``seen`` met them (a new numbering when not given)."""
+    if tid not in row and txs.isdisjoint(row):
+        return row
     if seen is None:
         seen = {}
     out: list[Any] = []
@@ -251,6 +253,20 @@ def source(model: Model, fact: tuple[str, Row]) -> Source:
     return None, None if d is None else (d.rule, d.bindings, d.premises)
 
 
+class _Pattern(Generic[T]):
+    """A read pattern of a goal: its slices, the results kept under their forms, how many
+    times one was found again, and (once every slice's forms are all known) the slices'
+    numbers per transaction."""
+
+    __slots__ = ("spec", "kept", "found", "columns")
+
+    def __init__(self, spec: tuple[Slice, ...]) -> None:
+        self.spec = spec
+        self.kept: dict[tuple[int, ...], T] = {}
+        self.found = 0
+        self.columns: list[dict[Value, int]] | None = None
+
+
 class Shared(Generic[T]):
     """Search results kept per goal under the forms of the slices the search read.
 
@@ -268,29 +284,25 @@ class Shared(Generic[T]):
         self.model = reads.model
         self._reads = reads
         self._scenario = is_scenario_fact
-        self._specs: dict[Hashable, list[tuple[Slice, ...]]] = {}
-        self._kept: dict[tuple[Hashable, tuple[Slice, ...]], dict[tuple[int, ...], T]] = {}
-        self._found: dict[tuple[Hashable, tuple[Slice, ...]], int] = {}
+        self._specs: dict[Hashable, list[_Pattern[T]]] = {}
         # per slice: the number of each form, and each transaction's (0: no rows, -1: not
         # shared); _whole has the slices whose every transaction's is known
         self._forms: dict[Slice, dict[Any, int]] = {}
         self._numbers: dict[Slice, dict[Value, int]] = {}
         self._whole: dict[Slice, dict[Value, int]] = {}
-        # per read pattern whose every slice is whole: those slices' numbers, in order
-        self._columns: dict[tuple[Slice, ...], list[dict[Value, int]]] = {}
         self._files: dict[str, bool] = {}
 
     def find(self, tid: Value, goal: Hashable) -> T | None:
         """The result kept for ``goal`` under ``tid``'s forms, if any."""
-        for spec in self._specs.get(goal, ()):
-            kept = self._kept[(goal, spec)]
-            if len(kept) >= _DROP_AFTER and not self._found[(goal, spec)]:
+        for pattern in self._specs.get(goal, ()):
+            kept = pattern.kept
+            if len(kept) >= _DROP_AFTER and not pattern.found:
                 continue  # a pattern whose keys never repeat
-            key = self._key(tid, spec)
+            key = self._key(tid, pattern)
             if key is not None:
                 found = kept.get(key)
                 if found is not None:
-                    self._found[(goal, spec)] += 1
+                    pattern.found += 1
                     return found
         return None
 
@@ -299,29 +311,28 @@ class Shared(Generic[T]):
         # (a slice's rows are part of where they come from: its "source" form decides its
         # "rows" form)
         spec = tuple(sorted(s for s in read if s[0] != "rows" or ("source", s[1], s[2]) not in read))
-        specs = self._specs.setdefault(goal, [])
-        if spec not in specs:
-            if len(specs) >= _SPECS_KEPT:
+        patterns = self._specs.setdefault(goal, [])
+        pattern = next((p for p in patterns if p.spec == spec), None)
+        if pattern is None:
+            if len(patterns) >= _SPECS_KEPT:
                 return
-            specs.append(spec)
-            self._kept[(goal, spec)] = {}
-            self._found[(goal, spec)] = 0
-        kept = self._kept[(goal, spec)]
-        if len(kept) >= _DROP_AFTER and not self._found[(goal, spec)]:
+            pattern = _Pattern(spec)
+            patterns.append(pattern)
+        if len(pattern.kept) >= _DROP_AFTER and not pattern.found:
             return
-        key = self._key(tid, spec)
+        key = self._key(tid, pattern)
         if key is not None:
-            kept[key] = result
+            pattern.kept[key] = result
 
-    def _key(self, tid: Value, spec: tuple[Slice, ...]) -> tuple[int, ...] | None:
-        columns = self._columns.get(spec)
+    def _key(self, tid: Value, pattern: _Pattern[T]) -> tuple[int, ...] | None:
+        columns = pattern.columns
         if columns is not None:
             key = tuple([numbers.get(tid, 0) for numbers in columns])
         else:
-            key = tuple([self._number(s, tid) for s in spec])
+            key = tuple([self._number(s, tid) for s in pattern.spec])
             whole = self._whole
-            if all(s in whole for s in spec):
-                self._columns[spec] = [whole[s] for s in spec]
+            if all(s in whole for s in pattern.spec):
+                pattern.columns = [whole[s] for s in pattern.spec]
         return None if -1 in key else key
 
     def _number(self, s: Slice, tid: Value) -> int:
@@ -410,18 +421,18 @@ class Shared(Generic[T]):
         return got
 
     def _derivation_form(self, fact: tuple[str, Row], tid: Value, seen: dict[Value, Any]) -> Any:
-        d = source(self.model, fact)[1]
+        """The rule of a derived fact's first derivation (which names its bindings), its
+        bindings' values and its premises, with their types (None: not derived)."""
+        prov = self.model.provenance
+        d = prov.first(fact) if isinstance(prov, Provenance) else source(self.model, fact)[1]
         if d is None:
             return None
         rule, bindings, premises = d
         txs = self._reads.txs
-        return (rule, tuple(n for n, _ in bindings),
-                _typed(tuple(v for _, v in bindings), tid, txs, seen),
-                tuple((p, _typed(row, tid, txs, seen)) for p, row in premises))
-
-
-def _typed(row: Row, tid: Value, txs: Collection[Value], seen: dict[Value, Any]) -> tuple[Any, ...]:
-    return (tuple(map(type, row)), relative(row, tid, txs, seen))
+        values = tuple([v for _, v in bindings])
+        return (rule, tuple(map(type, values)), relative(values, tid, txs, seen),
+                tuple([(p, tuple(map(type, row)), relative(row, tid, txs, seen))
+                       for p, row in premises]))
 
 
 def _fits(row: Row, shape: tuple[Any, ...], tid: Any, txs: Collection[Value]) -> bool:
