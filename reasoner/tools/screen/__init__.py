@@ -1,9 +1,6 @@
 """Bulk screening: ``screener`` decides a stream of rows in chunks with earlog's evaluator;
 ``columnar`` decides a whole book set-at-a-time on DuckDB; ``files`` reads rows and writes
-decisions, rejects and proofs atomically."""
+decisions, rejects and proofs atomically.
 
-from __future__ import annotations
-
-from reasoner.tools.screen.screener import Screener
-
-__all__ = ["Screener"]
+(Nothing is imported here: ``files`` serves every command, which must not pay for the
+screener's imports at start-up.)"""
