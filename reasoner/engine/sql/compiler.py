@@ -20,8 +20,8 @@
 # previous round's new rows, minus the rows already known.
 #
 # Values are typed per column ("kinds", inferred from the facts and propagated
-# through the rules): strings, exact integers (HUGEINT on DuckDB; a Spark dialect
-# would use DECIMAL(38,0)), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
+# through the rules): strings, exact integers (HUGEINT on DuckDB, DECIMAL(38,0) on
+# Spark), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
 # never compare equal (as in the evaluator); an expression that is undefined there
 # (arithmetic on a string, year of a number) is NULL here, and rows with NULL in a
 # head or an assignment are dropped.
@@ -40,7 +40,7 @@ from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const
                               Term, Value, Var, variables)
 from reasoner.lang.span import NO_SPAN, Span
 
-__all__ = ["Dialect", "DUCKDB", "Kinds", "SqlProgram", "Step", "compile_program",
+__all__ = ["Dialect", "DUCKDB", "SPARK", "Kinds", "SqlProgram", "Step", "compile_program",
            "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE"]
 
 # Decimals are exact to this many places; a value with more is refused.
@@ -52,19 +52,42 @@ Kinds = dict[str, list[str | None]]  # pred -> per column: str, int, dec, bool, 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """What differs between SQL targets."""
+    """What differs between SQL targets.
+
+    The rest of the compiled SQL is common to both: ``DATE '...'`` literals and
+    ``year()``, ``GREATEST``/``LEAST``, ``abs``, correlated ``NOT EXISTS`` (anti-joins)
+    and correlated scalar subqueries (aggregates), ``HAVING`` without ``GROUP BY``,
+    ``bit_or`` and ``min_by``. Neither target's ``WITH RECURSIVE`` fits Datalog
+    recursion (Spark 4.x allows only ``UNION ALL`` there, which does not stop on a
+    cycle), so recursion is a semi-naive loop driven by the runner.
+
+    Attributes:
+        name: the target's name.
+        int_type: exact integers of up to 38 digits (beyond 64 bits).
+        dec_type: exact decimals, ``DEC_SCALE`` places.
+        str_type: strings.
+        quote: the character that quotes identifiers.
+    """
 
     name: str
     int_type: str
     dec_type: str
     str_type: str = "VARCHAR"
+    quote: str = '"'
 
     def sql_type(self, kind: str | None) -> str:
         return {"int": self.int_type, "dec": self.dec_type, "bool": "BOOLEAN",
                 "date": "DATE"}.get(kind or "str", self.str_type)
 
+    def ident(self, name: str) -> str:
+        """``name`` as a quoted identifier."""
+        return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
+
 
 DUCKDB = Dialect("duckdb", "HUGEINT", f"DECIMAL(38,{DEC_SCALE})")
+# Spark SQL: no HUGEINT (DECIMAL(38,0) holds the same 38 digits), VARCHAR needs a
+# length, and double quotes delimit strings unless a session setting says otherwise.
+SPARK = Dialect("spark", "DECIMAL(38,0)", f"DECIMAL(38,{DEC_SCALE})", "STRING", "`")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +133,12 @@ class SqlProgram:
         """``CREATE TABLE`` for ``pred``'s relation (or a table of its shape)."""
         cols = [f"c{k} {self.col_type(kind)}" for k, kind in enumerate(self.kinds[pred])]
         cols += ["_r INTEGER"] + [f"m{w} BIGINT" for w in range(self.words)]
-        return f"CREATE TABLE {name or table_name(pred)} ({', '.join(cols)})"
+        return f"CREATE TABLE {name or table_name(pred, dialect=self.dialect)} ({', '.join(cols)})"
 
 
-def table_name(pred: str, prefix: str = "rel") -> str:
-    """The quoted table name of a predicate's relation."""
-    return '"' + f"{prefix}_{pred}".replace('"', '""') + '"'
+def table_name(pred: str, prefix: str = "rel", dialect: Dialect = DUCKDB) -> str:
+    """The quoted table name of a predicate's relation (unquoted: ``prefix_pred``)."""
+    return dialect.ident(f"{prefix}_{pred}")
 
 
 def kind_of(v: Value) -> str:
@@ -452,7 +475,7 @@ class _Compiler:
 
     def positive(self, atom: Atom, scope: _Scope, read: str | None) -> None:
         a = self.alias()
-        name = table_name(atom.pred, "delta" if read else "rel")
+        name = table_name(atom.pred, "delta" if read else "rel", self.dialect)
         scope.tables.append(f"{name} {a}")
         if scope.premises is not None:
             scope.premises.append(a)
@@ -487,7 +510,7 @@ class _Compiler:
             expr, kind = self.term(arg, scope)
             conds.append(_equal(col, kinds[k], expr, kind))
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        return f"NOT EXISTS (SELECT 1 FROM {table_name(atom.pred)} {a}{where})"
+        return f"NOT EXISTS (SELECT 1 FROM {table_name(atom.pred, dialect=self.dialect)} {a}{where})"
 
     def comparison(self, item: Comparison, scope: _Scope) -> None:
         for a, b in ((item.left, item.right), (item.right, item.left)):
