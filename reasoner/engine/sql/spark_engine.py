@@ -209,6 +209,7 @@ class SparkRun:
         self._kept: list[Any] = []  # the local checkpoints made, released by close
         self._views: dict[str, str] = {}  # rel_<pred> -> the view of its current version
         self._names: list[str] = []  # every view the run made
+        self._given: set[str] = set()  # the predicates with given rows
 
     def __enter__(self) -> SparkRun:
         return self
@@ -247,6 +248,8 @@ class SparkRun:
         kinds = self.sql.kinds[pred]
         tail = (-1,) + (0,) * self.sql.words
         data = [tuple(_spark_value(v, k) for v, k in zip(row, kinds)) + tail for row in rows]
+        if data:
+            self._given.add(pred)
         self.put(pred, _frame(self.spark, data, self.schema(pred)))
 
     def put_table(self, pred: str, df: Any, columns: Sequence[str] | None = None) -> None:
@@ -269,6 +272,7 @@ class SparkRun:
                 for name, f in zip(names, fields)]
         cols.append(F.lit(-1).cast("int").alias("_r"))
         cols += [F.lit(0).cast("bigint").alias(f"m{w}") for w in range(self.sql.words)]
+        self._given.add(pred)
         self.put(pred, df.select(*cols))
 
     def table(self, pred: str, names: Sequence[str] | None = None) -> Any:
@@ -314,20 +318,17 @@ class SparkRun:
                 raise spark_error(exc) from None
             raise
 
-    def run(self, given: Iterable[str] | None = None, steps: Sequence[Step] | None = None,
-            max_rounds: int = 1_000_000) -> None:
-        """Evaluate the steps (default all) in order over the loaded relations.
+    def run(self, steps: Sequence[Step] | None = None, max_rounds: int = 1_000_000) -> None:
+        """Evaluate the steps (default all) in order over the relations given so far
+        (``load``, ``put_table``; the others are empty).
 
         Args:
-            given: the predicates that have given rows (None: any may); the others'
-                step needs no anti-join against them.
-            steps: a subsequence of ``sql.steps`` whose inputs are loaded.
+            steps: a subsequence of ``sql.steps`` whose inputs are given or computed.
             max_rounds: the most semi-naive rounds of one recursive stratum.
 
         Raises:
             EngineError: Spark failed, or a recursion did not end.
         """
-        have = None if given is None else set(given)
         for pred in self.sql.arity:
             if pred not in self.frames:
                 self.load(pred, ())
@@ -337,9 +338,10 @@ class SparkRun:
                     self._fixpoint(step, max_rounds)
                     continue
                 (pred,) = step.preds
-                derived = self.sql_frame(step.full if have is not None and pred not in have
-                                         else self._new(pred, step.full))
-                if have is None or pred in have:
+                # the given rows stay (as given: _r = -1); the rules add what is new
+                given = pred in self._given
+                derived = self.sql_frame(self._new(pred, step.full) if given else step.full)
+                if given:
                     derived = self.frames[pred].unionByName(derived)
                 self.put(pred, self._keep(derived))
         except EarlogError:
@@ -521,7 +523,7 @@ class SparkEngine:
             for pred, rs in rows.items():
                 if pred in sql.arity:
                     run.load(pred, rs)
-            run.run(given=[p for p, rs in rows.items() if rs])
+            run.run()
             relations = run.rows()
         for pred, rs in rows.items():
             relations.setdefault(pred, set(rs))
