@@ -285,6 +285,8 @@ class SparkRun:
         names = list(names) if names is not None else [f"c{k}" for k in range(n)]
         if len(names) != n:
             raise EngineError(f"'{pred}' has {n} argument(s), not {len(names)}")
+        if pred not in self.frames:
+            raise EngineError(f"'{pred}' is neither given nor computed yet in this run")
         cols = [F.col(f"c{k}").alias(name) for k, name in enumerate(names)]
         cols += [F.col("_r")] + [F.col(f"m{w}") for w in range(self.sql.words)]
         return self.frames[pred].select(*cols)
@@ -329,11 +331,14 @@ class SparkRun:
         Raises:
             EngineError: Spark failed, or a recursion did not end.
         """
+        steps = self.sql.steps if steps is None else steps
+        # a relation no query reads before its own step defines it needs no empty table
+        defined = {p for step in steps if step.full is not None for p in step.preds}
         for pred in self.sql.arity:
-            if pred not in self.frames:
+            if pred not in self.frames and pred not in defined:
                 self.load(pred, ())
         try:
-            for step in (self.sql.steps if steps is None else steps):
+            for step in steps:
                 if step.full is None:
                     self._fixpoint(step, max_rounds)
                     continue
@@ -398,16 +403,18 @@ class SparkRun:
                           f"{max_rounds} rounds")
 
     def rows(self, preds: Iterable[str] | None = None) -> dict[str, set[Row]]:
-        """The rows of each relation (default all), read back as values in one Spark job."""
-        preds = list(self.sql.arity if preds is None else preds)
+        """The rows of each relation (default all; one not computed yet has none), read
+        back as values in one Spark job."""
+        asked = list(self.sql.arity if preds is None else preds)
+        out: dict[str, set[Row]] = {pred: set() for pred in asked}
+        preds = [p for p in asked if p in self.frames]  # the others: not computed yet
         if not preds:
-            return {}
+            return out
         parts = []
         for i, pred in enumerate(preds):
             cells = ", ".join(f"CAST(c{k} AS STRING)" for k in range(self.sql.arity[pred]))
             parts.append(f"SELECT {i} AS p, CAST(array({cells}) AS ARRAY<STRING>) AS v "
                          f"FROM {table_name(pred, dialect=SPARK)}")
-        out: dict[str, set[Row]] = {pred: set() for pred in preds}
         try:
             got = self.sql_frame("\nUNION ALL\n".join(parts)).collect()
         except EarlogError:
