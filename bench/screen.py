@@ -1,7 +1,18 @@
 """Benchmark (not a test): ``earlog screen`` throughput and peak memory on generated order books.
 
-Run: python bench/screen.py [--sizes 1000,10000,100000] [--proof-sizes 1000,10000]
+Run: python bench/screen.py --engines [--engine-rows 1000000] [--engine-jobs 1]
+                            [--parquet-rows 10000000] [--parquet-memory 1GB]
+     python bench/screen.py [--sizes 1000,10000,100000] [--proof-sizes 1000,10000]
                             [--jobs 1,2] [--memory-rows 1000000] [--quick]
+
+``--engines``: every screening engine on the same generated book (``--engine earlog``,
+``--engine duckdb``, and ``--engine spark`` where that engine exists and pyspark is
+installed): seconds, rows/s and peak memory (the process tree, sampled every 50 ms) with
+speed and memory as ratios to earlog's, whether the output files are byte-identical, and
+the load average of the host while it ran (the development host has 2 cores shared with
+other jobs); then a ``--parquet-rows`` book in Parquet on DuckDB under a memory limit.
+
+Without ``--engines``, ``--engine earlog``'s own numbers:
 
 For each size it generates a deterministic book (bench/screen_data.py: Tier 1/2/3
 destinations, PRC and US parents, LPP regulars, model weights), runs ``earlog screen``
@@ -188,7 +199,7 @@ if sys.argv[1] == "off":
     screen.get_engine = Unrecorded
 with contextlib.redirect_stderr(io.StringIO()):
     start = time.process_time()
-    cli.main(["screen", *sys.argv[2:], "--jobs", "1", "--no-progress"], standalone_mode=False)
+    cli.main(["screen", *sys.argv[2:], "--engine", "earlog", "--jobs", "1", "--no-progress"], standalone_mode=False)
 print(time.process_time() - start)
 """
 
@@ -268,18 +279,129 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
                      + [line(r) for r in rows])
 
 
+# ---- the engines compared ---------------------------------------------------------------------
+
+
+def _engines() -> list[str]:
+    """The screening engines this checkout has: earlog, duckdb, and spark when its module
+    exists and pyspark is installed (the hook another change fills)."""
+    found = ["earlog", "duckdb"]
+    spark = REPO / "reasoner" / "engine" / "sql" / "spark_engine.py"
+    if spark.exists() and importlib.util.find_spec("pyspark") is not None:
+        found.append("spark")
+    return found
+
+
+def _load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f} (1 min) / {five:.1f} (5 min), {os.cpu_count()} CPUs"
+
+
+def compare_engines(rows: int, jobs: int, parquet_rows: int, memory: str,
+                    keep: Path | None) -> None:
+    """Every engine on the same book (ratios to earlog's), then a Parquet book on DuckDB."""
+    gen = _data_module()
+    folder = Path(tempfile.mkdtemp(prefix="earlog-bench-")) if keep is None else keep
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        ctx = gen.write_context(folder / "context.yaml")
+        if rows:
+            _compare(gen, folder, ctx, rows, jobs)
+        if parquet_rows:
+            _parquet(gen, folder, ctx, parquet_rows, memory, jobs)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
+             memory: str = "1GB") -> None:
+    """Every engine on one book of ``rows`` rows (a book already in ``folder`` is reused),
+    and DuckDB again under ``memory`` (when given)."""
+    book = folder / f"orders-{rows}.csv"
+    if not book.exists():
+        gen.write_rows(book, rows, "csv")
+    found: dict[str, dict[str, Any]] = {}
+    loads: dict[str, str] = {}
+    order = _engines() + ([f"duckdb --memory-limit {memory}"] if memory else [])
+    for engine in order:
+        out = folder / f"out-{engine.split()[0]}{'-limited' if ' ' in engine else ''}.csv"
+        found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
+                                    "--engine", *engine.split(),
+                                    *(["--jobs", str(jobs)] if jobs else [])])
+        loads[engine] = _load()
+        r = found[engine]
+        print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s "
+              f"({rows / r['seconds']:,.0f} rows/s), peak {r['tree_kb'] / 1024:,.0f} MB; "
+              f"{loads[engine]}", flush=True)
+    files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in order}
+    outs = {e: f.read_bytes() for e, f in files.items()}
+    same = len(set(outs.values())) == 1
+    base = found["earlog"]
+    print()
+    print(f"engines on the same generated {rows:,}-row book "
+          f"({f'--jobs {jobs}' if jobs else 'each engine its default --jobs'}; output files "
+          f"byte-identical: {same})")
+    print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
+                 "memory vs earlog", "host load after"],
+                [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
+                  f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
+                  f"x{r['tree_kb'] / base['tree_kb']:.2f}", loads[e].split(",")[0]]
+                 for e, r in found.items()]), flush=True)
+    for f in files.values():
+        f.unlink(missing_ok=True)
+
+
+def _parquet(gen: Any, folder: Path, ctx: Path, parquet_rows: int, memory: str,
+             jobs: int) -> None:
+    """A Parquet book of ``parquet_rows`` rows on DuckDB under a memory limit (a book
+    already in ``folder`` is reused)."""
+    import duckdb
+
+    pq = folder / f"orders-{parquet_rows}.parquet"
+    if not pq.exists():
+        big = gen.write_rows(folder / "orders-big.csv", parquet_rows, "csv")
+        con = duckdb.connect()
+        con.execute(f"COPY (SELECT * FROM read_csv('{big}', all_varchar=true)) TO '{pq}' "
+                    "(FORMAT parquet)")
+        con.close()
+        big.unlink()
+    limit = ["--memory-limit", memory] if memory else []
+    r = run_screen([str(pq), "--context", str(ctx), "-o", str(folder / "out-big.parquet"),
+                    "--format", "parquet", "--engine", "duckdb",
+                    *(["--jobs", str(jobs)] if jobs else []), *limit])
+    print(f"--engine duckdb, {parquet_rows:,}-row Parquet book, --memory-limit "
+          f"{memory or 'none'}: {r['seconds']:.0f} s ({parquet_rows / r['seconds']:,.0f} rows/s), "
+          f"peak {r['tree_kb'] / 1024:,.0f} MB; {_load()}", flush=True)
+    (folder / "out-big.parquet").unlink(missing_ok=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--engines", action="store_true",
+                    help="compare the engines on one book, then a Parquet book on DuckDB")
+    ap.add_argument("--engine-rows", type=int, default=1_000_000,
+                    help="--engines: rows of the book every engine screens (0: skip)")
+    ap.add_argument("--engine-jobs", type=int, default=0,
+                    help="--engines: --jobs of each run (0: each engine's default)")
+    ap.add_argument("--parquet-rows", type=int, default=10_000_000,
+                    help="--engines: rows of the Parquet book (0: skip)")
+    ap.add_argument("--parquet-memory", default="1GB",
+                    help="--engines: --memory-limit of the Parquet run ('' for none)")
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--proof-sizes", default="1000,10000",
                     help="sizes also run with --explain-dir (proofs)")
     ap.add_argument("--jobs", default="1,2", help="--jobs values to run each size with")
     ap.add_argument("--memory-rows", type=int, default=1_000_000,
                     help="rows of the full screen run whose memory is measured (0: skip)")
-    ap.add_argument("--engine-rows", type=int, default=100)
+    ap.add_argument("--pydatalog-rows", type=int, default=100)
     ap.add_argument("--quick", action="store_true", help="1k and 10k only, no 1M stage run")
     ap.add_argument("--keep", type=Path, default=None, help="keep generated files here")
     args = ap.parse_args()
+    if args.engines:
+        compare_engines(args.engine_rows, args.engine_jobs, args.parquet_rows,
+                        args.parquet_memory, args.keep)
+        return
     if args.quick:
         args.sizes, args.proof_sizes, args.memory_rows = "1000,10000", "1000", 0
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -300,7 +422,8 @@ def main() -> None:
                     modes.append(("json", ["--explain-dir", str(folder / f"proofs-{n}-{j}")]))
                 for proofs, extra in modes:
                     r = run_screen([str(data), "--context", str(ctx), "-o",
-                                    str(folder / f"out-{n}.csv"), "--jobs", str(j), *extra])
+                                    str(folder / f"out-{n}.csv"), "--engine", "earlog",
+                                    "--jobs", str(j), *extra])
                     per_row[(n, f"{j}/{proofs}")] = r["seconds"] / n
                     results.append([f"{n:,}", str(j), proofs, f"{r['seconds']:.1f}",
                                     f"{n / r['seconds']:,.0f}", f"{r['largest_kb'] / 1024:,.0f}",
@@ -330,7 +453,7 @@ def main() -> None:
             big = gen.write_rows(folder / "orders-mem.csv", args.memory_rows, "csv")
             j = max(jobs)
             r = run_screen([str(big), "--context", str(ctx), "-o", str(folder / "out-mem.csv"),
-                            "--jobs", str(j)])
+                            "--engine", "earlog", "--jobs", str(j)])
             print(f"full screen of {args.memory_rows:,} rows, --jobs {j}: {r['seconds']:.0f} s "
                   f"({args.memory_rows / r['seconds']:,.0f} rows/s), peak "
                   f"{r['largest_kb'] / 1024:,.0f} MB (largest process), "
@@ -340,7 +463,7 @@ def main() -> None:
             print(f"--sort's stages on {args.memory_rows:,} rows (read, validate, id checks, "
                   f"external sort; no deciding): {sec:.0f} s, peak {kb / 1024:,.0f} MB", flush=True)
             big.unlink()
-        print(engines(ctx, folder / f"orders-{sizes[0]}.csv", args.engine_rows))
+        print(engines(ctx, folder / f"orders-{sizes[0]}.csv", args.pydatalog_rows))
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -5,7 +5,7 @@ Run: python bench/screen_data.py OUT_DIR --rows 10000 [--format csv|jsonl] [--se
 
 The mix: Tier 1, Tier 2 and Tier 3 destinations (with Hong Kong and Macau); consignees
 owned by US, PRC and local parents, some through a holding company; a few Data Center
-VEU holders and state-owned buyers; datacenter GPUs, servers, a 3A090.b part, an
+VEU holders (one US-headquartered universal VEU in India) and state-owned buyers; datacenter GPUs, servers, a 3A090.b part, an
 unclassifiable workstation card and an EAR99 item; model weights (frontier, published,
 below the threshold); exports, reexports, in-country transfers and deemed exports; dates
 over 2025-2026 (a few before the rule took effect). Repeat consignees buy small lots
@@ -85,6 +85,9 @@ def _consignees(rnd: random.Random, n: int) -> list[dict[str, Any]]:
         if rnd.random() < 0.3:
             e["weights_storage_compliant"] = rnd.choice(("true", "false"))
         out.append(e)
+    # a US-headquartered data center abroad holding a universal VEU (748.15(b)(2)(i))
+    out.append({"id": "us_dc_in", "located_in": "IN", "headquartered_in": "US",
+                "veu": "{type: uveu}"})
     return out
 
 

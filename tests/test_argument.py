@@ -112,3 +112,21 @@ def test_argument_in_chinese_has_chinese_sections() -> None:
     for heading in ("适用范围", "许可证要求", "许可例外与授权", "审查政策"):
         assert heading in text
     assert "结论: 需要许可证" in text
+
+
+def test_open_questions_in_chinese_say_the_rulebooks_chinese_text() -> None:
+    """The swedish-sub-zh golden case: its open questions read in Chinese in the text and
+    in the graph's Chinese labels, the public source staying in its own words."""
+    from reasoner.law.rulebook import load_rulebook
+
+    book, uid = load_rulebook("ifr"), "U-ULTIMATE-PARENT"
+    path = "tests/golden/memos/swedish-sub/scenario.yaml"
+    code, text, _ = _run("explain", str(REPO / path), "tx1", "--lang", "zh")
+    assert code == 0
+    assert f"  ? {uid}: {book.uncertainties_zh[uid]}  [{book.sources[uid]}]" in text
+    assert f"      可由此解决: {book.settles_zh[uid]}" in text
+    assert book.uncertainties[uid] not in text and book.settles[uid] not in text
+    code, out, _ = _run("explain", str(REPO / path), "tx1", "--format", "json")
+    labels = [n["label_zh"] for n in json.loads(out)["nodes"] if n.get("kind") == "question"]
+    assert (f"待决问题 {uid}：{book.uncertainties_zh[uid]}\n可由此解决：{book.settles_zh[uid]}"
+            in labels)

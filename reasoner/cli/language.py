@@ -138,7 +138,7 @@ def _query(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engi
 @click.option("--focus", default=None, metavar="PREDICATE",
               help="Graph only the rules and predicates that PREDICATE depends on (full level).")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
-              help="Language of labels.")
+              help="Language of labels (and of the --uncertainties texts).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file (required for png and pdf).")
 @click.option("--uncertainties", "uncertain", is_flag=True,
@@ -155,14 +155,16 @@ def rules_cmd(regime: str, graph: bool, level: str | None, fmt: str | None, focu
       earlog rules --graph --level full --format svg -o rules.svg
       earlog rules --graph --focus review --format svg -o review.svg
       earlog rules --uncertainties
+      earlog rules --uncertainties --lang zh
     """
     if uncertain:
-        guarded(_uncertainties)(regime, graph, fmt, output)
+        guarded(_uncertainties)(regime, graph, fmt, lang, output)
         return
     guarded(_rules)(regime, graph, level, fmt, focus, lang, output)
 
 
-def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None) -> None:
+def _uncertainties(regime: str, graph: bool, fmt: str | None, lang: str,
+                   output: str | None) -> None:
     from reasoner.law.rulebook import load_rulebook, uncertainty_raisers
 
     if graph or fmt not in (None, "text", "json"):
@@ -170,8 +172,14 @@ def _uncertainties(regime: str, graph: bool, fmt: str | None, output: str | None
                           hint="drop --graph; use --format text or json")
     book = load_rulebook(regime)
     raisers = uncertainty_raisers(book)
-    entries = [{"id": u, "text": book.uncertainties[u], "source": book.sources.get(u, ""),
-                "settle": book.settles.get(u, ""), "rules": list(raisers.get(u, ()))}
+    # the text and what settles it in --lang (English where a Chinese one is missing);
+    # the source is the public text's own citation
+    texts, settles = ((book.uncertainties_zh, book.settles_zh) if lang == "zh"
+                      else (book.uncertainties, book.settles))
+    entries = [{"id": u, "text": texts.get(u) or book.uncertainties[u],
+                "source": book.sources.get(u, ""),
+                "settle": settles.get(u) or book.settles.get(u, ""),
+                "rules": list(raisers.get(u, ()))}
                for u in sorted(book.uncertainties)]
     if fmt == "json":
         write_output(json.dumps(entries, indent=2, ensure_ascii=False) + "\n", output)

@@ -70,11 +70,26 @@ class Index:
         memo = (pred, pattern)
         found = self._found.get(memo)
         if found is None:
-            cols = tuple(i for i, v in enumerate(pattern) if v is not None)
-            bucket = self._bucket(pred, cols, tuple(v for v in pattern if v is not None))
+            cols = tuple([i for i, v in enumerate(pattern) if v is not None])
+            index = self._indexes.get((pred, cols))
+            if index is not None:  # (the usual case, inline)
+                bucket: Collection[Row] = index.get(
+                    pattern[cols[0]] if len(cols) == 1 else tuple([pattern[i] for i in cols]), ())
+            else:
+                key: tuple[Any, ...] = tuple([pattern[i] for i in cols])
+                bucket = self._bucket(pred, cols, key)
             found = tuple(bucket) if len(bucket) < 2 else tuple(sorted(bucket, key=row_key))
             self._found[memo] = found
         return found
+
+    def group(self, pred: str, col: int) -> dict[Any, list[Row]]:
+        """The rows of ``pred`` by their value in column ``col`` (unsorted)."""
+        index = self._indexes.get((pred, (col,)))
+        if index is None:
+            index = self._indexes[(pred, (col,))] = {}
+            for r in self.model.relations.get(pred, ()):
+                index.setdefault(r[col], []).append(r)
+        return index
 
     def _bucket(self, pred: str, cols: tuple[int, ...], key: tuple[Value, ...]) -> Collection[Row]:
         rows = self.model.relations.get(pred, set())

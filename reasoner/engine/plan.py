@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Context, Decimal, DivisionByZero, InvalidOperation, localcontext
+import operator
 from operator import itemgetter
 from typing import Any, Callable, Iterable
 
@@ -55,6 +56,21 @@ class Relation:
         self.rows.update(rows)
         for key_of, idx in self._indexes.values():
             for row in rows:
+                key = key_of(row)
+                bucket = idx.get(key)
+                if bucket is None:
+                    idx[key] = [row]
+                else:
+                    bucket.append(row)
+
+    def replace(self, rows: Iterable[Row]) -> None:
+        """Make ``rows`` the relation's rows, in the same set and index objects (a chain
+        compiled over the relation keeps reading them)."""
+        self.rows.clear()
+        self.rows.update(rows)
+        for key_of, idx in self._indexes.values():
+            idx.clear()
+            for row in self.rows:
                 key = key_of(row)
                 bucket = idx.get(key)
                 if bucket is None:
@@ -144,6 +160,14 @@ def _comparable(a: Any, b: Any) -> bool:
     if _num(a) and _num(b):
         return True
     return type(a) is type(b) and not isinstance(a, bool)
+
+
+# Types whose values ``compare`` compares with Python's own operators when both sides
+# are of that same type (not bool, whose values compare as numbers in Python).
+_PLAIN = frozenset({str, int, Decimal, _dt.date})
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge}
 
 
 def compare(op: str, a: Any, b: Any) -> bool:
@@ -385,11 +409,16 @@ class Plan:
                 return assign
             return make_assign
         lf, rf = compile_term(cmp.left, self.slots), compile_term(cmp.right, self.slots)
+        fast = _OPERATORS[op]
 
         def make_filter(nxt: Sink, sources: Sources) -> Sink:
             def filt(env: Env) -> None:
                 a, b = lf(env), rf(env)
-                if a is not FAIL and b is not FAIL and compare(op, a, b):
+                kind = type(a)
+                if kind is type(b) and kind in _PLAIN:  # compare's answer, without its checks
+                    if fast(a, b):
+                        nxt(env)
+                elif a is not FAIL and b is not FAIL and compare(op, a, b):
                     nxt(env)
             return filt
         return make_filter

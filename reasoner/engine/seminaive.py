@@ -209,6 +209,18 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         rule, _, scan_slots = env[-1]
         return rule, tuple([(p, env[s]) for p, s in scan_slots])
 
+    def first(self, key: tuple[str, Row]) -> tuple[int, tuple[tuple[str, Value], ...],
+                                                   tuple[tuple[str, Row], ...]] | None:
+        """The rule index, bindings and premises of ``key``'s first derivation, without its
+        level (which ``__getitem__`` computes by a walk); None for a fact not derived."""
+        rows = self.records.get(key[0])
+        env = rows.get(key[1]) if rows is not None else None
+        if env is None:
+            return None
+        rule, name_slots, scan_slots = env[-1]
+        return (rule, tuple([(n, env[s]) for n, s in name_slots]),
+                tuple([(p, env[s]) for p, s in scan_slots]))
+
     def rule_closure(self, key: tuple[str, Row], marks: Sequence[int],
                      memo: dict[tuple[str, Row], int]) -> int:
         """The bitwise or of ``marks[rule]`` over every rule of ``key``'s proof by first
@@ -230,7 +242,9 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
         rule, _, scan_slots = env[-1]
         mask: int = marks[rule]
         for pred, slot in scan_slots:
-            mask |= self.rule_closure((pred, env[slot]), marks, memo)
+            premise = (pred, env[slot])
+            sub = memo.get(premise)
+            mask |= self.rule_closure(premise, marks, memo) if sub is None else sub
         memo[key] = mask
         return mask
 
@@ -263,7 +277,11 @@ def _run_stratum(
     compiled: list[_CompiledRule], rels: dict[str, Relation], recursive: set[str],
     prov: Provenance | None, budget: Budget,
 ) -> None:
-    delta: dict[str, Relation] = {}
+    # Each recursive predicate's rows new in the last round. The relations, their
+    # indexes and the rounds' pending rows stay the same objects from round to round,
+    # so a delta plan's chain is compiled once and run every round (a chain of 10,000
+    # transactions is 10,000 rounds).
+    delta: dict[str, Relation] = {p: Relation() for p in recursive}
 
     def sources(pred: str, use_delta: bool) -> Relation:
         if use_delta:
@@ -274,16 +292,17 @@ def _run_stratum(
     # a rule reading an empty relation of an earlier stratum matches nothing, now or later
     live = [cr for cr in compiled if all(rels[p].rows for p in cr.needs)]
     for cr in live:
-        _fire(cr, cr.full, sources, rels, pending, prov, budget)
+        _firing(cr, cr.full, sources, rels, pending, prov, budget)()
     new = _commit(pending, rels, prov)
     _spend(budget, new, compiled, 1)
     rounds = 1
+    runs = [_firing(cr, plan, sources, rels, pending, prov, budget)
+            for cr in live for plan in cr.deltas] if recursive else []
     while recursive and any(new.get(p) for p in recursive):
-        delta = {p: Relation(rows) for p, rows in new.items() if p in recursive}
-        pending = {}
-        for cr in live:
-            for plan in cr.deltas:
-                _fire(cr, plan, sources, rels, pending, prov, budget)
+        for p, rel in delta.items():
+            rel.replace(new.get(p, ()))
+        for run in runs:
+            run()
         new = _commit(pending, rels, prov)
         rounds += 1
         _spend(budget, new, compiled, rounds)
@@ -299,11 +318,12 @@ def _spend(budget: Budget, new: dict[str, list[Row]], compiled: list[_CompiledRu
 _EMPTY = Relation()
 
 
-def _fire(
+def _firing(
     cr: _CompiledRule, plan: Plan, sources: Callable[[str, bool], Relation],
     rels: dict[str, Relation], pending: _Pending,
     prov: Provenance | None, budget: Budget,
-) -> None:
+) -> Callable[[], None]:
+    """Compile ``plan`` over ``sources`` into a run that adds its head rows to ``pending``."""
     head = cr.head_fn(plan)
     out = pending.setdefault(cr.rule.head.pred, {})
     rule = cr.rule
@@ -315,9 +335,13 @@ def _fire(
     else:
         target = rels[cr.rule.head.pred].rows
         sink = _provenance_sink(head, target, out, check)
-    # the last slot holds what a derivation is recorded from (see Provenance)
-    env: Env = [None] * len(plan.slots) + [_info(cr, plan)]
-    plan.chain(sink, sources)(env)
+    chain = plan.chain(sink, sources)
+    size, info = len(plan.slots), _info(cr, plan)
+
+    def run() -> None:
+        # the last slot holds what a derivation is recorded from (see Provenance)
+        chain([None] * size + [info])
+    return run
 
 
 def _plain_sink(head: Callable[[Env], Row | None], total: bool,
@@ -384,6 +408,8 @@ def _premise_key(env: Sequence[Any]) -> tuple[tuple[tuple[str, Any], ...], ...]:
 def _commit(
     pending: _Pending, rels: dict[str, Relation], prov: Provenance | None,
 ) -> dict[str, list[Row]]:
+    """Add the pending rows to their relations (and provenance); empty ``pending``'s
+    dicts for the next round. Returns the rows that were new, per predicate."""
     new: dict[str, list[Row]] = {}
     for pred, rows in pending.items():
         rel = rels[pred]
@@ -397,6 +423,7 @@ def _commit(
             fresh = [row for row in rows if add(row)]
         if fresh:
             new[pred] = fresh
+        rows.clear()
     return new
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Union
+from typing import Any, Iterable, Union
 
 from reasoner.lang.span import NO_SPAN, Span
 
 __all__ = [
+    "body_preds",
     "Value",
     "Var",
     "Const",
@@ -271,3 +272,14 @@ def variables(term: Term | Atom | BodyItem) -> set[str]:
         return variables(term.left) | variables(term.right)
     # Aggregate: only the variables visible outside it
     return {term.result.name}
+
+
+def body_preds(body: Iterable[Any]) -> set[str]:
+    """The predicates a rule body reads, inside aggregates too."""
+    out: set[str] = set()
+    for item in body:
+        if isinstance(item, Literal):
+            out.add(item.atom.pred)
+        elif isinstance(item, Aggregate):
+            out |= body_preds(item.body)
+    return out

@@ -13,7 +13,7 @@ from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.seminaive import Provenance
 from reasoner.lang.errors import EngineError
 from reasoner.lang.checks import CheckedProgram
-from reasoner.lang.ir import Aggregate, Fact, Literal, Rule, Value
+from reasoner.lang.ir import Fact, Rule, Value, body_preds
 from reasoner.law.receipt import make_receipt
 from reasoner.law.rulebook import Rulebook, is_rulebook_file, load_rulebook
 from reasoner.law.ruledout import RuledOut, RuledOutFinder
@@ -21,7 +21,7 @@ from reasoner.law.scenario import Scenario, Transaction, scenario_facts
 from reasoner.lang.span import NO_SPAN
 
 __all__ = ["Decision", "DecisionView", "ScenarioDecisions", "decide", "decision_json", "decision_record",
-           "input_facts", "lpp_use", "slot_chain", "FLAG_PREDICATES", "EXCEPTION_CODES"]
+           "input_facts", "lpp_use", "slot_chain", "FLAG_PREDICATES", "EXCEPTION_CODES", "POLICY_WORDS"]
 
 # Transaction-keyed predicates whose rules carry an @uncertain id: when one holds
 # for a transaction, the decision names that uncertainty.
@@ -29,6 +29,14 @@ FLAG_PREDICATES = ("compliance_window", "hk_involved", "supp10_delayed", "nveu_a
                    "item_foreign", "tx_note2_unassessed", "tx_derived_over_limit", "us_tier1_used",
                    "aca_widening")
 EXCEPTION_CODES = ("AIA", "ACM", "LPP", "NAC", "ACA", "UVEU", "NVEU")
+# The review policies of the contract, in words.
+POLICY_WORDS = {
+    "en": {"presumption_of_approval": "presumption of approval",
+           "presumption_of_denial": "presumption of denial",
+           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
+    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
+           "policy_of_denial": "拒绝政策", "case_by_case": "个案审查"},
+}
 # Transaction-keyed scope predicates that explain why a transaction is out of scope.
 OUT_OF_SCOPE_PREDICATES = ("item_outside", "model_outside", "tx_excluded", "before_rule")
 
@@ -94,6 +102,15 @@ def decide(
         every transaction's conclusions (LPP totals count only earlier shipments).
     """
     book = load_rulebook(regime or scenario.regime)
+    eng = get_engine(engine)
+    with gc_paused():
+        return _decide(scenario, book, as_of, eng, progress)
+
+
+def _decide(scenario: Scenario, book: Rulebook, as_of: _dt.date | None, eng: Engine,
+            progress: Callable[[str], None] | None) -> ScenarioDecisions:
+    """``decide``'s work (the collector is paused: inputs, models and decisions are
+    millions of small containers that make no cycles)."""
     order = [tx for _, tx in sorted(enumerate(scenario.transactions),
                                     key=lambda p: (p[1].date, p[0]))]
     slots: dict[tuple[str, int], list[Transaction]] = {}
@@ -104,26 +121,24 @@ def decide(
             *slot_chain(slots.values()))
     history = {(h.entity, h.year): h.tpp for h in scenario.history.lpp_shipped}
     shipments = _Shipments(slots, history)
-    eng = get_engine(engine)
     # a large scenario's first evaluation only finds the LPP-only rows: no derivations
     traced = len(order) < _SKETCH_FROM
     rounds = 0
-    with gc_paused():
-        while True:
-            rounds += 1
-            if progress is not None:
-                progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
-                         f"{shipments.settled} settled)")
-            facts = (*base, *shipments.facts())
-            model = _evaluate(eng, book, facts) if traced else \
-                eng.evaluate(_sketch(book), facts, provenance=False)
-            view = DecisionView(model, book)
-            if shipments.check(view) and traced:
-                break
-            traced = True
+    while True:
+        rounds += 1
         if progress is not None:
-            progress(f"{scenario.id}: reading {len(order)} decisions")
-        decisions = tuple(view.decision(tx) for tx in scenario.transactions)
+            progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
+                     f"{shipments.settled} settled)")
+        facts = (*base, *shipments.facts())
+        model = _evaluate(eng, book, facts) if traced else \
+            eng.evaluate(_sketch(book), facts, provenance=False)
+        view = DecisionView(model, book)
+        if shipments.check(view) and traced:
+            break
+        traced = True
+    if progress is not None:
+        progress(f"{scenario.id}: reading {len(order)} decisions")
+    decisions = tuple(view.decision(tx) for tx in scenario.transactions)
     return ScenarioDecisions(scenario, book, decisions, model)
 
 
@@ -146,23 +161,13 @@ def _sketch(book: Rulebook) -> CheckedProgram:
     todo = list(need)
     while todo:
         for rule in by_head.get(todo.pop(), ()):
-            for pred in _body_preds(rule.body):
+            for pred in body_preds(rule.body):
                 if pred not in need:
                     need.add(pred)
                     todo.append(pred)
     light = book.checked.without(set(by_head) - need)
     _SKETCHES[id(book.checked)] = (book.checked, light)
     return light
-
-
-def _body_preds(body: Iterable[Any]) -> set[str]:
-    out: set[str] = set()
-    for item in body:
-        if isinstance(item, Literal):
-            out.add(item.atom.pred)
-        elif isinstance(item, Aggregate):
-            out |= _body_preds(item.body)
-    return out
 
 
 def slot_chain(slots: Iterable[Sequence[Transaction]]) -> Iterator[Fact]:

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import pickle
+import re
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Rulebook:
         uncertainties: id -> sentence, for every flagged uncertainty.
         sources: id -> the public text (CFR, Federal Register, CCL data) it rests on.
         settles: id -> the fact, or the legal development, that would settle it.
+        uncertainties_zh: id -> the sentence in Chinese.
+        settles_zh: id -> what would settle it, in Chinese.
     """
 
     checked: CheckedProgram
@@ -51,6 +54,8 @@ class Rulebook:
     name: str = NAME
     version: str = VERSION
     settles: Mapping[str, str] = field(default_factory=dict)
+    uncertainties_zh: Mapping[str, str] = field(default_factory=dict)
+    settles_zh: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -106,7 +111,7 @@ def _digest(sources: list[tuple[str, str]], raw: str) -> str:
 
 
 @functools.cache
-def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str], dict[str, str]]:
+def _parsed() -> tuple[Program, str, dict[str, dict[str, str]]]:
     import yaml
 
     program = Program()
@@ -120,29 +125,35 @@ def _parsed() -> tuple[Program, str, dict[str, str], dict[str, str], dict[str, s
     if problems:
         raise CheckFailed(problems)
     raw = _uncertainty_text()
-    registry, reasons, settles = _uncertainties(yaml.safe_load(raw))
-    return program, _digest(sources, raw), registry, reasons, settles
+    return program, _digest(sources, raw), _uncertainties(yaml.safe_load(raw))
 
 
-def _uncertainties(raw: Mapping[str, object]
-                   ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """(id -> sentence, id -> source, id -> what would settle it) from uncertainties.yaml
-    (``{text, source, settle}`` per id; a missing field is the empty string).
+# The fields of an id in uncertainties.yaml.
+_FIELDS = ("text", "source", "settle", "text_zh", "settle_zh")
+# Whitespace between two Chinese characters or full-width marks: a line break of the
+# YAML file (folded to a space), never a space of the sentence.
+_CJK_GAP = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’])\s+"
+                      r"(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’])")
 
-    >>> _uncertainties({"U-X": {"text": "a  b", "source": "15 CFR 1", "settle": "c"}})
-    ({'U-X': 'a b'}, {'U-X': '15 CFR 1'}, {'U-X': 'c'})
+
+def _uncertainties(raw: Mapping[str, object]) -> dict[str, dict[str, str]]:
+    """Field -> (id -> sentence) for each of ``_FIELDS``, from
+    uncertainties.yaml (``{text, source, settle, text_zh, settle_zh}`` per id; a missing
+    field is the empty string). Runs of whitespace become one space, and none between two
+    Chinese characters, so a Chinese sentence may be wrapped anywhere in the file.
+
+    >>> f = _uncertainties({"U-X": {"text": "a  b", "source": "15 CFR 1", "settle": "c",
+    ...                             "text_zh": "未经\\n核实的 15 CFR 1 文本", "settle_zh": "丙。"}})
+    >>> [f[k]["U-X"] for k in _FIELDS]
+    ['a b', '15 CFR 1', 'c', '未经核实的 15 CFR 1 文本', '丙。']
     """
-    text: dict[str, str] = {}
-    source: dict[str, str] = {}
-    settle: dict[str, str] = {}
+    out: dict[str, dict[str, str]] = {k: {} for k in _FIELDS}
     for key, value in raw.items():
         entry = value if isinstance(value, dict) else {"text": value}
-        text[str(key)] = " ".join(str(entry.get("text", "")).split())
-        source[str(key)] = " ".join(str(entry.get("source", "")).split())
-        settle[str(key)] = " ".join(str(entry.get("settle", "")).split())
-    return text, source, settle
-
-
+        for name in _FIELDS:
+            said = " ".join(str(entry.get(name, "")).split())
+            out[name][str(key)] = _CJK_GAP.sub("", said) if name.endswith("_zh") else said
+    return out
 
 
 @functools.cache
@@ -165,7 +176,8 @@ def load_rulebook(regime: str = "ifr") -> Rulebook:
 
 
 def _build(regime: str) -> Rulebook:
-    program, sha, registry, sources, settles = _parsed()
+    program, sha, said = _parsed()
+    registry = said["text"]
     rules = tuple(r for r in program.rules if not r.meta.regimes or regime in r.meta.regimes)
     problems = [
         Diagnostic(r.span, f"rule '{r.id}' names unknown uncertainty '{u}'",
@@ -179,7 +191,8 @@ def _build(regime: str) -> Rulebook:
     if problems:
         raise CheckFailed(problems)
     checked = check(Program(rules, program.facts, program.decls), require_citations=True)
-    return Rulebook(checked, regime, sha, registry, sources, settles=settles)
+    return Rulebook(checked, regime, sha, registry, said["source"], settles=said["settle"],
+                    uncertainties_zh=said["text_zh"], settles_zh=said["settle_zh"])
 
 
 def _element_problems(rules: tuple[Rule, ...]) -> list[Diagnostic]:

@@ -12,7 +12,9 @@
 #              the scenario facts that decide it.
 # The search reads the finished model only (one condition at a time, written
 # order, as why-not does) and keeps no proofs, so it costs a few index lookups per
-# code and runs for every decision, screening included.
+# code and runs for every decision, screening included. Transactions alike in what
+# the search read about them share its result (``slices``): the search runs once per
+# kind of transaction and code, not once per transaction.
 
 from __future__ import annotations
 
@@ -21,13 +23,16 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from reasoner.engine.matching import (
-    FAIL, Env, Index, assigned_var, eval_term, instantiate, negation_blockers, solutions, step,
+    FAIL, Env, assigned_var, eval_term, instantiate, negation_blockers, solutions, step,
     unify_head, written_order,
 )
 from reasoner.engine.model import Model, Row
 from reasoner.lang.checks import CheckedProgram
-from reasoner.lang.ir import BodyItem, Comparison, Literal, Rule, Var, variables
+from reasoner.lang.ir import (
+    Aggregate, BodyItem, Call, Comparison, Const, Literal, Rule, Term, Value, Var, variables,
+)
 from reasoner.lang.labels import UNKNOWN, LabelBook, drop_unknown, fill, item_text, readable
+from reasoner.law.slices import Reads, Shared, abstract, concrete
 
 __all__ = ["RuledOut", "RuledOutFinder"]
 
@@ -39,6 +44,14 @@ _DEPTH = 4
 _CONTRARY_CAP = 3
 
 _NEGATED_OP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+
+# While a search runs, texts show its transaction as _MARK; an entry is made for a
+# transaction by putting its id in place of the mark. Only ids that no text rule reads
+# differently from the mark are shown so: plain characters, not starting with
+# punctuation, and not one of the words labels.drop_unknown takes away before a "?"
+# (other ids are searched every time). A lone surrogate cannot come from a UTF-8 file.
+_MARK = "\udc00tx\udc00"
+_PLAIN_ID = re.compile(r"(?!(?:for|to|in|of|at|from|by|under)$)[A-Za-z0-9_][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +91,23 @@ class _Failure:
     trail: tuple[tuple[int, tuple[str, Row] | None], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A ruled-out entry as a search finds it: its texts show the transaction as the
+    search's mark; its facts are the given facts that name the transaction, written with
+    ``slices.THIS`` for it, and the (file, line) of the others."""
+
+    exception: str
+    citation: str
+    reason: str
+    reason_zh: str
+    facts: tuple[tuple[str, Row], ...]
+    lines: frozenset[tuple[str, int]]
+    kind: str
+    uncertainties: tuple[str, ...] = ()
+    raised: tuple[str, ...] = ()
+
+
 class RuledOutFinder:
     """Finds why exceptions are unavailable, over one evaluated model.
 
@@ -87,61 +117,160 @@ class RuledOutFinder:
             which do not depend on the order the engine met them in).
         checked: the rulebook program the model was computed from.
         is_scenario_fact: whether a given fact's ``file`` is the scenario's.
+        share: let transactions alike in what a search read share its result
+            (``slices``); off, every transaction is searched (the same entries, slower).
     """
 
     def __init__(self, model: Model, checked: CheckedProgram,
-                 is_scenario_fact: Callable[[str], bool]) -> None:
+                 is_scenario_fact: Callable[[str], bool], share: bool = True) -> None:
         self.model = model
         self.checked = checked
-        self.index = Index(model)
+        self._txs = frozenset(r[0] for r in model.rows("tx"))
+        self.reads = Reads(model, self._txs)
         self.labels = LabelBook(checked)
-        self._scenario = is_scenario_fact
+        self._is_scenario = is_scenario_fact
+        self._files: dict[str, bool] = {}
+        self._shared: Shared[_Entry] | None = Shared(self.reads, is_scenario_fact) if share else None
         self._rules: dict[str, list[Rule]] = {}
         for r in checked.rules:
             self._rules.setdefault(r.head.pred, []).append(r)
-        self._leaves: dict[tuple[tuple[str, Row], str], frozenset[tuple[str, Row]]] = {}
-        self._tid = ""  # the transaction being argued
-        # the failure found for each goal (a goal names its transaction, so this serves the
-        # ranking of candidate rules and the chain followed down from the chosen one)
+        # each rule with the positions and values of its head's constants
+        self._heads = {pred: [(r, tuple((i, a.value) for i, a in enumerate(r.head.args)
+                                        if isinstance(a, Const))) for r in rules]
+                       for pred, rules in self._rules.items()}
+        self._const_positions = {pred: sorted({i for _, consts in heads for i, _ in consts})
+                                 for pred, heads in self._heads.items()}
+        self._candidates_of: dict[tuple[str, tuple[Any, ...]], list[Rule]] = {}
+        self._tid: Value | None = None  # the transaction being argued
+        self._mark: str = ""  # how texts show it
+        # per search: the scenario facts behind a fact, and the failure found for each
+        # goal (a goal names its transaction, so this serves the ranking of candidate
+        # rules and the chain followed down from the chosen one)
+        self._leaves: dict[tuple[str, Row], frozenset[tuple[str, Row]]] = {}
         self._failures: dict[tuple[str, tuple[Any, ...]], _Failure | None] = {}
         self._derived: dict[tuple[str, Row], tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]] = {}
         self._orders: dict[tuple[int, frozenset[str]], list[int]] = {}
+        self._ordered: dict[int, bool] = {}
+        self._item_vars: dict[int, tuple[BodyItem, set[str]]] = {}
+        self._plain: dict[str, bool] = {}  # per transaction: whether texts may show it as the mark
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
         """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
-        self._tid = tid
+        plain = self._plain.get(tid)
+        if plain is None:
+            plain = self._plain[tid] = _PLAIN_ID.fullmatch(tid) is not None \
+                and self.model.provenance is not None
+        shared = self._shared if plain else None
+        entry = shared.find(tid, code) if shared is not None else None
+        if entry is None:
+            entry = self._search(tid, code, _MARK if plain else tid)
+            if shared is not None and self.reads.shareable:
+                shared.keep(tid, code, self.reads.read, entry)
+        return self._made(entry, tid)
+
+    def _made(self, entry: _Entry, tid: str) -> RuledOut:
+        """The entry for ``tid``."""
+        en, zh = entry.reason, entry.reason_zh
+        if _MARK in en:
+            en = en.replace(_MARK, tid)
+        if _MARK in zh:
+            zh = zh.replace(_MARK, tid)
+        lines: set[tuple[str, int]] | frozenset[tuple[str, int]] = entry.lines
+        if entry.facts:
+            given = self.model.given
+            lines = set(lines)
+            for p, row in entry.facts:
+                fact = given.get((p, concrete(row, tid)))
+                if fact is not None:
+                    lines.add((fact.span.file, fact.span.line))
+        facts = tuple(f"{file}:{line}" for file, line in sorted(lines))
+        return RuledOut(entry.exception, entry.citation, en, zh, facts, entry.kind,
+                        entry.uncertainties, entry.raised)
+
+    def _search(self, tid: str, code: str, mark: str) -> _Entry:
+        """Search why ``code`` is not available for ``tid``, from empty memos (its steps
+        follow from what it reads), showing ``tid`` as ``mark`` in texts."""
+        self._tid, self._mark = tid, mark
+        self._leaves, self._failures = {}, {}
+        self.reads.begin(tid)
+        try:
+            return self._entry(tid, code)
+        finally:
+            self.reads.end()
+            self._tid, self._mark = None, ""
+
+    def _entry(self, tid: str, code: str) -> _Entry:
         bar = self._holding("barred", (tid, code))
         if bar is not None:
             return self._holding_entry(code, "bar", bar)
-        for row in sorted(self.index.rows("pending", (tid, code, None)), key=repr):
-            if not self.model.holds("barred_pending", (tid, code)):
+        for row in sorted(self.reads.rows("pending", (tid, code, None)), key=repr):
+            if not self.reads.holds("barred_pending", (tid, code)):
                 # What decides it is a fact the transaction does not state.
                 return self._holding_entry(code, "pending", ("pending", row), [("tx", (tid,))])
-        if not self.model.holds("relevant_exception", (tid, code)):
-            others = sorted(self.index.rows("relevant_exception", (tid, None)), key=repr)
+        if not self.reads.holds("relevant_exception", (tid, code)):
+            others = sorted(self.reads.rows("relevant_exception", (tid, None)), key=repr)
             if others:
                 return self._holding_entry(code, "inapplicable", ("relevant_exception", others[0]))
         return self._failed_entry(tid, code)
 
+    # ---- texts show the transaction as the mark ---------------------------------------
+
+    def _scenario(self, file: str) -> bool:
+        got = self._files.get(file)
+        if got is None:
+            got = self._files[file] = self._is_scenario(file)
+        return got
+
+    def _real(self, text: str) -> str:
+        return text.replace(self._mark, str(self._tid)) if self._mark else text
+
+    def _shown(self, v: Any) -> Any:
+        return self._mark if v == self._tid and isinstance(v, str) else v
+
+    def _shown_env(self, env: Env) -> Env:
+        tid = self._tid
+        if tid is None or tid not in env.values():
+            return env
+        return {k: self._shown(v) for k, v in env.items()}
+
+    def _shown_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(self._shown(v) for v in row) if self._tid in row else row
+
+    def _entry_facts(self, facts: Iterable[tuple[str, Row]]
+                     ) -> tuple[tuple[tuple[str, Row], ...], frozenset[tuple[str, int]]]:
+        """The facts of an entry (see ``_Entry``): those naming the transaction, and the
+        lines of the others."""
+        tid, given = self._tid, self.model.given
+        named, lines = [], set()
+        for p, row in facts:
+            if tid in row:
+                named.append((p, abstract(row, tid)))
+            else:
+                fact = given.get((p, row))
+                if fact is not None:
+                    lines.add((fact.span.file, fact.span.line))
+        return tuple(named), frozenset(lines)
+
     # ---- an exception taken away, pending or inapplicable: a rule that holds ----------
 
     def _holding(self, pred: str, row: Row) -> tuple[str, Row] | None:
-        return (pred, row) if self.model.holds(pred, row) else None
+        return (pred, row) if self.reads.holds(pred, row) else None
 
     def _holding_entry(self, code: str, kind: str, fact: tuple[str, Row],
-                       deciding: list[tuple[str, Row]] | None = None) -> RuledOut:
+                       deciding: list[tuple[str, Row]] | None = None) -> _Entry:
         """An entry decided by a rule that holds: its label, provision and facts. The
         facts are those of its premises other than the exception's own coverage
         (``candidate``: what is barred, not why), or ``deciding`` when given."""
         rule, env, premises = self._derivation(fact)
-        en = fill(rule.meta.en, env) if rule is not None and rule.meta.en else ""
-        zh = fill(rule.meta.zh, env) if rule is not None and rule.meta.zh else en
+        shown = self._shown_env(env)
+        en = fill(rule.meta.en, shown) if rule is not None and rule.meta.en else ""
+        zh = fill(rule.meta.zh, shown) if rule is not None and rule.meta.zh else en
         if deciding is None:
             deciding = [p for p in premises if p[0] != "candidate"] if rule is not None else [fact]
         leaves = self.scenario_leaves(deciding)
         raised = self._uncertain([], [fact])
-        return RuledOut(code, rule.meta.cite if rule is not None else "", en, zh,
-                        self.sources(leaves), kind, raised, raised)
+        return _Entry(code, rule.meta.cite if rule is not None else "", en, zh,
+                      *self._entry_facts(leaves), kind, raised, raised)
 
     def _derivation(self, fact: tuple[str, Row]) -> tuple[Rule | None, Env, tuple[tuple[str, Row], ...]]:
         """How ``fact`` was derived: its rule, bindings and premises (None for a given fact).
@@ -150,21 +279,24 @@ class RuledOutFinder:
         iterate in (``engine.seminaive``); without provenance, the first rule (written
         order) whose body matches with the head bound, at its first match in value order.
         """
+        if self.model.provenance is not None:
+            d = self.reads.source(fact)[1]
+            done = self._derived.get(fact)
+            if done is None:
+                done = self._derived[fact] = (None, {}, ()) if d is None else \
+                    (self.checked.rules[d[0]], dict(d[1]), d[2])
+            return done
         done = self._derived.get(fact)
         if done is not None:
             return done
+        self.reads.unshared()
         out: tuple[Rule | None, Env, tuple[tuple[str, Row], ...]] = (None, {}, ())
-        prov = self.model.provenance
-        if prov is not None:
-            d = prov.get(fact)
-            if d is not None:
-                out = (self.checked.rules[d.rule], dict(d.bindings), d.premises)
-        elif fact not in self.model.given:
+        if fact not in self.model.given:
             for rule in self._rules.get(fact[0], ()):
                 head = unify_head(rule.head, fact[1])
                 if head is None:
                     continue
-                found = next(iter(solutions(rule.body + head[1], head[0], self.index)), None)
+                found = next(iter(solutions(rule.body + head[1], head[0], self.reads)), None)
                 if found is not None:
                     out = (rule, found[0], found[1])
                     break
@@ -173,11 +305,12 @@ class RuledOutFinder:
 
     # ---- an exception whose every covering rule fails ---------------------------------
 
-    def _failed_entry(self, tid: str, code: str) -> RuledOut:
+    def _failed_entry(self, tid: str, code: str) -> _Entry:
         top = self._best_failure("candidate", (tid, code))
         if top is None:
-            en = f"no provision makes {code} available for {tid}"
-            return RuledOut(code, "", en, f"没有条款使 {code} 适用于 {tid}", (), "fails")
+            en = f"no provision makes {code} available for {self._mark}"
+            return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", (), frozenset(),
+                          "fails")
         chain = [top]
         while len(chain) < _DEPTH:
             deeper = self._derived_failure(chain[-1])
@@ -190,7 +323,7 @@ class RuledOutFinder:
         if isinstance(item, Literal) and item.negated and why_en:
             # A fact that takes the exception away holds: its own words are the reason.
             en, zh = why_en, why_zh
-        elif why_en and why_en != cond_en:
+        elif why_en and self._real(why_en) != self._real(cond_en):
             en, zh = f"not met: {cond_en} ({why_en})", f"条件未满足：{cond_zh}（{why_zh}）"
         else:
             en, zh = f"not met: {cond_en}", f"条件未满足：{cond_zh}"
@@ -200,8 +333,8 @@ class RuledOutFinder:
         raised = self._uncertain([], deciding)
         # The covering rule's own flags concern what it grants, which is not drawn here;
         # the rules below it decided the failure.
-        return RuledOut(code, top.rule.meta.cite, en, zh, self.sources(facts), "fails",
-                        self._uncertain([f.rule for f in chain[1:]], deciding), raised)
+        return _Entry(code, top.rule.meta.cite, en, zh, *self._entry_facts(facts), "fails",
+                      self._uncertain([f.rule for f in chain[1:]], deciding), raised)
 
     def _best_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         """The failure of the rule for ``pred(pattern)`` whose conditions held longest."""
@@ -213,7 +346,7 @@ class RuledOutFinder:
 
     def _find_failure(self, pred: str, pattern: tuple[Any, ...]) -> _Failure | None:
         best: _Failure | None = None
-        for rule in self._rules.get(pred, ()):
+        for rule in self._candidates(pred, pattern):
             head = unify_head(rule.head, pattern)
             if head is None:
                 continue
@@ -221,6 +354,18 @@ class RuledOutFinder:
             if found is not None and (best is None or self._rank(found) > self._rank(best)):
                 best = found
         return best
+
+    def _candidates(self, pred: str, pattern: tuple[Any, ...]) -> list[Rule]:
+        """The rules for ``pred`` whose head constants do not differ from ``pattern``'s
+        values (``unify_head`` decides for the others)."""
+        positions = self._const_positions.get(pred, ())
+        key = (pred, tuple([pattern[i] for i in positions]))
+        got = self._candidates_of.get(key)
+        if got is None:
+            got = self._candidates_of[key] = [
+                rule for rule, consts in self._heads.get(pred, ())
+                if not any(pattern[i] is not None and pattern[i] != c for i, c in consts)]
+        return got
 
     def _rank(self, f: _Failure) -> tuple[bool, int]:
         """Rules written for another kind of transaction come last (e.g. the chip rule of
@@ -238,7 +383,7 @@ class RuledOutFinder:
         if isinstance(item, Literal) and not item.negated and item.atom.pred not in self._rules:
             values = instantiate(item.atom, deepest.env)
             if values and values[0] is not None:
-                other_kind = not self.index.rows(
+                other_kind = not self.reads.rows(
                     item.atom.pred, (values[0],) + tuple(None for _ in values[1:]))
         return (not other_kind, len(f.trail))
 
@@ -250,9 +395,11 @@ class RuledOutFinder:
             order = self._orders[key] = written_order(body, set(env))
         frontier: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = [(env, ())]
         for i in order:
+            if self._ordering(body[i], i < len(rule.body)):
+                self._unshare_if_bound(body[i], frontier)
             nxt: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = []
             for cur, trail in frontier:
-                for new, match in step(body[i], cur, self.index):
+                for new, match in step(body[i], cur, self.reads):
                     nxt.append((new, trail + ((i, match),)))
                     if len(nxt) >= _PARTIAL_CAP:
                         break
@@ -264,13 +411,40 @@ class RuledOutFinder:
             frontier = nxt
         return None  # every condition holds: the goal holds (the caller said it does not)
 
+    def _ordering(self, item: BodyItem, written: bool) -> bool:
+        """Whether ``item`` orders values (a comparison other than = and !=, min, max or an
+        aggregate): the one way two transactions' searches could go apart (``slices``)."""
+        got = self._ordered.get(id(item)) if written else None
+        if got is None:
+            if isinstance(item, Aggregate):
+                got = True
+            elif isinstance(item, Comparison):
+                got = item.op not in ("=", "!=") or _orders_terms((item.left, item.right))
+            else:
+                got = _orders_terms(item.atom.args)
+            if written:  # a rule's own condition, which lives as long as the rulebook
+                self._ordered[id(item)] = got
+        return got
+
+    def _unshare_if_bound(self, item: BodyItem, frontier: list[tuple[Env, Any]]) -> None:
+        """Unshare the search if ``item`` orders the transaction (an aggregate: if it is
+        bound at all, since the aggregate's own conditions may order it)."""
+        tid = self._tid
+        if tid is None:
+            return
+        names = None if isinstance(item, Aggregate) else self._vars(item)
+        for env, _ in frontier:
+            if tid in env.values() if names is None else any(env.get(n) == tid for n in names):
+                self.reads.unshared()
+                return
+
     def _derived_failure(self, f: _Failure) -> _Failure | None:
         """The failure one level down, when ``f`` stopped at a positive derived condition."""
         item = f.rule.body[f.at]
         if not isinstance(item, Literal) or item.negated or item.atom.pred not in self._rules:
             return None
         pattern = instantiate(item.atom, f.env)
-        if pattern is None or self.index.rows(item.atom.pred, pattern):
+        if pattern is None or self.reads.rows(item.atom.pred, pattern):
             return None
         return self._best_failure(item.atom.pred, pattern)
 
@@ -285,7 +459,8 @@ class RuledOutFinder:
             en, zh = self.atom_text(item.atom.pred, pattern)
             if below is not None and below.rule.meta.en and (not en or UNKNOWN in en):
                 m = below.rule.meta
-                en, zh = fill(m.en, below.env), fill(m.zh or m.en, below.env)
+                shown = self._shown_env(below.env)
+                en, zh = fill(m.en, shown), fill(m.zh or m.en, shown)
             en, zh = drop_unknown(en), drop_unknown(zh)
             if item.negated:
                 return f"that it is not the case that {en}", f"并非{zh}"
@@ -297,7 +472,8 @@ class RuledOutFinder:
             target = assigned_var(item, env)
             if target is None:
                 env.update(self._sides(item, env))
-        en = fill(m.en, env) if m.en else item_text(item, f.env)
+        env = self._shown_env(env)
+        en = fill(m.en, env) if m.en else item_text(item, self._shown_env(f.env))
         zh = fill(m.zh, env) if m.zh else en
         return en, zh
 
@@ -310,12 +486,13 @@ class RuledOutFinder:
         the facts (given or derived) that decide it."""
         item = f.rule.body[f.at]
         if isinstance(item, Literal) and item.negated:
-            rows = negation_blockers(item.atom, f.env, self.index)
+            rows = negation_blockers(item.atom, f.env, self.reads)
             if rows:
                 blocker = (item.atom.pred, rows[0])
                 en, zh = self.atom_text(*blocker)
                 rule, env, _ = self._derivation(blocker)
                 if rule is not None and rule.meta.en:
+                    env = self._shown_env(env)
                     en = fill(rule.meta.en, env)
                     zh = fill(rule.meta.zh, env) if rule.meta.zh else en
                 return en, zh, set(self.scenario_leaves([blocker])), [blocker]
@@ -332,6 +509,7 @@ class RuledOutFinder:
         if isinstance(item, Comparison) and assigned_var(item, f.env) is None:
             a, b = eval_term(item.left, f.env), eval_term(item.right, f.env)
             if a is not FAIL and b is not FAIL:
+                a, b = self._shown(a), self._shown(b)
                 text = f"{readable(a)} {_NEGATED_OP.get(item.op, '!' + item.op)} {readable(b)}"
                 return text, text, set(), []
         return "", "", set(), []
@@ -343,7 +521,7 @@ class RuledOutFinder:
         if len(bound) < 2:
             return []
         looser = tuple(None if i == bound[-1] else v for i, v in enumerate(pattern))
-        rows = sorted(self.index.rows(pred, looser), key=repr)
+        rows = sorted(self.reads.rows(pred, looser), key=repr)
         # Only what the scenario itself states counts as "stated instead".
         return [(pred, r) for r in rows if self._leaves_of((pred, r))][:_CONTRARY_CAP]
 
@@ -351,23 +529,31 @@ class RuledOutFinder:
         """The scenario facts behind the matched conditions that bound a variable of the
         failing condition."""
         item = f.rule.body[f.at]
-        wanted = _item_vars(item)
+        wanted = self._vars(item)
         matched = []
         for i, match in f.trail:
-            if match is not None and _item_vars(f.rule.body[i]) & wanted:
+            if match is not None and self._vars(f.rule.body[i]) & wanted:
                 matched.append(match)
         return set(self.scenario_leaves(matched))
 
+    def _vars(self, item: BodyItem) -> set[str]:
+        got = self._item_vars.get(id(item))
+        if got is None or got[0] is not item:  # (the item is kept, so its id stays its own)
+            got = self._item_vars[id(item)] = (item, variables(item))
+        return got[1]
+
     def atom_text(self, pred: str, row: tuple[Any, ...]) -> tuple[str, str]:
-        """An atom in words: its label, else the label of its first rule, else the atom."""
-        en, zh = self.labels.atom(pred, row)
+        """An atom in words: its label, else the label of its first rule, else the atom
+        (the transaction being argued shown as the search's mark)."""
+        en, zh = self.labels.atom(pred, self._shown_row(row))
         if en:
             return en, zh or en
         for rule in self._rules.get(pred, ()):
             head = unify_head(rule.head, row)
             if head is not None and rule.meta.en:
-                env = head[0]
+                env = self._shown_env(head[0])
                 return fill(rule.meta.en, env), fill(rule.meta.zh, env) if rule.meta.zh else ""
+        row = self._shown_row(row)
         for rule in self._rules.get(pred, ()):
             # Labelled facts (e.g. the ACM end uses): their one placeholder names the value;
             # a label without one describes the accepted values, and the value is not one.
@@ -393,40 +579,45 @@ class RuledOutFinder:
         """A fact about another transaction (an earlier shipment behind an LPP total): the
         argument names this transaction's facts; the others are summed in its reason."""
         row = fact[1]
-        return bool(row) and row[0] != self._tid and isinstance(row[0], str) \
-            and self.model.holds("tx", (row[0],))
+        return bool(row) and row[0] != self._tid and row[0] in self._txs \
+            and isinstance(row[0], str)
 
     def _leaves_of(self, fact: tuple[str, Row]) -> frozenset[tuple[str, Row]]:
-        done = self._leaves.get((fact, self._tid))
+        done = self._leaves.get(fact)
         if done is not None:
             return done
+        source, tid, txs = self.reads.source, self._tid, self._txs
         stack, seen, out = [fact], {fact}, set()
         while stack:
             k = stack.pop()
-            if self._foreign(k):
-                continue
-            given = self.model.given.get(k)
+            row = k[1]
+            if row and row[0] != tid and row[0] in txs and isinstance(row[0], str):
+                continue  # another transaction's (``_foreign``)
+            given, d = source(k)
             if given is not None:
                 if self._scenario(given.span.file):
                     out.add(k)
                 continue
-            for p in self._derivation(k)[2]:
+            if self.model.provenance is None:
+                premises = self._derivation(k)[2]
+            else:
+                premises = d[2] if d is not None else ()
+            for p in premises:
                 if p not in seen:
                     seen.add(p)
                     stack.append(p)
-        self._leaves[(fact, self._tid)] = done = frozenset(out)
+        self._leaves[fact] = done = frozenset(out)
         return done
 
     def sources(self, facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
         """``file:line`` of given facts, in file order."""
-        spans = {self.model.given[f].span for f in facts if f in self.model.given}
-        ordered = sorted(spans, key=lambda s: (s.file, s.line))
-        out: list[str] = []
-        for s in ordered:
-            text = f"{s.file}:{s.line}"
-            if text not in out:
-                out.append(text)
-        return tuple(out)
+        given = self.model.given
+        lines = set()
+        for f in facts:
+            fact = given.get(f)
+            if fact is not None:
+                lines.add((fact.span.file, fact.span.line))
+        return tuple(f"{file}:{line}" for file, line in sorted(lines))
 
     def _uncertain(self, rules: Iterable[Rule], facts: Iterable[tuple[str, Row]]) -> tuple[str, ...]:
         ids = {u for r in rules for u in r.meta.uncertain}
@@ -446,5 +637,11 @@ class RuledOutFinder:
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _item_vars(item: BodyItem) -> set[str]:
-    return set(variables(item))
+def _orders_terms(terms: Iterable[Term]) -> bool:
+    for t in terms:
+        if isinstance(t, Call) and (t.fn in ("max", "min") or _orders_terms(t.args)):
+            return True
+    return False
+
+
+

@@ -20,7 +20,7 @@ from typing import Iterator, Mapping
 import networkx as nx
 
 from reasoner.lang.labels import check_lang, drop_unknown, readable
-from reasoner.law.decision import Decision
+from reasoner.law.decision import POLICY_WORDS, Decision
 from reasoner.law.rulebook import Rulebook, is_rulebook_file
 from reasoner.law.scenario import Scenario, Transaction
 from reasoner.proof.explanation import TransactionExplanation
@@ -45,13 +45,7 @@ OUTCOMES = {
     "zh": {"permitted": "允许", "license_required": "需要许可证",
            "out_of_scope": "不在适用范围内", "indeterminate": "无法确定"},
 }
-POLICIES = {
-    "en": {"presumption_of_approval": "presumption of approval",
-           "presumption_of_denial": "presumption of denial",
-           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
-    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
-           "policy_of_denial": "拒绝政策", "case_by_case": "逐案审查"},
-}
+POLICIES = POLICY_WORDS
 _TX_TYPES = {
     "en": {"export": "export", "reexport": "reexport",
            "transfer_in_country": "in-country transfer", "deemed_export": "deemed export"},
@@ -354,8 +348,6 @@ def grouped(exceptions: tuple[ExceptionPoint, ...]) -> list[tuple[tuple[str, ...
 
 
 def _questions(d: Decision, found: _Elements, book: Rulebook) -> Iterator[Question]:
-    zh_texts: Mapping[str, str] = getattr(book, "uncertainties_zh", {})
-    zh_settles: Mapping[str, str] = getattr(book, "settles_zh", {})
     for u in d.uncertainties:
         if u.startswith("missing:"):
             fact = u.split(":", 1)[1]
@@ -368,8 +360,8 @@ def _questions(d: Decision, found: _Elements, book: Rulebook) -> Iterator[Questi
             raising = found.raising.get(u, [])[:2]
             yield Question(u, book.uncertainties.get(u, u), tuple(en for en, _ in raising),
                            book.sources.get(u, ""), book.settles.get(u, ""),
-                           zh_texts.get(u, ""), tuple(zh for _, zh in raising),
-                           zh_settles.get(u, ""))
+                           book.uncertainties_zh.get(u, ""), tuple(zh for _, zh in raising),
+                           book.settles_zh.get(u, ""))
 
 
 # ---- the question presented and the conclusion ---------------------------------------

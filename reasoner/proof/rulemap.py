@@ -17,6 +17,7 @@ import networkx as nx
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.ir import ELEMENTS, Aggregate, Const, Literal, Rule
 from reasoner.lang.labels import check_lang
+from reasoner.law.decision import POLICY_WORDS
 
 __all__ = ["element_map", "element_map_dot", "element_map_json", "element_map_mermaid",
            "element_node_of",
@@ -94,13 +95,6 @@ _REASONS = {
            "classification": "the item's classification"},
     "zh": {"permanent_regular_employee": "接收方是否为长期正式员工",
            "classification": "物项分类"},
-}
-_POLICIES = {
-    "en": {"presumption_of_approval": "presumption of approval",
-           "presumption_of_denial": "presumption of denial",
-           "policy_of_denial": "policy of denial", "case_by_case": "case-by-case review"},
-    "zh": {"presumption_of_approval": "推定批准", "presumption_of_denial": "推定拒绝",
-           "policy_of_denial": "拒绝政策", "case_by_case": "逐案审查"},
 }
 _EDGE_WORDS = {"en": {"precedence": "prevails over", "exclusive": "one or the other",
                       "negative": "unless", "takes_away": "takes away"},
@@ -270,7 +264,7 @@ def _title(data: Mapping[str, object], lang: str) -> str:
     kind, key = str(data["element"]), str(data["key"])
     titles = _TITLES[lang]
     if kind == "policy":
-        words = [_POLICIES[lang].get(str(o), str(o).replace("_", " "))
+        words = [POLICY_WORDS[lang].get(str(o), str(o).replace("_", " "))
                  for o in data["outcomes"]]  # type: ignore[attr-defined]
         return (" / " if lang == "en" else "／").join(words) or ELEMENTS[kind]
     reason = ""

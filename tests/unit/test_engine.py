@@ -127,3 +127,17 @@ def test_provenance_off_gives_the_same_model(text: str) -> None:
     with_prov, without = run(text), run(text, provenance=False)
     assert without.provenance is None
     assert with_prov.relations == without.relations
+
+
+@pytest.mark.parametrize("op", ["=", "!=", "<", "<=", ">", ">="])
+@pytest.mark.parametrize("provenance", [True, False], ids=["provenance", "plain"])
+def test_a_filter_compares_as_compare_does(op: str, provenance: bool) -> None:
+    """Filters take a shortcut for two values of one plain kind; across kinds (1 and 1.5,
+    1 and true, a date and a string) they give what ``plan.compare`` gives."""
+    from reasoner.engine.plan import compare
+    values = ['1', '1.5', '2', 'true', 'false', '"a"', '"b"', '2025-01-02', '2025-03-04']
+    facts = " ".join(f"v({x})." for x in values)
+    model = run(f"{facts}\nr(A, B) :- v(A), v(B), A {op} B.", provenance)
+    rows = sorted(model.rows("v"), key=repr)
+    assert model.rows("r") == {(a, b) for (a,) in rows for (b,) in rows if compare(op, a, b)}
+    assert len(model.rows("r")) > 0

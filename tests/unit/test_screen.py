@@ -154,9 +154,13 @@ def test_input_format_option_overrides_extension(tmp_path: Path) -> None:
 # ---- bad rows --------------------------------------------------------------------------
 
 
-def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["duckdb", "earlog"])
+def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path, engine: str) -> None:
+    """With --no-sort, a row dated before an earlier row of its consignee and year is
+    rejected too."""
     out = tmp_path / "decisions.csv"
-    code, stdout, err = run(str(DATA / "bad.csv"), "--context", str(CONTEXT), "-o", str(out))
+    code, stdout, err = run(str(DATA / "bad.csv"), "--context", str(CONTEXT), "-o", str(out),
+                            "--no-sort", "--engine", engine)
     assert code == 3
     assert stdout == ""
     decided = read_csv(out.read_text())
@@ -178,13 +182,26 @@ def test_bad_rows_are_reported_rejected_and_counted(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "earlog"])
+def test_bad_rows_sorted_by_default(tmp_path: Path, engine: str) -> None:
+    """By default the rows are sorted: the row out of date order is decided, in file order."""
+    out = tmp_path / "decisions.csv"
+    code, _, err = run(str(DATA / "bad.csv"), "--context", str(CONTEXT), "-o", str(out),
+                       "--engine", engine)
+    assert code == 3
+    assert [r["transaction"] for r in read_csv(out.read_text())] == ["ok1", "ok2", "x4", "ok3"]
+    rejects = read_csv((tmp_path / "decisions.rejects.csv").read_text())
+    assert [r["line"] for r in rejects] == ["3", "4", "5", "6"]
+    assert "4 decided, 4 rejected" in err and "Traceback" not in err
+
+
 def test_rejects_file_beside_the_input_when_writing_to_stdout(tmp_path: Path) -> None:
     src = tmp_path / "book.csv"
     src.write_bytes((DATA / "bad.csv").read_bytes())
     code, stdout, _ = run(str(src), "--context", str(CONTEXT))
     assert code == 3
-    assert len(read_csv(stdout)) == 3
-    assert len(read_csv((tmp_path / "book.rejects.csv").read_text())) == 5
+    assert len(read_csv(stdout)) == 4
+    assert len(read_csv((tmp_path / "book.rejects.csv").read_text())) == 4
 
 
 def test_no_rejects_exit_zero_and_header_only_rejects_file(tmp_path: Path) -> None:

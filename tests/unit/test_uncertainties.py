@@ -54,10 +54,65 @@ def test_uncertainty_cites_a_public_source_and_what_settles_it(uid: str) -> None
     assert settle != text and settle != source
 
 
+# What a Chinese text must keep exactly as the English has it: citations of the CFR and
+# the Federal Register, bare section numbers, paragraph designators, ECCNs, Country Group
+# codes, ISO dates, figures and the acronyms of exceptions and authorizations.
+VERBATIM = re.compile(
+    r"\b\d+ CFR (?:part )?\d+(?:\.\d+)?(?:\([0-9A-Za-z]+\))*"
+    r"|\b\d+ FR \d+"
+    r"|(?<![\w.])\d{3}\.\d+(?:\([0-9A-Za-z]+\))*"
+    r"|(?<![\w)])(?:\((?:[a-z]|[ivx]+|\d+|[A-Z])\))+"
+    r"|\b\d[A-E]\d{3}(?:\.[a-z0-9]+)*"
+    r"|\b[A-E]:\d\b"
+    r"|\b\d{4}-\d{2}-\d{2}\b"
+    r"|\b\d{1,3}(?:,\d{3})+\b|\b\d+%"
+    r"|\b(?:LPP|AIA|ACA|NAC|ACM|UVEU|NVEU|VEU|TPP|IFR|EAR|CCL|BIS|eCFR)\b")
+# What a Chinese text says in its own words, and how: an English date as 2025年1月13日,
+# a supplement as 补编5(a), a note of an ECCN as 注释2.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+RENDERED = (
+    (re.compile(r"\b(" + "|".join(_MONTHS) + r")[a-z]*\.? (\d{1,2}), (\d{4})"),
+     lambda m: f"{m[3]}年{_MONTHS.index(m[1]) + 1}月{int(m[2])}日"),
+    (re.compile(r"\b(" + "|".join(_MONTHS) + r")[a-z]*\.? (\d{4})"),
+     lambda m: f"{m[2]}年{_MONTHS.index(m[1]) + 1}月"),
+    (re.compile(r"Supp\. No\. (\d+(?:\([a-z]\))?)"), lambda m: f"补编{m[1]}"),
+    (re.compile(r"\bNote (\d)"), lambda m: f"注释{m[1]}"),
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("uid", sorted(load_rulebook("ifr").uncertainties))
+def test_uncertainty_is_said_in_chinese_keeping_its_citations(uid: str) -> None:
+    book = load_rulebook("ifr")
+    for en, zh in ((book.uncertainties[uid], book.uncertainties_zh.get(uid, "")),
+                   (book.settles[uid], book.settles_zh.get(uid, ""))):
+        assert zh and CJK.search(zh), f"{uid}: no Chinese for {en!r}"
+        assert not re.search(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", zh), zh
+        assert '"' not in zh, f"{uid}: Chinese quotes “…” in {zh!r}"
+        missing = [t for t in VERBATIM.findall(en) if t not in zh]
+        missing += [f(m) for pattern, f in RENDERED for m in pattern.finditer(en)
+                    if f(m) not in zh and m[0] not in zh]
+        assert missing == [], f"{uid}: {missing} not in {zh!r}"
+
+
+def test_verbatim_pattern_finds_what_it_must() -> None:
+    text = ("15 CFR 742.6(b)(10)(iii)(A)(2) and 740.2(a)(9)(ii), under (d)(1), 90 FR 4544, "
+            "ECCN 4E091 and 5A002.z.1.a, D:5, 2026-07-23, 790,000,000 TPP, 75%, AIA, paragraph (b)")
+    assert VERBATIM.findall(text) == [
+        "15 CFR 742.6(b)(10)(iii)(A)(2)", "740.2(a)(9)(ii)", "(d)(1)", "90 FR 4544", "4E091",
+        "5A002.z.1.a", "D:5", "2026-07-23", "790,000,000", "TPP", "75%", "AIA", "(b)"]
+    date, month = RENDERED[0][0].search("before Jan. 15, 2026"), RENDERED[1][0].search("in January 2025")
+    assert date and RENDERED[0][1](date) == "2026年1月15日"
+    assert month and RENDERED[1][1](month) == "2025年1月"
+
+
 def test_both_regimes_carry_the_same_settles() -> None:
     ifr, enforced = load_rulebook("ifr"), load_rulebook("enforced")
     assert set(ifr.settles) == set(ifr.uncertainties) == set(ifr.sources)
+    assert set(ifr.uncertainties_zh) == set(ifr.settles_zh) == set(ifr.uncertainties)
     assert dict(enforced.settles) == dict(ifr.settles)
+    assert dict(enforced.settles_zh) == dict(ifr.settles_zh)
+    assert dict(enforced.uncertainties_zh) == dict(ifr.uncertainties_zh)
 
 
 def test_internal_reference_pattern_catches_what_it_must() -> None:
@@ -99,6 +154,21 @@ def test_rules_uncertainties_command_lists_sources_and_rules() -> None:
     assert entries["U-MAJORITY-OWNED"]["settle"].startswith("State whether the end user's parent")
     bad = CliRunner().invoke(main, ["rules", "--uncertainties", "--graph"])
     assert bad.exit_code == 1 and "--uncertainties lists text or json" in bad.output
+
+
+def test_rules_uncertainties_command_in_chinese() -> None:
+    book = load_rulebook("ifr")
+    result = CliRunner().invoke(main, ["rules", "--uncertainties", "--lang", "zh"])
+    assert result.exit_code == 0, result.output
+    assert f"U-SUPP5B: {book.uncertainties_zh['U-SUPP5B']}\n" in result.output
+    assert f"  settled by: {book.settles_zh['U-SUPP5B']}\n" in result.output
+    assert "  source: 15 CFR 742.6(b)(10)(iii)(B)" in result.output   # the public text's own words
+    assert book.uncertainties["U-SUPP5B"] not in result.output
+    as_json = CliRunner().invoke(main, ["rules", "--uncertainties", "--format", "json",
+                                        "--lang", "zh"])
+    entries = {e["id"]: e for e in json.loads(as_json.output)}
+    assert entries["U-HK"]["text"] == book.uncertainties_zh["U-HK"]
+    assert entries["U-HK"]["settle"] == book.settles_zh["U-HK"]
 
 
 def test_doctests() -> None:

@@ -42,7 +42,8 @@ from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const
 from reasoner.lang.span import NO_SPAN, Span
 
 __all__ = ["Dialect", "DUCKDB", "SPARK", "Kinds", "SqlProgram", "Step", "compile_program",
-           "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE"]
+           "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE", "BodyCompiler",
+           "BodyScope", "compare_sql"]
 
 # Decimals are exact to this many places; a value with more is refused.
 DEC_SCALE = 10
@@ -75,6 +76,8 @@ class Dialect:
             (compared, ``GREATEST``, ``COALESCE``): Spark's common type of
             DECIMAL(38,0) and DECIMAL(38,10) is DECIMAL(38,0), which rounds the
             decimal (so 0.0000000001 = 0 would hold).
+        row: the constructor of an ordered tuple of values (a rule's premise key).
+        arg_min: the aggregate of the value at the least key (``arg_min(v, key)``).
     """
 
     name: str
@@ -84,6 +87,8 @@ class Dialect:
     quote: str = '"'
     nested_correlation: bool = True
     widen_to_dec: bool = False
+    row: str = "ROW"
+    arg_min: str = "arg_min"
 
     def sql_type(self, kind: str | None) -> str:
         return {"int": self.int_type, "dec": self.dec_type, "bool": "BOOLEAN",
@@ -99,7 +104,8 @@ DUCKDB = Dialect("duckdb", "HUGEINT", f"DECIMAL(38,{DEC_SCALE})")
 # length, double quotes delimit strings (unless a session setting says otherwise),
 # a subquery may only refer to the query just outside it, and integers meeting
 # decimals are widened by hand.
-SPARK = Dialect("spark", "DECIMAL(38,0)", f"DECIMAL(38,{DEC_SCALE})", "STRING", "`", False, True)
+SPARK = Dialect("spark", "DECIMAL(38,0)", f"DECIMAL(38,{DEC_SCALE})", "STRING", "`", False, True,
+                "struct", "min_by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +380,7 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
             (pred,) = preds
             selects = [comp.rule(i, {}) for i in stratum]
             steps.append(Step(preds, tuple(stratum),
-                              _min_rule(selects, checked.arity[pred], words), {}, {}))
+                              _min_rule(selects, checked.arity[pred], words, dialect), {}, {}))
             continue
         first: dict[str, list[str]] = {p: [] for p in preds}
         rounds: dict[str, list[str]] = {p: [] for p in preds}
@@ -386,29 +392,51 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
                     rounds[rule.head.pred].append(comp.rule(i, {k: "delta"}))
         steps.append(Step(
             preds, tuple(stratum), None,
-            {p: _min_rule(s, checked.arity[p], words) for p, s in first.items() if s},
-            {p: _min_rule(s, checked.arity[p], words) for p, s in rounds.items() if s}))
+            {p: _min_rule(s, checked.arity[p], words, dialect) for p, s in first.items() if s},
+            {p: _min_rule(s, checked.arity[p], words, dialect) for p, s in rounds.items() if s}))
     return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps), words,
                       symbols is not None)
 
 
-def _min_rule(selects: list[str], arity: int, words: int) -> str:
-    """Each distinct row once, with the lowest rule deriving it (and that rule's marks)."""
+def _min_rule(selects: list[str], arity: int, words: int, dialect: Dialect) -> str:
+    """Each distinct row once, with the lowest rule deriving it (and the marks of that
+    rule's match whose premises come first in value order, body order: the evaluator's
+    first derivation)."""
     cols = [f"c{k}" for k in range(arity)]
-    union = "\nUNION ALL\n".join(selects)
     having = "" if arity else " HAVING COUNT(*) > 0"
     group = f" GROUP BY {', '.join(cols)}" if arity else ""
     if not words:
+        union = "\nUNION ALL\n".join(selects)
         return f"SELECT {''.join(c + ', ' for c in cols)}MIN(_r) AS _r FROM ({union}) u{group}{having}"
     ms = [f"m{w}" for w in range(words)]
-    if len(selects) == 1:  # one rule: its matches' marks or-ed
-        return (f"SELECT {', '.join(cols + ['MIN(_r) AS _r'] + [f'bit_or({m}) AS {m}' for m in ms])} "
-                f"FROM ({union}) u{group}{having}")
-    per_rule = (f"SELECT {', '.join(cols + ['_r'] + [f'bit_or({m}) AS {m}' for m in ms])} "
-                f"FROM ({union}) u GROUP BY {', '.join(cols + ['_r'])}")
+    by_rule = f" GROUP BY {', '.join(cols + ['_r'])}"
+    # one rule's matches at a time (their premise keys have the rule's own shape)
+    per_rule = "\nUNION ALL\n".join(
+        f"SELECT {', '.join(cols + ['_r'] + [f'{dialect.arg_min}({m}, _pk) AS {m}' for m in ms])} "
+        f"FROM ({s}) u{by_rule}" for s in selects)
+    if len(selects) == 1:
+        return f"SELECT * FROM ({per_rule}) v"
     first = [f"min_by({m}, _r) AS {m}" for m in ms]
     return (f"SELECT {', '.join(cols + ['MIN(_r) AS _r'] + first)} FROM ({per_rule}) v"
             f"{group}{having}")
+
+
+def _premise_key(scope: _Scope, arity: Mapping[str, int], dialect: Dialect) -> str:
+    """SQL ordering a rule's matches as the evaluator picks its first derivation: the rows
+    of its positive premises, in body order."""
+    found = sorted(zip(scope.at or (), scope.premises or ()))
+    cols = []
+    for _, alias in found:
+        pred = next(t.split()[0] for t in scope.tables if t.split()[-1] == alias)
+        n = arity.get(_unquote(pred, dialect.quote), 0)
+        cols += [f"{alias}.c{k}" for k in range(n)]
+    return f"{dialect.row}({', '.join(cols)})" if cols else "0"
+
+
+def _unquote(name: str, quote: str = '"') -> str:
+    """A predicate from its table's quoted name (``"rel_p"`` or ``"delta_p"``)."""
+    inner = name.strip(quote).replace(quote * 2, quote)
+    return inner.split("_", 1)[1]
 
 
 @dataclass(slots=True)
@@ -420,6 +448,7 @@ class _Scope:
     env: dict[str, str]  # variable -> SQL expression
     kinds: dict[str, str | None]
     premises: list[str] | None = None  # aliases of the positive atoms (top level only)
+    at: list[int] | None = None  # the body index of each premise
 
 
 class _Compiler:
@@ -462,7 +491,7 @@ class _Compiler:
         """The SELECT of one rule's head rows (``reads``: body positions read from the
         delta table instead of the full relation)."""
         rule = self.checked.rules[index]
-        scope = _Scope([], [], {}, {}, [])
+        scope = _Scope([], [], {}, {}, [], [])
         self.body(rule.body, scope, reads, rule)
         cols = []
         for k, arg in enumerate(rule.head.args):
@@ -478,6 +507,8 @@ class _Compiler:
             own = ((self.marks[index] if self.marks else 0) >> (w * WORD_BITS)) & ((1 << WORD_BITS) - 1)
             parts = [f"CAST({own} AS BIGINT)"] + [f"{a}.m{w}" for a in scope.premises or ()]
             cols.append(f"({' | '.join(parts)}) AS m{w}")
+        if self.words:
+            cols.append(f"{_premise_key(scope, self.checked.arity, self.dialect)} AS _pk")
         sql = f"SELECT {', '.join(cols)}"
         if scope.tables:
             sql += f" FROM {', '.join(scope.tables)}"
@@ -493,6 +524,8 @@ class _Compiler:
             item = body[i]
             if isinstance(item, Literal) and not item.negated:
                 self.positive(item.atom, scope, reads.get(i))
+                if scope.at is not None:
+                    scope.at.append(i)
             elif isinstance(item, Literal):
                 scope.where.append(self.negation(item.atom, body, scope))
             elif isinstance(item, Comparison):
@@ -708,3 +741,11 @@ def _compare(op: str, a: str, ak: str | None, b: str, bk: str | None) -> str:
     if not same or ak == "bool":
         return "FALSE"
     return f"{a} {op} {b}"
+
+
+# The pieces that compile one body item at a time (used outside this module to evaluate
+# partial rule bodies, e.g. where a rule stops matching): a compiler, the scope it adds
+# tables, conditions and bindings to, and a typed comparison.
+BodyCompiler = _Compiler
+BodyScope = _Scope
+compare_sql = _compare

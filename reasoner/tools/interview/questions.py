@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from reasoner.lang.ir import Aggregate, Atom, Const, Fact, Literal, Rule
+from reasoner.lang.ir import Aggregate, Atom, Const, Fact, Literal, body_preds
 from reasoner.lang.labels import UNKNOWN, LabelBook
 from reasoner.law.rulebook import Rulebook
 from reasoner.law.scenario import (
@@ -152,7 +152,7 @@ def _memo(kind: str, book: Rulebook, make: Any) -> Any:
 def _inputs_of(book: Rulebook) -> frozenset[str]:
     body: dict[str, set[str]] = {}
     for rule in book.rules:
-        body.setdefault(rule.head.pred, set()).update(_body_preds(rule))
+        body.setdefault(rule.head.pred, set()).update(body_preds(rule.body))
     seen: set[str] = set()
     todo = list(DECISION_PREDICATES)
     while todo:
@@ -166,16 +166,6 @@ def _inputs_of(book: Rulebook) -> frozenset[str]:
 def rulebook_inputs(book: Rulebook) -> frozenset[str]:
     """Every predicate a decision predicate depends on through the rules (inputs included)."""
     return frozenset(_memo("inputs", book, _inputs_of))
-
-
-def _body_preds(rule: Rule) -> Iterator[str]:
-    for b in rule.body:
-        if isinstance(b, Literal):
-            yield b.atom.pred
-        elif isinstance(b, Aggregate):
-            for x in b.body:
-                if isinstance(x, Literal):
-                    yield x.atom.pred
 
 
 # ---- choices -----------------------------------------------------------------------

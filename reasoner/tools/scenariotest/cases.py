@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, ScenarioError
 from reasoner.lang.span import NO_SPAN, Span
-from reasoner.law.decision import EXCEPTION_CODES, Decision, ScenarioDecisions, decide
+from reasoner.law.decision import EXCEPTION_CODES, POLICY_WORDS, Decision, ScenarioDecisions, decide
 from reasoner.law.scenario import REGIMES, Scenario, load_scenario
 from reasoner.law.scenario.yamlnodes import Node, choices_hint, compose, node_span
 
@@ -35,8 +35,7 @@ LIST_CHECKS = ("cites", "uncertainties", "not_uncertainties", "conditions")
 # Each exception named must be ruled out under a provision that includes the text given.
 RULED_OUT = "ruled_out"
 OUTCOMES = ("permitted", "license_required", "out_of_scope", "indeterminate")
-POLICIES = ("presumption_of_approval", "presumption_of_denial", "policy_of_denial",
-            "case_by_case")
+POLICIES = tuple(POLICY_WORDS["en"])
 
 
 @dataclass(frozen=True, slots=True)

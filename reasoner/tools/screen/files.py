@@ -26,6 +26,8 @@ __all__ = [
     "RawRow",
     "input_format",
     "read_rows",
+    "count_rows",
+    "ParquetDecisionWriter",
     "AtomicFile",
     "DecisionWriter",
     "RejectWriter",
@@ -65,10 +67,10 @@ class RawRow:
 
 
 def input_format(path: str, given: str | None) -> str:
-    """``csv`` or ``jsonl``: ``given``, else by the file's extension.
+    """``csv``, ``jsonl`` or ``parquet``: ``given``, else by the file's extension.
 
     Raises:
-        EarlogError: no format given and the extension is neither.
+        EarlogError: no format given and the extension is none of these.
     """
     if given:
         return given
@@ -77,8 +79,10 @@ def input_format(path: str, given: str | None) -> str:
         return "csv"
     if suffix in (".jsonl", ".ndjson"):
         return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
     raise EarlogError(f"cannot tell the format of '{path}' from its extension",
-                      hint="name it .csv or .jsonl, or pass --input-format csv|jsonl")
+                      hint="name it .csv, .jsonl or .parquet, or pass --input-format")
 
 
 class _Lines:
@@ -105,15 +109,20 @@ class _Lines:
 
 
 def read_rows(path: str, fmt: str, on_bytes: Callable[[int], None] | None = None) -> Iterator[RawRow]:
-    """The rows of a CSV or JSONL screening file, streamed (one row in memory at a time).
+    """The rows of a CSV, JSONL or Parquet screening file, streamed (one row, or for
+    Parquet one batch, in memory at a time).
 
     A CSV file has a header of exactly ``TX_COLUMNS`` (any order); a JSONL file has
-    one JSON object per line (blank lines are skipped). Rows that cannot be read
-    come back with ``error`` set; the file as a whole failing raises.
+    one JSON object per line (blank lines are skipped); a Parquet file has columns
+    named by ``TX_COLUMNS`` (a row's "line" is its 1-based row number). Rows that
+    cannot be read come back with ``error`` set; the file as a whole failing raises.
 
     Raises:
         EarlogError: the file cannot be opened, or the CSV header is wrong.
     """
+    if fmt == "parquet":
+        yield from _parquet_rows(path)
+        return
     try:
         fh = open(path, "rb")
     except OSError as exc:
@@ -194,6 +203,77 @@ def _jsonl_rows(lines: _Lines) -> Iterator[RawRow]:
         yield RawRow(line, {str(k): v for k, v in obj.items() if v is not None}, None, cells)
 
 
+def _parquet_rows(path: str, batch: int = 20_000) -> Iterator[RawRow]:
+    try:
+        import duckdb
+    except ImportError:
+        raise EarlogError("reading Parquet needs the 'duckdb' package",
+                          hint="pip install duckdb") from None
+    con = duckdb.connect(":memory:")
+    try:
+        quoted = path.replace("'", "''")
+        try:
+            cur = con.execute(f"SELECT * FROM read_parquet('{quoted}')")
+        except duckdb.Error as exc:
+            raise EarlogError(f"{path}: cannot read it as Parquet: {str(exc).splitlines()[0]}",
+                              hint="check the path and that the file is a Parquet file") from None
+        names = [d[0] for d in cur.description]
+        missing = [c for c in TX_COLUMNS if c not in names]
+        unknown = [c for c in names if c not in TX_COLUMNS]
+        if missing or unknown:
+            found = (["missing " + ", ".join(missing)] if missing else []) + \
+                (["unknown " + ", ".join(repr(c) for c in unknown)] if unknown else [])
+            raise EarlogError(f"{path}: the columns must be exactly the transaction fields; "
+                              + "; ".join(found), hint="columns: " + ",".join(TX_COLUMNS))
+        line = 0
+        while True:
+            chunk = cur.fetchmany(batch)
+            if not chunk:
+                return
+            for values in chunk:
+                line += 1
+                cells = tuple((k, _parquet_text(v)) for k, v in zip(names, values)
+                              if v is not None)
+                yield RawRow(line, {k: _parquet_value(k, v) for k, v in zip(names, values)
+                                    if v is not None}, None, cells)
+    finally:
+        con.close()
+
+
+def _parquet_text(v: Any) -> str:
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _parquet_value(key: str, v: Any) -> Any:
+    """A Parquet cell as the CSV reader gives it: text, except a whole quantity."""
+    if key == "quantity" and isinstance(v, int) and not isinstance(v, bool):
+        return v
+    return _parquet_text(v)
+
+
+def count_rows(path: str, fmt: str) -> int | None:
+    """About how many rows a screening file has (its lines, less a CSV header; a Parquet
+    file's row count); None if unknown."""
+    try:
+        if fmt == "parquet":
+            import duckdb
+
+            quoted = path.replace("'", "''")
+            con = duckdb.connect(":memory:")
+            try:
+                got = con.execute(f"SELECT COUNT(*) FROM read_parquet('{quoted}')").fetchone()
+            finally:
+                con.close()
+            return int(got[0]) if got else None
+        lines = 0
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                lines += block.count(b"\n")
+        return max(0, lines - (1 if fmt == "csv" else 0))
+    except Exception:  # noqa: BLE001 - a progress total is only a hint
+        return None
+
+
 class AtomicFile:
     """A text file written to ``<name>.tmp`` beside its target and renamed on commit.
 
@@ -251,6 +331,66 @@ class DecisionWriter:
             self.out.fh.write(json.dumps(record, ensure_ascii=False) + "\n")
             return
         self._csv.writerow([_csv_cell(record[c]) for c in DECISION_COLUMNS])
+
+
+class ParquetDecisionWriter:
+    """Writes decision records to a Parquet file through a JSONL file beside it (DuckDB
+    converts it on ``commit``): the columnar engine's schema, a ruled-out entry as
+    its exception and citation.
+
+    Args:
+        path: the Parquet file to write (atomically, on commit).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.out = AtomicFile(str(self.path.with_name(f".{self.path.name}.jsonl")))
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Buffer one decision."""
+        rec = dict(record)
+        rec["ruled_out"] = [{"exception": x["exception"], "citation": x["citation"]}
+                            for x in rec["ruled_out"]]
+        self.out.fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+    def commit(self) -> None:
+        """Convert the buffered decisions into the Parquet file.
+
+        Raises:
+            EarlogError: DuckDB is missing or cannot write the file.
+        """
+        self.out.commit()
+        src = self.out.path
+        assert src is not None
+        try:
+            import duckdb
+        except ImportError:
+            src.unlink(missing_ok=True)
+            raise EarlogError("writing Parquet needs the 'duckdb' package",
+                              hint="pip install duckdb") from None
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        cols = ("{'transaction': 'VARCHAR', 'as_of': 'DATE', 'in_scope': 'BOOLEAN', "
+                "'license_required': 'BOOLEAN', 'exceptions': 'VARCHAR[]', 'outcome': 'VARCHAR', "
+                "'review_policy': 'VARCHAR', 'citations': 'VARCHAR[]', "
+                "'ruled_out': 'STRUCT(exception VARCHAR, citation VARCHAR)[]', "
+                "'uncertainties': 'VARCHAR[]'}")
+        con = duckdb.connect(":memory:")
+        try:
+            q = str(src).replace("'", "''")
+            t = str(tmp).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM read_json('{q}', format='newline_delimited', "
+                        f"columns={cols})) TO '{t}' (FORMAT parquet)")
+            tmp.replace(self.path)
+        except (duckdb.Error, OSError) as exc:
+            tmp.unlink(missing_ok=True)
+            raise EarlogError(f"cannot write '{self.path}': {str(exc).splitlines()[0]}") from None
+        finally:
+            con.close()
+            src.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Drop what was written."""
+        self.out.discard()
 
 
 def _csv_cell(v: Any) -> str:

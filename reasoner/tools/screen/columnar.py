@@ -1,0 +1,545 @@
+"""Bulk screening set-at-a-time: the rulebook compiled to SQL over the whole book (DuckDB)."""
+
+# How a book becomes decisions here (compare screener.py, which decides chunks with
+# earlog's evaluator):
+#
+#   rows ──stage──▶   table txs (staging.py: validated in SQL where canonical)
+#        ──load──▶    the context's facts and the tx_* relations, strings as symbol ids
+#                     numbered in sort order; tx_seq numbers the rows by (date, line)
+#        ──pass 1──▶  every stratum once over the whole book, with no LPP shipment in it
+#                     (every row reads its consignee's history alone)
+#        ──fold──▶    per (consignee, calendar year), in (date, line) order: a row whose
+#                     only available exception was LPP ships under it when the running
+#                     total plus its TPP is within the cap (lppfold.py)
+#        ──pass 2──▶  the strata that read lpp_shipped or tx_slot_prev, again, with the
+#                     running totals of the fold as lpp_prior
+#        ──decide──▶  the decision fields per row (basis.py) and the ruled-out
+#                     exceptions (exclusions.py), as GROUP BYs over mark columns
+#
+# Invariants:
+# * Pass 1 is exact for every predicate that does not read lpp_shipped or tx_slot_prev;
+#   for LPP, a row's prior total in pass 1 (history only) is at most its true one, so an
+#   LPP-only row of the true model is one of pass 1 (TPP is never negative) and the fold
+#   over pass 1's LPP-only rows is `decision.decide`'s sequence of shipments.
+# * lpp_prior (recursive along tx_slot_prev, a chain as long as a consignee's year) is
+#   not run as a fixpoint in pass 2: the fold computes each row's total and the rule of
+#   its first derivation, exactly as the three lpp_prior rules would.
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from reasoner.engine.sql.compiler import DUCKDB, SqlProgram, constants, table_name
+from reasoner.engine.sql.duckdb_engine import connect, create_tables, executor
+from reasoner.engine.sql.runner import load_rows, prepare, run_steps
+from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.errors import EngineError
+from reasoner.lang.ir import Fact, Value, body_preds
+from reasoner.law.decision import EXCEPTION_CODES, input_facts
+from reasoner.law.rulebook import is_rulebook_file, load_rulebook
+from reasoner.law.scenario import Scenario
+from reasoner.tools.screen.basis import BasisMarks, decide_fields, mask_of, words_of
+from reasoner.tools.screen.files import DECISION_COLUMNS, RawRow
+from reasoner.tools.screen.lppfold import fold_lpp
+from reasoner.tools.screen.screener import Rejected, Screener
+from reasoner.tools.screen.staging import Stager, quote_ident, sql_text
+
+__all__ = ["ColumnarScreen", "Stats", "dependents", "PARTITION_ROWS", "BYTES_PER_ROW"]
+
+# relation <- column of the staged transactions table
+_TX_RELATIONS = (("tx_type", "type"), ("tx_date", "date"), ("tx_exporter", "exporter"),
+                 ("tx_from", "from_"), ("tx_to", "to"), ("tx_consignee", "ultimate_consignee"),
+                 ("tx_item", "item"), ("tx_model", "model"), ("tx_quantity", "quantity"),
+                 ("tx_end_use", "end_use"), ("tx_final_destination", "final_destination"))
+# Rows decided together by default (``ColumnarScreen``'s ``partition_rows``), and the
+# memory a row takes while it is decided (measured: about 5 KB on the generated books).
+PARTITION_ROWS = 1_500_000
+BYTES_PER_ROW = 4096
+# The inputs that tie a row to the rows before it in its (consignee, year).
+_CHAIN_INPUTS = ("lpp_shipped", "tx_slot_prev")
+
+
+def dependents(checked: CheckedProgram, preds: Iterable[str]) -> set[str]:
+    """The predicates whose rules read one of ``preds``, directly or not."""
+    out = set(preds)
+    changed = True
+    while changed:
+        changed = False
+        for rule in checked.rules:
+            if rule.head.pred not in out and body_preds(rule.body) & out:
+                out.add(rule.head.pred)
+                changed = True
+    return out - set(preds)
+
+
+@dataclass(slots=True)
+class Stats:
+    """What a columnar run did: rows decided, LPP shipments, seconds per stage."""
+
+    decided: int = 0
+    lpp_shipped: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+class ColumnarScreen:
+    """Decides a whole book at once on DuckDB.
+
+    Args:
+        context: the screening context (no transactions).
+        file: the input's name, for diagnostics and the ``facts`` of ruled-out entries.
+        regime, as_of: as for ``Screener``.
+        sort: decide rows in (date, line) order whatever the file's order (True), or
+            reject a row dated before an earlier row of its consignee and year.
+        threads: DuckDB threads (None: DuckDB's default, the CPUs).
+        memory_limit: DuckDB's memory limit (e.g. ``"1GB"``; None: DuckDB's default, 80 %
+            of the memory); beyond it DuckDB spills to a temporary folder.
+        partition_rows: a bigger book is split by consignee into partitions of about this
+            many rows, decided one after another (a decision depends on other rows only
+            within its consignee's calendar year), so that memory stays bounded (default:
+            ``PARTITION_ROWS``, or under a memory limit as many rows as it holds at
+            ``BYTES_PER_ROW``).
+    """
+
+    def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
+                 as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
+                 memory_limit: str | None = None, partition_rows: int | None = None) -> None:
+        if partition_rows is None:
+            limit = _bytes(memory_limit) if memory_limit is not None else None
+            partition_rows = PARTITION_ROWS if limit is None else \
+                max(50_000, min(PARTITION_ROWS, limit // BYTES_PER_ROW))
+        self.partition_rows = max(1, partition_rows)
+        self.file = file
+        self.as_of = as_of
+        self.validator = Screener(context, file, regime=regime, as_of=as_of, sort=sort)
+        self.context = self.validator.context
+        self.book = load_rulebook(regime or context.regime)
+        self.checked = self.book.checked.without(("condition",))
+        self.marks = BasisMarks(self.book)
+        self.folder = tempfile.mkdtemp(prefix="earlog-screen-")
+        try:
+            # in memory; beyond the memory limit DuckDB spills to this run's own folder
+            self.con = connect(threads, memory_limit)
+            folder = self.folder.replace("'", "''")
+            self.con.execute(f"SET temp_directory = '{folder}'")
+        except BaseException:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        self.execute = executor(self.con)
+        self.stager = Stager(self.execute, self._cursor, self.validator, file, self.folder)
+        self.sql: SqlProgram | None = None
+        self.symbols: dict[str, int] = {}
+        self.stats = Stats()
+        self.decided = False
+
+    def _cursor(self, query: str) -> Any:
+        import duckdb
+
+        try:
+            return self.con.cursor().execute(query)
+        except duckdb.Error as exc:
+            raise EngineError(f"DuckDB failed: {str(exc).splitlines()[0]}",
+                              hint="this is a bug in the SQL backend; use --engine earlog") from None
+
+    # -- stage 1: rows ---------------------------------------------------------------------
+
+    def accept(self, rows: Iterable[RawRow]) -> Iterator[Rejected]:
+        """Validate ``rows`` and stage the accepted ones; yield the rejected ones."""
+        return self.stager.accept(rows)
+
+    def accept_file(self, path: str, fmt: str) -> list[Rejected] | None:
+        """Validate a plain CSV or Parquet file in SQL (see ``Stager.accept_file``)."""
+        return self.stager.accept_file(path, fmt)
+
+    # -- stage 2: deciding ---------------------------------------------------------------------
+
+    def decide(self, on_stage: Callable[[str], None] | None = None,
+               on_step: Callable[[int, int], None] | None = None) -> Stats:
+        """Decide every staged row (the decisions stay in the database: ``records``,
+        ``text``, ``copy_parquet``, ``counts``).
+
+        Args:
+            on_stage: called with the name of each stage as it starts.
+            on_step: called with (strata done, strata) while the strata run.
+
+        Raises:
+            EngineError: DuckDB failed, or the rulebook's LPP rules are not the shape the
+                fold computes.
+        """
+        import time
+
+        self.stager.finish()
+        say = on_stage or (lambda _: None)
+        clock, cpu = time.perf_counter(), time.process_time()
+
+        def lap(name: str) -> None:
+            nonlocal clock, cpu
+            now, now_cpu = time.perf_counter(), time.process_time()
+            self.stats.seconds[name] = self.stats.seconds.get(name, 0.0) + now - clock
+            self.stats.cpu[name] = self.stats.cpu.get(name, 0.0) + now_cpu - cpu
+            clock, cpu = now, now_cpu
+        say("loading")
+        total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
+        parts = max(1, -(-total // self.partition_rows))
+        for part in range(parts):
+            where = "" if parts == 1 else \
+                f"WHERE hash(t.ultimate_consignee) % {parts} = {part}"
+            # symbols numbered for the partition's own strings (and the program's)
+            sql = self._compile(where)
+            steps = len(sql.steps) * parts
+
+            def step(done: int, n: int, part: int = part, steps: int = steps) -> None:
+                if on_step is not None:
+                    on_step(part * n + done, steps)
+            lap("load")
+            self._decide_part(sql, where, say, lap, step)
+            # the decisions of the partition join the book's; every other table goes
+            if parts > 1:
+                if part == 0:
+                    self.execute("ALTER TABLE decisions RENAME TO decisions_all")
+                else:
+                    self.execute("INSERT INTO decisions_all SELECT * FROM decisions")
+                self._reset()
+        if parts > 1:
+            self.execute("ALTER TABLE decisions_all RENAME TO decisions")
+        self.stats.decided = total
+        self.decided = True
+        return self.stats
+
+    def _decide_part(self, sql: SqlProgram, where: str, say: Callable[[str], None],
+                     lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
+        """Decide the staged rows of one partition (table ``decisions``)."""
+        from reasoner.tools.screen import exclusions
+
+        say("loading")
+        self._load(sql, where)
+        lap("load")
+        say("evaluating")
+        given = self._given
+        self._pass1(sql, given, step)
+        lap("pass 1")
+        say("counting LPP")
+        self.stats.lpp_shipped += fold_lpp(self.execute, sql, self.checked, self.marks,
+                                           self._lit, self.folder)
+        lap("LPP fold")
+        say("evaluating LPP")
+        again = dependents(self.checked, _CHAIN_INPUTS)
+        for pred in sorted(again - {"lpp_prior"}):
+            if pred in sql.arity:
+                self.execute(f"DELETE FROM {table_name(pred)} WHERE _r >= 0")
+        steps = [s for s in sql.steps if set(s.preds) & again and "lpp_prior" not in s.preds]
+        run_steps(self.execute, sql, steps, given=given - again)
+        lap("pass 2")
+        say("deciding")
+        decide_fields(self.execute, sql, self._lit, lambda p: p in sql.arity)
+        exclusions.rule_out(self.execute, sql, self.checked, self.marks, self._lit)
+        self._decisions(sql)
+        lap("decisions")
+
+    def _reset(self) -> None:
+        """Drop every table and view but the staged rows and the decisions."""
+        keep = {"txs", "decisions_all"}
+        for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
+            self.execute(f"DROP VIEW {quote_ident(name)}")
+        for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
+            if name not in keep:
+                self.execute(f"DROP TABLE {quote_ident(name)}")
+
+    def _pass1(self, sql: SqlProgram, given: set[str],
+               on_step: Callable[[int, int], None] | None = None) -> None:
+        """Every stratum in order; those that read a transaction only through its inputs,
+        once per distinct input values (``factor``)."""
+        from reasoner.tools.screen.factor import evaluate_factored, factorable
+
+        inputs = {"tx": "", "tx_as_of": "as_of", "tx_date": "date", "tx_quantity": "quantity"}
+        inputs.update({p: quote_ident(c) for p, c in _TX_RELATIONS if p not in inputs})
+        for done, step in enumerate(sql.steps, 1):
+            f = factorable(self.checked, step, inputs)
+            if f is None or f.pred in given \
+                    or not evaluate_factored(self.execute, sql, step, f, inputs):
+                run_steps(self.execute, sql, [step], given=given)
+            if on_step is not None:
+                on_step(done, len(sql.steps))
+
+    def _compile(self, where: str) -> SqlProgram:
+        """The symbols of the staged rows ``where`` selects, and the program compiled for
+        them."""
+        static = self._static_facts()
+        rows: dict[str, set[tuple[Value, ...]]] = {}
+        scenario: dict[str, set[tuple[Value, ...]]] = {}
+        for fact in (*self.checked.program.facts, *static):
+            rows.setdefault(fact.pred, set()).add(fact.values)
+            if fact.span.file and not is_rulebook_file(fact.span.file):
+                scenario.setdefault(fact.pred, set()).add(fact.values)
+        self._rows, self._scenario_rows = rows, scenario
+        symbols = self._symbols(rows, where)
+        sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
+                                 self.marks.for_compiler(), symbols)
+        self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
+            | {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS}
+        return sql
+
+    def _load(self, sql: SqlProgram, where: str) -> None:
+        """Every relation's table, the given facts, and the staged rows ``where`` selects."""
+        create_tables(self.execute, sql)
+        s_words = words_of(1 << self.marks.scenario, sql.words)
+        for pred, rs in self._rows.items():
+            if pred not in sql.arity:
+                continue
+            mine = self._scenario_rows.get(pred, set())
+            # the scenario's own facts carry the scenario bit; the rulebook's do not
+            load_rows(self.execute, sql, pred, mine, self.folder)
+            if mine:
+                sets = ", ".join(f"m{w} = {v}" for w, v in enumerate(s_words))
+                self.execute(f"UPDATE {table_name(pred)} SET {sets} WHERE _r = -1")
+            load_rows(self.execute, sql, pred, rs - mine, self.folder)
+        self._load_transactions(sql, s_words, where)
+
+    def _static_facts(self) -> list[Fact]:
+        facts = list(input_facts(self.context, self.as_of))
+        # SCENARIOS.md: a model's produced_in defaults to the `from` of its first transaction
+        for model, (country, span) in sorted(self.validator.model_from.items()):
+            facts.append(Fact("model_produced_in", (model, country), span))
+        return facts
+
+    def _samples(self, rows: Mapping[str, set[tuple[Value, ...]]]) -> dict[str, set[tuple[Value, ...]]]:
+        """One row of each kind that the staged relations, the chain and the LPP shipments
+        hold (the compiler types the columns from the facts)."""
+        d = _dt.date(2025, 1, 1)
+        tpp_kinds = {type(r[1]) for r in rows.get("item_tpp", ())}
+        tpp: Value = Decimal("0.5") if Decimal in tpp_kinds else 1
+        out: dict[str, set[tuple[Value, ...]]] = {
+            "tx": {("t",)}, "tx_seq": {("t", 0)}, "tx_date": {("t", d)}, "tx_as_of": {("t", d)},
+            "tx_quantity": {("t", 1)}, "tx_slot_prev": {("t", "u")},
+            "lpp_shipped": {*rows.get("lpp_shipped", ()), ("e", 2025, tpp, "t")}}
+        for pred, _ in _TX_RELATIONS:
+            out.setdefault(pred, {("t", "x")})
+        return out
+
+    def _symbols(self, rows: Mapping[str, set[tuple[Value, ...]]], where: str) -> dict[str, int]:
+        """``sym(s, id)``: every string of the facts, the rules and the staged rows, numbered
+        in sort order; returns the ids of the program's constants and the exception codes."""
+        strings = constants(self.checked) | set(EXCEPTION_CODES) | {
+            v for rs in rows.values() for r in rs for v in r if isinstance(v, str)}
+        path = os.path.join(self.folder, "strings.csv")
+        with open(path, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for text in sorted(strings):
+                w.writerow((text,))
+        quoted = path.replace("'", "''")
+        ex = self.execute
+        ex(f"CREATE TABLE sym_src AS SELECT * FROM read_csv('{quoted}', header=false, "
+           "columns={'s': 'VARCHAR'}, quote='\"', escape='\"', auto_detect=false, "
+           "force_not_null=['s'])")
+        for col in ("id",) + tuple(c for _, c in _TX_RELATIONS if c not in ("date", "quantity")):
+            ex(f"INSERT INTO sym_src SELECT DISTINCT t.{quote_ident(col)} FROM txs t "
+               + (f"{where} AND" if where else "WHERE") + f" t.{quote_ident(col)} IS NOT NULL")
+        ex("CREATE TABLE sym AS SELECT s, CAST(row_number() OVER (ORDER BY s) - 1 "
+           "AS INTEGER) AS id FROM (SELECT DISTINCT s FROM sym_src)")
+        ex("DROP TABLE sym_src")
+        wanted = constants(self.checked) | set(EXCEPTION_CODES)
+        found = {s: int(i) for s, i in ex("SELECT s, id FROM sym WHERE s IN (" + ", ".join(
+            sql_text(c) for c in sorted(wanted)) + ")")}
+        self.symbols = found
+        return found
+
+    def _lit(self, text: str) -> str:
+        """The SQL of a string constant's symbol id (-1: a string no row holds)."""
+        got = self.symbols.get(text)
+        if got is None:
+            rows = self.execute(f"SELECT id FROM sym WHERE s = {sql_text(text)}")
+            got = int(rows[0][0]) if rows else -1
+            self.symbols[text] = got
+        return str(got)
+
+    def _load_transactions(self, sql: SqlProgram, s_words: Sequence[int], where: str) -> None:
+        """``txk``: the staged rows with symbol ids and their (date, line) rank; and the
+        tx_* relations (given facts of the scenario: the scenario bit)."""
+        ex = self.execute
+        texts = [c for _, c in _TX_RELATIONS if c not in ("date", "quantity")]
+        # the symbols of the other columns (countries, parties, items...) are few: one small
+        # table to join nine times, the ids' symbols one big join (memory: one hash table)
+        ex("CREATE TABLE sym_small AS SELECT * FROM sym WHERE s IN (" + " UNION ".join(
+            f"SELECT DISTINCT t.{quote_ident(c)} FROM txs t {where}" for c in texts) + ")")
+        joins = " ".join(f"LEFT JOIN sym_small s_{c} ON s_{c}.s = t.{quote_ident(c)}"
+                         for c in texts)
+        as_of = self.as_of or self.context.as_of
+        when = f"DATE '{as_of.isoformat()}'" if as_of is not None else "t.date"
+        ex(f"""CREATE TABLE txk0 AS SELECT t.line, t.id, t.date, t.quantity,
+                   {', '.join(f's_{c}.id AS {quote_ident(c)}' for c in texts)},
+                   {when} AS as_of
+               FROM txs t {joins} {where}""")
+        ex("DROP TABLE sym_small")
+        ex("""CREATE TABLE txk AS SELECT t.line, si.id AS tx, t.* EXCLUDE (line),
+                   CAST(row_number() OVER (ORDER BY t.date, t.line) - 1 AS BIGINT) AS seq
+               FROM txk0 t JOIN sym si ON si.s = t.id""")
+        ex("DROP TABLE txk0")
+        # the tx_* relations are views of txk (given facts of the scenario: the scenario
+        # bit; --as-of is no fact of the scenario, its span is empty)
+        marks = "".join(f", CAST({v} AS BIGINT) AS m{w}" for w, v in enumerate(s_words))
+        zeros = "".join(f", CAST(0 AS BIGINT) AS m{w}" for w in range(len(s_words)))
+        views = [("tx", None, marks), ("tx_seq", "seq", marks),
+                 ("tx_as_of", "as_of", zeros if self.as_of is not None else marks)]
+        views += [(pred, quote_ident(col), marks) for pred, col in _TX_RELATIONS]
+        for pred, col, m in views:
+            ex(f"DROP TABLE {table_name(pred)}")
+            value = "" if col is None else \
+                f", CAST({col} AS {sql.col_type(sql.kinds[pred][1])}) AS c1"
+            where = "" if col is None else f" WHERE {col} IS NOT NULL"
+            ex(f"CREATE VIEW {table_name(pred)} AS SELECT tx AS c0{value}, "
+               f"CAST(-1 AS INTEGER) AS _r{m} FROM txk{where}")
+
+    def rows(self, lines: Sequence[int]) -> list[tuple[Any, ...]]:
+        """The staged rows of the slots (consignee, calendar year) of ``lines`` up to the
+        last of those lines in each, in (date, line) order (``txs``'s columns)."""
+        values = ", ".join(f"({int(n)})" for n in lines)
+        found: list[tuple[Any, ...]] = self.execute(f"""
+            WITH chosen AS (SELECT t.ultimate_consignee AS e, year(t.date) AS y,
+                                   max((t.date, t.line)) AS upto
+                            FROM txs t JOIN (VALUES {values}) v(line) ON v.line = t.line
+                            GROUP BY 1, 2)
+            SELECT o.* FROM txs o JOIN chosen c ON c.e = o.ultimate_consignee
+                AND c.y = year(o.date) AND (o.date, o.line) <= c.upto
+            ORDER BY o.date, o.line""")
+        return found
+
+    # -- the decision fields ---------------------------------------------------------------
+
+    def _decisions(self, sql: SqlProgram) -> None:
+        """Table ``decisions``: one row per transaction, with the contract's fields."""
+        ex = self.execute
+        ms = [f"m{w}" for w in range(sql.words)]
+        lr, ind = self._lit("license_required"), self._lit("indeterminate")
+        zero = ", ".join(f"COALESCE(u.{m}, 0) AS {m}" for m in ms)
+        rzero = ", ".join(f"COALESCE(x.r{m}, 0) AS r{m}" for m in ms)
+        ex(f"""CREATE TABLE keyed AS
+            SELECT b.*, {zero}, {rzero}, COALESCE(mi.missing, []) AS missing0,
+                   COALESCE(f.flagged, []) AS flagged, COALESCE(x.ruled, []) AS ruled
+            FROM base b LEFT JOIN used u ON u.tx = b.tx LEFT JOIN missing mi ON mi.tx = b.tx
+            LEFT JOIN flags f ON f.tx = b.tx LEFT JOIN ruled_by_tx x ON x.tx = b.tx""")
+        allm = ms + [f"r{m}" for m in ms]
+        got = ex(f"SELECT DISTINCT {', '.join(allm)} FROM keyed")
+        cols = ", ".join([f"{m} BIGINT" for m in allm] + ["cites VARCHAR[]", "unc VARCHAR[]"])
+        ex(f"CREATE TABLE decoded ({cols})")
+        values = []
+        n = len(ms)
+        for words in got:
+            used, raised = mask_of(words[:n]), mask_of(words[n:])
+            cites = self.marks.cites(used)
+            unc = sorted(self.marks.uncertain(used | raised))
+            values.append("(" + ", ".join([str(int(w)) for w in words]
+                                          + [_sql_list(cites), _sql_list(unc)]) + ")")
+        for k in range(0, len(values), 1000):
+            ex("INSERT INTO decoded VALUES " + ", ".join(values[k:k + 1000]))
+        on = " AND ".join(f"d.{m} = k.{m}" for m in allm)
+        ex(f"""CREATE TABLE decisions AS
+            WITH k2 AS (SELECT k.*, CASE WHEN k.outcome = {ind} AND k.needs
+                                          AND NOT k.reviewed AND len(k.missing0) = 0
+                                     THEN ['tpp_per_unit'] ELSE k.missing0 END AS missing
+                        FROM keyed k)
+            SELECT k.line, k.name AS "transaction", k.as_of, k.in_scope,
+                   CASE WHEN NOT k.in_scope THEN FALSE WHEN k.unknown THEN NULL
+                        ELSE k.needs END AS license_required,
+                   k.exception_names AS exceptions, so.s AS outcome,
+                   CASE WHEN k.outcome = {lr} THEN sr.s END AS review_policy,
+                   d.cites AS citations, k.ruled AS ruled_out,
+                   list_sort(list_distinct(list_concat(d.unc, k.flagged,
+                       list_transform(k.missing, lambda s: 'missing:' || s)))) AS uncertainties
+            FROM k2 k JOIN decoded d ON {on} JOIN sym so ON so.id = k.outcome
+            LEFT JOIN sym sr ON sr.id = k.review""")
+        for table in ("keyed", "decoded"):
+            ex(f"DROP TABLE {table}")
+
+    # -- results ------------------------------------------------------------------------------
+
+    def counts(self) -> tuple[int, Counter[str], Counter[str], Counter[str]]:
+        """Rows decided, and the counts of outcomes, exceptions and review policies."""
+        ex = self.execute
+        outcomes = Counter({k: n for k, n in ex(
+            "SELECT outcome, COUNT(*) FROM decisions GROUP BY outcome")})
+        exceptions = Counter({k: n for k, n in ex(
+            "SELECT x, COUNT(*) FROM (SELECT unnest(exceptions) AS x FROM decisions) GROUP BY x")})
+        reviews = Counter({k: n for k, n in ex(
+            "SELECT review_policy, COUNT(*) FROM decisions WHERE review_policy IS NOT NULL "
+            "GROUP BY review_policy")})
+        return sum(outcomes.values()), outcomes, exceptions, reviews
+
+    def records(self, batch: int = 10_000, outcomes: Sequence[str] | None = None,
+                lines: Sequence[int] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(line, decision record) per decided row, in file order (only those with one of
+        ``outcomes`` / on one of ``lines`` when given). A ruled-out entry has its
+        exception and citation."""
+        where = []
+        if outcomes is not None:
+            where.append("outcome IN (" + ", ".join(sql_text(o) for o in outcomes) + ")")
+        if lines is not None:
+            where.append("line IN (" + ", ".join(str(int(n)) for n in lines) + ")")
+        cond = f" WHERE {' AND '.join(where)}" if where else ""
+        cur = self._cursor("SELECT line, " + ", ".join(quote_ident(c) for c in DECISION_COLUMNS)
+                           + f" FROM decisions{cond} ORDER BY line")
+        while True:
+            chunk = cur.fetchmany(batch)
+            if not chunk:
+                return
+            for row in chunk:
+                rec = dict(zip(DECISION_COLUMNS, row[1:]))
+                rec["as_of"] = rec["as_of"].isoformat()
+                rec["ruled_out"] = [{"exception": x["exception"], "citation": x["citation"]}
+                                    for x in rec["ruled_out"]]
+                yield row[0], rec
+
+    def text(self, fmt: str, batch: int = 50_000) -> Iterator[str]:
+        """The decisions as the text of a CSV file (header first) or a JSONL file, in file
+        order, in pieces of ``batch`` lines: ``files.DecisionWriter``'s text exactly (a
+        ruled-out entry has its exception and citation)."""
+        from reasoner.tools.screen.textsql import csv_line, json_line
+
+        if fmt == "csv":
+            yield ",".join(DECISION_COLUMNS) + "\n"
+        line = csv_line(DECISION_COLUMNS) if fmt == "csv" else json_line(DECISION_COLUMNS)
+        cur = self._cursor(f"SELECT {line} || chr(10) FROM decisions ORDER BY line")
+        while True:
+            chunk = cur.fetchmany(batch)
+            if not chunk:
+                return
+            yield "".join(r[0] for r in chunk)
+
+    def copy_parquet(self, path: str) -> None:
+        """Write the decisions to a Parquet file, in file order (lists as lists, a ruled-out
+        entry as a struct of exception and citation)."""
+        quoted = path.replace("'", "''")
+        cols = ", ".join(quote_ident(c) for c in DECISION_COLUMNS)
+        self.execute(f"COPY (SELECT {cols} FROM decisions ORDER BY line) TO '{quoted}' "
+                     "(FORMAT parquet)")
+
+    def close(self) -> None:
+        """Drop the database and the staged files."""
+        self.stager.close()
+        try:
+            self.con.close()
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _bytes(size: str) -> int | None:
+    """The bytes of a DuckDB memory size such as ``1GB``, ``500MiB`` (None: not one)."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(i?)B?\s*", size, re.IGNORECASE)
+    if m is None:
+        return None
+    base = 1024 if m.group(3) else 1000
+    power = " KMGT".index(m.group(2).upper() or " ")
+    return int(float(m.group(1)) * base ** power)
+
+
+def _sql_list(items: Sequence[str]) -> str:
+    return "CAST([" + ", ".join(sql_text(s) for s in items) + "] AS VARCHAR[])"
