@@ -275,6 +275,37 @@ class SparkRun:
         self._given.add(pred)
         self.put(pred, df.select(*cols))
 
+    def put_rows(self, pred: str, df: Any, given: bool = True) -> None:
+        """Make ``df``'s rows, with their own ``_r`` and marks (the columns of
+        ``schema(pred)``, in order, any names), ``pred``'s relation: given rows
+        (``given``; the relation's rules add to them) or rows computed outside the run.
+        """
+        from pyspark.sql import functions as F
+
+        fields = self.schema(pred).fields
+        if len(df.columns) != len(fields):
+            raise EngineError(f"'{pred}' has {len(fields)} column(s) with _r and marks; "
+                              f"the table gives {len(df.columns)}")
+        cols = [F.col(SPARK.ident(name)).cast(f.dataType).alias(f.name)
+                for name, f in zip(df.columns, fields)]
+        if given:
+            self._given.add(pred)
+        else:
+            self._given.discard(pred)
+        self.put(pred, df.select(*cols))
+
+    def is_given(self, pred: str) -> bool:
+        """Whether ``pred``'s relation has given rows (its rules add to them)."""
+        return pred in self._given
+
+    def keep(self, df: Any) -> Any:
+        """``df`` as a lazy local checkpoint the run releases on ``close``."""
+        return self._keep(df)
+
+    def empty(self, pred: str) -> Any:
+        """An empty DataFrame of ``pred``'s schema."""
+        return self.spark.createDataFrame([], self.schema(pred))
+
     def table(self, pred: str, names: Sequence[str] | None = None) -> Any:
         """``pred``'s relation as a DataFrame: its arguments (named ``names``, default
         c0..), ``_r`` (the index of the rule of each row's first derivation, -1 for a
