@@ -195,6 +195,17 @@ def test_explain_unknown_transaction() -> None:
     assert code == 1 and "no transaction 'nope'" in err and "macau" in err
 
 
+def test_explain_without_a_transaction(tmp_path: Path) -> None:
+    many = SCENARIOS / "lpp-accumulation.yaml"
+    code, _, err = run("explain", str(many))
+    assert code == 1 and "has 4 transactions" in err and "march, july, transfer" in err
+    one = tmp_path / "one.yaml"
+    text = many.read_text("utf-8")
+    one.write_text(text[:text.index("  - {id: july")], "utf-8")
+    code, out, _ = run("explain", str(one))
+    assert code == 0 and out == run("explain", str(one), "march")[1] and "march" in out
+
+
 def test_usage_error_exit_code() -> None:
     code, _, _ = run("decide", "--format", "xml", str(SCENARIOS / "allocation.yaml"))
     assert code == 2

@@ -70,5 +70,5 @@ def test_ruled_out_names_the_decisive_fact() -> None:
              if d.transaction == "prc-parent")
     aia = next(r for r in d.ruled_out if r.exception == "AIA")
     assert aia.citation == "15 CFR 740.27(a)(1)"
-    assert "CN" in aia.reason and aia.reason.startswith("not met:")
+    assert "CN" in aia.reason and aia.reason.startswith("requires that ") and "; here, " in aia.reason
     assert all(f.startswith(str(path)) for f in aia.facts) and len(aia.facts) >= 2

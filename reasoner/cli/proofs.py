@@ -95,10 +95,11 @@ def _why_not(scenario: str, goal: str, depth: int, fmt: str, output: str | None,
 
 @click.command("explain")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.argument("transaction")
+@click.argument("transaction", required=False)
 @proof_options
-def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
-    """Explain the decision for TRANSACTION in SCENARIO.
+def explain_cmd(scenario: str, transaction: str | None, **opts: Any) -> None:
+    """Explain the decision for TRANSACTION in SCENARIO (which may be left out when the
+    scenario has only one transaction).
 
     By default, the argument a lawyer reads: scope, the license requirement, every
     exception or authorization (available, or the one condition that rules it out),
@@ -109,14 +110,22 @@ def explain_cmd(scenario: str, transaction: str, **opts: Any) -> None:
     guarded(_explain)(scenario, transaction, **opts)
 
 
-def _explain(scenario: str, transaction: str, fmt: str, output: str | None, lang: str,
+def _explain(scenario: str, transaction: str | None, fmt: str, output: str | None, lang: str,
              level: str | None, compact: bool, max_depth: int | None, regime: str | None,
              theme: str) -> None:
+    from reasoner.lang.errors import QueryError
     from reasoner.proof.explanation import explain_transaction
     from reasoner.render.argument import explanation_view
 
     level = level_of(level, compact)
     result = decided(scenario, regime)
+    if transaction is None:
+        ids = [d.transaction for d in result.decisions]
+        if len(ids) != 1:
+            raise QueryError(f"{scenario} has {len(ids)} transactions; name the one to explain",
+                             hint=f"earlog explain {scenario} {ids[0] if ids else 'TX'} "
+                             f"(transactions: {', '.join(ids) or 'none'})")
+        transaction = ids[0]
     expl = explain_transaction(result, transaction, max_depth)
     receipt = proof_receipt(result, "explain", [scenario, transaction], level, max_depth,
                             decisions=[expl.decision])

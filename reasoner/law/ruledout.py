@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -44,6 +45,15 @@ _DEPTH = 4
 _CONTRARY_CAP = 3
 
 _NEGATED_OP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "=": "!=", "!=": "="}
+# What a comparison that failed says instead, in words (numbers, then dates).
+_COMPARED = {
+    False: {"<": ("is less than", "小于"), "<=": ("is at most", "不大于"),
+            ">": ("exceeds", "大于"), ">=": ("is at least", "不小于"),
+            "=": ("equals", "等于"), "!=": ("differs from", "不等于")},
+    True: {"<": ("is before", "早于"), "<=": ("is on or before", "不晚于"),
+           ">": ("is after", "晚于"), ">=": ("is on or after", "不早于"),
+           "=": ("is", "即"), "!=": ("is not", "不是")},
+}
 
 # While a search runs, texts show its transaction as _MARK; an entry is made for a
 # transaction by putting its id in place of the mark. Only ids that no text rule reads
@@ -324,9 +334,12 @@ class RuledOutFinder:
             # A fact that takes the exception away holds: its own words are the reason.
             en, zh = why_en, why_zh
         elif why_en and self._real(why_en) != self._real(cond_en):
-            en, zh = f"not met: {cond_en} ({why_en})", f"条件未满足：{cond_zh}（{why_zh}）"
+            # The condition is framed as a requirement, never stated as if it held.
+            en = f"requires that {cond_en}; here, {why_en}"
+            zh = f"{_spaced('要求', cond_zh)}；{_spaced('而', why_zh)}"
         else:
-            en, zh = f"not met: {cond_en}", f"条件未满足：{cond_zh}"
+            en = f"requires that {cond_en}, which is not established"
+            zh = f"{_spaced('要求', cond_zh)}，而这一点未得到确立"
         # The bindings matched before the decisive condition count too: they are the
         # facts the failing test was applied to.
         facts |= self._bound_leaves(chain[-1])
@@ -510,8 +523,10 @@ class RuledOutFinder:
             a, b = eval_term(item.left, f.env), eval_term(item.right, f.env)
             if a is not FAIL and b is not FAIL:
                 a, b = self._shown(a), self._shown(b)
-                text = f"{readable(a)} {_NEGATED_OP.get(item.op, '!' + item.op)} {readable(b)}"
-                return text, text, set(), []
+                words = _COMPARED[isinstance(a, date) and isinstance(b, date)]
+                en, zh = words[_NEGATED_OP[item.op]]
+                return (f"{readable(a)} {en} {readable(b)}", f"{readable(a)} {zh} {readable(b)}",
+                        set(), [])
         return "", "", set(), []
 
     def _contrary(self, pred: str, pattern: tuple[Any, ...]) -> list[tuple[str, Row]]:
@@ -644,4 +659,8 @@ def _orders_terms(terms: Iterable[Term]) -> bool:
     return False
 
 
-
+def _spaced(words: str, text: str) -> str:
+    """Chinese ``words`` followed by ``text``, with the space Chinese typesetting puts
+    before a Latin letter or digit (要求 tx1 …, not 要求tx1 …); the mark stands for a plain id."""
+    latin = text.startswith(_MARK) or (text[:1].isascii() and text[:1].isalnum())
+    return f"{words} {text}" if latin else words + text

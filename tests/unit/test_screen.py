@@ -295,9 +295,11 @@ def test_external_sorter_is_stable_across_runs() -> None:
 
 
 def test_explain_dir_writes_proofs_of_license_required_and_indeterminate(tmp_path: Path) -> None:
+    # earlog's engine in chunks (the DuckDB engine's proofs on slices: test_screen_columnar)
     proofs = tmp_path / "proofs"
     code, stdout, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT),
-                            "--explain-dir", str(proofs), "--rejects", str(tmp_path / "r.csv"))
+                            "--engine", "earlog", "--explain-dir", str(proofs),
+                            "--rejects", str(tmp_path / "r.csv"))
     assert code == 0, err
     wanted = {r["transaction"] for r in read_csv(stdout)
               if r["outcome"] in ("license_required", "indeterminate")}
