@@ -53,9 +53,15 @@ def _parquet(src: Path, dst: Path) -> Path:
 
 @pytest.mark.parametrize("regime,fmt", [("ifr", "csv"), ("enforced", "parquet")])
 def test_generated_book_spark_equals_earlog(tmp_path: Path, screen_data: Any, regime: str,
-                                            fmt: str, spark_session: object) -> None:
+                                            fmt: str, spark_session: object,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The CSV decisions of both engines are equal byte for byte (the Spark run reading the
-    book as Parquet in the enforced regime)."""
+    book as Parquet in the enforced regime, with the settings of big books: adaptive
+    execution, several shuffle partitions)."""
+    if fmt == "parquet":
+        from reasoner.tools.screen import sparkscreen
+
+        monkeypatch.setattr(sparkscreen, "SMALL_BOOK", 0)
     ctx = screen_data.write_context(tmp_path / "context.yaml", consignees=30, seed=11)
     book = screen_data.write_rows(tmp_path / "book.csv", ROWS, "csv", consignees=30, seed=11,
                                   shuffle=0.3)

@@ -62,8 +62,8 @@ DEFAULT_EARLOG_JOBS = 1
               help="duckdb (and spark's DuckDB part): threads; earlog: worker processes (consignees are split between "
                    "them). The defaults were the fastest measured on a busy 2-core host.")
 @click.option("--memory-limit", default=None,
-              help="duckdb: a memory limit, e.g. 1GB (tables then live in a temporary "
-                   "database file and DuckDB spills to disk beyond it).")
+              help="duckdb (and spark's DuckDB part): a memory limit, e.g. 1GB (DuckDB "
+                   "spills to a temporary folder beyond it).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="earlog: rows decided together per worker (default 1000).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
