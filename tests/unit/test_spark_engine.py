@@ -111,6 +111,12 @@ def test_without_java(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "earlog[spark]" in err.value.hint
 
 
+def test_start_hint_names_the_master() -> None:
+    assert "earlog[spark]" in spark_engine._start_hint("local[2]")
+    hint = spark_engine._start_hint("spark://host:7077")
+    assert "spark://host:7077" in hint and "reachable" in hint
+
+
 def test_configure_sets_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spark_engine, "_session", None)
     monkeypatch.setattr(spark_engine, "_master", spark_engine.DEFAULT_MASTER)

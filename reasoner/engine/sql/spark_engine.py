@@ -102,11 +102,21 @@ def session() -> Any:
         try:
             spark = builder.getOrCreate()
         except Exception as exc:  # noqa: BLE001 - whatever stops the JVM from starting
-            raise EngineError(f"Spark did not start: {_first_line(exc)}", hint=SPARK_HINT) from None
+            raise EngineError(f"Spark did not start: {_first_line(exc)}",
+                              hint=_start_hint(_master)) from None
         spark.sparkContext.setLogLevel("ERROR")
         _quiet_python_loggers()
         _session = spark
         return spark
+
+
+def _start_hint(master: str) -> str:
+    """What to check when a session on ``master`` did not start: the installation
+    (local), or the cluster's master."""
+    if master.startswith("local"):
+        return SPARK_HINT
+    return (f"check that the Spark master {master} is up and reachable from this machine "
+            "(and its workers can reach back), or use --master local[*]")
 
 
 def _quiet_python_loggers() -> None:
