@@ -55,13 +55,7 @@ class Relation:
         """Add rows known to be absent (cheaper than ``add`` one by one)."""
         self.rows.update(rows)
         for key_of, idx in self._indexes.values():
-            for row in rows:
-                key = key_of(row)
-                bucket = idx.get(key)
-                if bucket is None:
-                    idx[key] = [row]
-                else:
-                    bucket.append(row)
+            _group_into(idx, key_of, rows)
 
     def replace(self, rows: Iterable[Row]) -> None:
         """Make ``rows`` the relation's rows, in the same set and index objects (a chain
@@ -70,13 +64,7 @@ class Relation:
         self.rows.update(rows)
         for key_of, idx in self._indexes.values():
             idx.clear()
-            for row in self.rows:
-                key = key_of(row)
-                bucket = idx.get(key)
-                if bucket is None:
-                    idx[key] = [row]
-                else:
-                    bucket.append(row)
+            _group_into(idx, key_of, self.rows)
 
     def index(self, cols: tuple[int, ...]) -> dict[Any, list[Row]]:
         """The rows grouped by their values in ``cols`` (at least one column)."""
@@ -84,15 +72,20 @@ class Relation:
         if entry is None:
             key_of = itemgetter(*cols)
             idx: dict[Any, list[Row]] = {}
-            for row in self.rows:
-                key = key_of(row)
-                bucket = idx.get(key)
-                if bucket is None:
-                    idx[key] = [row]
-                else:
-                    bucket.append(row)
+            _group_into(idx, key_of, self.rows)
             entry = self._indexes[cols] = (key_of, idx)
         return entry[1]
+
+
+def _group_into(idx: dict[Any, list[Row]], key_of: Callable[[Row], Any], rows: Iterable[Row]) -> None:
+    """Append each row to its key's bucket of ``idx``."""
+    for row in rows:
+        key = key_of(row)
+        bucket = idx.get(key)
+        if bucket is None:
+            idx[key] = [row]
+        else:
+            bucket.append(row)
 
 
 def _num(v: Any) -> bool:

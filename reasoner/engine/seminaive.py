@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import threading
 from operator import itemgetter
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 
 from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import EngineError
 from reasoner.engine.gcpause import gc_paused
 from reasoner.engine.limits import Budget, current_limits
-from reasoner.lang.ir import BodyItem, Fact, Literal, Rule, Value, Var, variables
+from reasoner.lang.ir import BodyItem, Fact, Literal, Rule, Value, Var, body_preds, variables
 from reasoner.engine.model import Derivation, Model, Row
 from reasoner.engine.plan import FAIL, Env, Plan, Relation, compile_body, compile_term
 
-__all__ = ["SemiNaiveEngine", "Provenance", "solve"]
+__all__ = ["SemiNaiveEngine", "Provenance", "Staged", "solve"]
 
 
 class _CompiledRule:
@@ -108,8 +108,23 @@ class SemiNaiveEngine:
 def _evaluate(checked: CheckedProgram, facts: Iterable[Fact], provenance: bool) -> Model:
     rels: dict[str, Relation] = {p: Relation() for p in checked.arity}
     given: dict[tuple[str, Row], Fact] = {}
-    for fact in (*checked.program.facts, *facts):
-        want = checked.arity.get(fact.pred)
+    _load((*checked.program.facts, *facts), checked.arity, rels, given)
+    prov = Provenance() if provenance else None
+    budget = Budget(current_limits())
+    for compiled, recursive in _compiled(checked):
+        _run_stratum(compiled, rels, recursive, prov, budget)
+    return Model({p: r.rows for p, r in rels.items()}, prov, given)
+
+
+def _load(facts: Iterable[Fact], arity: Mapping[str, int], rels: dict[str, Relation],
+          given: dict[tuple[str, Row], Fact]) -> None:
+    """Add given facts to their relations (the first of equal facts is the given one).
+
+    Raises:
+        EngineError: a fact has the wrong arity.
+    """
+    for fact in facts:
+        want = arity.get(fact.pred)
         if want is None:
             rels[fact.pred] = Relation()
         elif want != len(fact.values):
@@ -118,11 +133,94 @@ def _evaluate(checked: CheckedProgram, facts: Iterable[Fact], provenance: bool) 
                 fact.span, "check the fact file against the predicate's declaration")
         if rels[fact.pred].add(fact.values):
             given[(fact.pred, fact.values)] = fact
-    prov = Provenance() if provenance else None
-    budget = Budget(current_limits())
-    for compiled, recursive in _compiled(checked):
-        _run_stratum(compiled, rels, recursive, prov, budget)
-    return Model({p: r.rows for p, r in rels.items()}, prov, given)
+
+
+class Staged:
+    """One program over facts of which some predicates' (``varying``) change from one
+    evaluation to the next: the strata that do not depend on them are evaluated once,
+    with provenance, and the others at each ``finish``.
+
+    ``finish(facts, provenance)`` is the model that ``evaluate`` computes over the facts
+    given here plus ``facts``: a stratum's rows and first derivations follow from its
+    inputs alone, and the strata evaluated once read no row that ``facts`` can change.
+
+    Args:
+        checked: a program that passed ``checks.check``.
+        facts: the given facts that stay.
+        varying: the predicates whose facts ``finish`` adds.
+
+    Raises:
+        EngineError: a given fact has the wrong arity.
+    """
+
+    def __init__(self, checked: CheckedProgram, facts: Iterable[Fact],
+                 varying: Collection[str]) -> None:
+        self.checked = checked
+        strata = _compiled(checked)
+        late = _late(checked, strata, varying)
+        self._late = [strata[i] for i in sorted(late)]
+        self._moving = {cr.rule.head.pred for compiled, _ in self._late for cr in compiled}
+        self._moving.update(varying)
+        self._rels: dict[str, Relation] = {p: Relation() for p in checked.arity}
+        self._given: dict[tuple[str, Row], Fact] = {}
+        every = (*checked.program.facts, *facts)
+        self._kept = [f for f in every if f.pred in self._moving]
+        _load((f for f in every if f.pred not in self._moving), checked.arity,
+              self._rels, self._given)
+        self._prov = Provenance()
+        with gc_paused():
+            budget = Budget(current_limits())
+            for i, (compiled, recursive) in enumerate(strata):
+                if i not in late:
+                    _run_stratum(compiled, self._rels, recursive, self._prov, budget)
+
+    def finish(self, facts: Iterable[Fact] = (), provenance: bool = True) -> Model:
+        """The model over the facts given at construction and ``facts``, whose predicates
+        must be among ``varying`` (without provenance, the model has none).
+
+        Raises:
+            ValueError: a fact of a predicate that is not varying.
+            EngineError: a fact has the wrong arity.
+        """
+        extra = tuple(facts)
+        fixed = sorted({f.pred for f in extra} - self._moving)
+        if fixed:
+            raise ValueError(f"facts of predicates that do not vary: {', '.join(fixed)}")
+        rels = dict(self._rels)
+        for p in self._moving:
+            if p in rels:
+                rels[p] = Relation()
+        given = dict(self._given)
+        _load((*self._kept, *extra), self.checked.arity, rels, given)
+        prov: Provenance | None = None
+        if provenance:
+            prov = Provenance()
+            prov.records.update(self._prov.records)
+        with gc_paused():
+            budget = Budget(current_limits())
+            for compiled, recursive in self._late:
+                _run_stratum(compiled, rels, recursive, prov, budget)
+        return Model({p: r.rows for p, r in rels.items()}, prov, given)
+
+
+def _late(checked: CheckedProgram, strata: list[tuple[list[_CompiledRule], set[str]]],
+          varying: Collection[str]) -> set[int]:
+    """The strata (by position) that read, through any chain of rules, a varying predicate
+    or a predicate of such a stratum."""
+    moving = set(varying)
+    late: set[int] = set()
+    grew = True
+    while grew:
+        grew = False
+        for i, (compiled, _) in enumerate(strata):
+            if i in late:
+                continue
+            if any(cr.rule.head.pred in moving or not moving.isdisjoint(body_preds(cr.rule.body))
+                   for cr in compiled):
+                late.add(i)
+                moving.update(cr.rule.head.pred for cr in compiled)
+                grew = True
+    return late
 
 
 # Compiled strata of recently evaluated programs, per thread (plans are reused
@@ -241,10 +339,17 @@ class Provenance(Mapping[tuple[str, Row], Derivation]):
             return 0
         rule, _, scan_slots = env[-1]
         mask: int = marks[rule]
+        records = self.records
         for pred, slot in scan_slots:
             premise = (pred, env[slot])
             sub = memo.get(premise)
-            mask |= self.rule_closure(premise, marks, memo) if sub is None else sub
+            if sub is None:
+                rows = records.get(pred)
+                if rows is None or env[slot] not in rows:  # a given fact (no call for it)
+                    sub = memo[premise] = 0
+                else:
+                    sub = self.rule_closure(premise, marks, memo)
+            mask |= sub
         memo[key] = mask
         return mask
 

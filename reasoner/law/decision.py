@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 from reasoner.engine import Engine, Model, get_engine
 from reasoner.engine.model import Derivation, Row
 from reasoner.engine.gcpause import gc_paused
-from reasoner.engine.seminaive import Provenance
+from reasoner.engine.seminaive import Provenance, SemiNaiveEngine, Staged
 from reasoner.lang.errors import EngineError
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.ir import Fact, Rule, Value, body_preds
@@ -88,7 +88,9 @@ def decide(
     The model is evaluated with an assumed set of LPP shipments and evaluated
     again until the assumptions hold (see ``_Shipments``): usually two
     evaluations, each linear in the transactions (the rulebook carries each
-    (consignee, year) total along ``tx_slot_prev``).
+    (consignee, year) total along ``tx_slot_prev``). With earlog's evaluator,
+    the rules that do not depend on LPP shipments are evaluated once
+    (``seminaive.Staged``).
 
     Args:
         scenario: a validated scenario.
@@ -123,15 +125,14 @@ def _decide(scenario: Scenario, book: Rulebook, as_of: _dt.date | None, eng: Eng
     shipments = _Shipments(slots, history)
     # a large scenario's first evaluation only finds the LPP-only rows: no derivations
     traced = len(order) < _SKETCH_FROM
+    evaluate = _evaluator(eng, book, base)
     rounds = 0
     while True:
         rounds += 1
         if progress is not None:
             progress(f"{scenario.id}: evaluation {rounds} ({len(order)} transactions, "
                      f"{shipments.settled} settled)")
-        facts = (*base, *shipments.facts())
-        model = _evaluate(eng, book, facts) if traced else \
-            eng.evaluate(_sketch(book), facts, provenance=False)
+        model = evaluate(shipments.facts(), traced)
         view = DecisionView(model, book)
         if shipments.check(view) and traced:
             break
@@ -142,10 +143,28 @@ def _decide(scenario: Scenario, book: Rulebook, as_of: _dt.date | None, eng: Eng
     return ScenarioDecisions(scenario, book, decisions, model)
 
 
-# Scenarios with this many transactions get a first evaluation without derivations,
-# of only the rules that LPP use is read from (``_sketch``).
+# Scenarios with this many transactions get a first evaluation without derivations
+# (with earlog's evaluator, of the rules that LPP shipments change; else, of only the
+# rules that LPP use is read from: ``_sketch``).
 _SKETCH_FROM = 500
 _SKETCHES: dict[int, tuple[CheckedProgram, CheckedProgram]] = {}
+# The facts that change from one evaluation of ``decide`` to the next.
+_VARYING = ("lpp_shipped",)
+
+
+def _evaluator(eng: Engine, book: Rulebook, base: tuple[Fact, ...]
+               ) -> Callable[[list[Fact], bool], Model]:
+    """Evaluates the rulebook over ``base`` and the assumed shipments, with derivations
+    or not (then perhaps of a sketch)."""
+    if isinstance(eng, SemiNaiveEngine):
+        staged = Staged(book.checked, base, _VARYING)
+        return lambda shipped, traced: staged.finish(shipped, provenance=traced)
+
+    def evaluate(shipped: list[Fact], traced: bool) -> Model:
+        facts = (*base, *shipped)
+        return _evaluate(eng, book, facts) if traced else \
+            eng.evaluate(_sketch(book), facts, provenance=False)
+    return evaluate
 
 
 def _sketch(book: Rulebook) -> CheckedProgram:

@@ -33,7 +33,7 @@ from reasoner.lang.ir import (
     Aggregate, BodyItem, Call, Comparison, Const, Literal, Rule, Term, Value, Var, variables,
 )
 from reasoner.lang.labels import UNKNOWN, LabelBook, drop_unknown, fill, item_text, readable
-from reasoner.law.slices import Reads, Shared, abstract, concrete
+from reasoner.law.slices import Reads, Shared, abstract, concrete, is_relative, relative
 
 __all__ = ["RuledOut", "RuledOutFinder"]
 
@@ -105,13 +105,17 @@ class _Failure:
 class _Entry:
     """A ruled-out entry as a search finds it: its texts show the transaction as the
     search's mark; its facts are the given facts that name the transaction, written with
-    ``slices.THIS`` for it, and the (file, line) of the others."""
+    ``slices.THIS`` for it (``linked``: those that also name other transactions, written
+    with OTHER for them; ``linked_lines``: their lines for the transaction searched), and
+    the (file, line) of the others."""
 
     exception: str
     citation: str
     reason: str
     reason_zh: str
     facts: tuple[tuple[str, Row], ...]
+    linked: tuple[tuple[str, Row], ...]
+    linked_lines: frozenset[tuple[str, int]]
     lines: frozenset[tuple[str, int]]
     kind: str
     uncertainties: tuple[str, ...] = ()
@@ -163,6 +167,7 @@ class RuledOutFinder:
         self._ordered: dict[int, bool] = {}
         self._item_vars: dict[int, tuple[BodyItem, set[str]]] = {}
         self._plain: dict[str, bool] = {}  # per transaction: whether texts may show it as the mark
+        self._line_texts: dict[tuple[str, int], str] = {}  # "file:line"
 
     def ruled_out(self, tid: str, code: str) -> RuledOut:
         """Why ``code`` is not available for transaction ``tid`` (the caller knows it is not)."""
@@ -172,29 +177,49 @@ class RuledOutFinder:
                 and self.model.provenance is not None
         shared = self._shared if plain else None
         entry = shared.find(tid, code) if shared is not None else None
-        if entry is None:
-            entry = self._search(tid, code, _MARK if plain else tid)
-            if shared is not None and self.reads.shareable:
-                shared.keep(tid, code, self.reads.read, entry)
-        return self._made(entry, tid)
+        if entry is not None:
+            made = self._made(entry, tid)
+            if made is not None:
+                return made
+        entry = self._search(tid, code, _MARK if plain else tid)
+        if shared is not None and self.reads.shareable:
+            shared.keep(tid, code, self.reads.read, entry)
+        made = self._made(entry, tid, searched=True)
+        assert made is not None
+        return made
 
-    def _made(self, entry: _Entry, tid: str) -> RuledOut:
-        """The entry for ``tid``."""
+    def _made(self, entry: _Entry, tid: str, searched: bool = False) -> RuledOut | None:
+        """The entry for ``tid``, whose search found it or not (then None when a linked
+        fact has no one row for ``tid``, which the sharing's invariant rules out)."""
         en, zh = entry.reason, entry.reason_zh
         if _MARK in en:
             en = en.replace(_MARK, tid)
         if _MARK in zh:
             zh = zh.replace(_MARK, tid)
         lines: set[tuple[str, int]] | frozenset[tuple[str, int]] = entry.lines
-        if entry.facts:
+        if entry.facts or entry.linked:
             given = self.model.given
             lines = set(lines)
             for p, row in entry.facts:
                 fact = given.get((p, concrete(row, tid)))
                 if fact is not None:
                     lines.add((fact.span.file, fact.span.line))
-        facts = tuple(f"{file}:{line}" for file, line in sorted(lines))
-        return RuledOut(entry.exception, entry.citation, en, zh, facts, entry.kind,
+            if searched:
+                lines |= entry.linked_lines
+            for p, row in () if searched else entry.linked:
+                own = self.reads.resolve(p, row, tid)
+                if own is None:
+                    return None
+                fact = given.get((p, own))
+                if fact is not None:
+                    lines.add((fact.span.file, fact.span.line))
+        texts, facts = self._line_texts, []
+        for at in sorted(lines):
+            text = texts.get(at)
+            if text is None:
+                text = texts[at] = f"{at[0]}:{at[1]}"
+            facts.append(text)
+        return RuledOut(entry.exception, entry.citation, en, zh, tuple(facts), entry.kind,
                         entry.uncertainties, entry.raised)
 
     def _search(self, tid: str, code: str, mark: str) -> _Entry:
@@ -235,31 +260,43 @@ class RuledOutFinder:
         return text.replace(self._mark, str(self._tid)) if self._mark else text
 
     def _shown(self, v: Any) -> Any:
-        return self._mark if v == self._tid and isinstance(v, str) else v
+        """``v`` as texts show it (a text that shows another transaction is not shared)."""
+        if v == self._tid and isinstance(v, str):
+            return self._mark
+        if v in self._txs:
+            self.reads.unshared()
+        return v
 
     def _shown_env(self, env: Env) -> Env:
-        tid = self._tid
-        if tid is None or tid not in env.values():
+        if self._txs.isdisjoint(env.values()):
             return env
         return {k: self._shown(v) for k, v in env.items()}
 
     def _shown_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
-        return tuple(self._shown(v) for v in row) if self._tid in row else row
+        return row if self._txs.isdisjoint(row) else tuple(self._shown(v) for v in row)
 
-    def _entry_facts(self, facts: Iterable[tuple[str, Row]]
-                     ) -> tuple[tuple[tuple[str, Row], ...], frozenset[tuple[str, int]]]:
-        """The facts of an entry (see ``_Entry``): those naming the transaction, and the
-        lines of the others."""
-        tid, given = self._tid, self.model.given
-        named, lines = [], set()
+    def _entry_facts(self, facts: Iterable[tuple[str, Row]]) -> tuple[
+            tuple[tuple[str, Row], ...], tuple[tuple[str, Row], ...], frozenset[tuple[str, int]],
+            frozenset[tuple[str, int]]]:
+        """The facts of an entry (see ``_Entry``): those naming the transaction (and no
+        other), those naming it and others and their lines, and the lines of the rest."""
+        tid, given, txs = self._tid, self.model.given, self._txs
+        named, linked, lines, linked_lines = [], [], set(), set()
         for p, row in facts:
             if tid in row:
-                named.append((p, abstract(row, tid)))
+                shown = relative(row, tid, txs)
+                if is_relative(shown):
+                    linked.append((p, shown))
+                    fact = given.get((p, row))
+                    if fact is not None:
+                        linked_lines.add((fact.span.file, fact.span.line))
+                else:
+                    named.append((p, abstract(row, tid)))
             else:
                 fact = given.get((p, row))
                 if fact is not None:
                     lines.add((fact.span.file, fact.span.line))
-        return tuple(named), frozenset(lines)
+        return tuple(named), tuple(linked), frozenset(linked_lines), frozenset(lines)
 
     # ---- an exception taken away, pending or inapplicable: a rule that holds ----------
 
@@ -319,8 +356,8 @@ class RuledOutFinder:
         top = self._best_failure("candidate", (tid, code))
         if top is None:
             en = f"no provision makes {code} available for {self._mark}"
-            return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", (), frozenset(),
-                          "fails")
+            return _Entry(code, "", en, f"没有条款使 {code} 适用于 {self._mark}", (), (),
+                          frozenset(), frozenset(), "fails")
         chain = [top]
         while len(chain) < _DEPTH:
             deeper = self._derived_failure(chain[-1])
@@ -354,6 +391,8 @@ class RuledOutFinder:
         key = (pred, pattern)
         if key in self._failures:
             return self._failures[key]
+        if any(v != self._tid and v in self._txs for v in pattern if v is not None):
+            self.reads.unshared()  # rules whose head constants another transaction may equal
         self._failures[key] = found = self._find_failure(pred, pattern)
         return found
 
@@ -410,6 +449,8 @@ class RuledOutFinder:
         for i in order:
             if self._ordering(body[i], i < len(rule.body)):
                 self._unshare_if_bound(body[i], frontier)
+            if not isinstance(body[i], Literal):
+                self._unshare_if_other(body[i], frontier)
             nxt: list[tuple[Env, tuple[tuple[int, tuple[str, Row] | None], ...]]] = []
             for cur, trail in frontier:
                 for new, match in step(body[i], cur, self.reads):
@@ -450,6 +491,17 @@ class RuledOutFinder:
             if tid in env.values() if names is None else any(env.get(n) == tid for n in names):
                 self.reads.unshared()
                 return
+
+    def _unshare_if_other(self, item: BodyItem, frontier: list[tuple[Env, Any]]) -> None:
+        """Unshare the search if the comparison or aggregate ``item`` reads a value that
+        names another transaction (``slices``: only its being one may count)."""
+        names, tid, txs = self._vars(item), self._tid, self._txs
+        for env, _ in frontier:
+            for n in names:
+                v = env.get(n)
+                if v is not None and v != tid and v in txs:
+                    self.reads.unshared()
+                    return
 
     def _derived_failure(self, f: _Failure) -> _Failure | None:
         """The failure one level down, when ``f`` stopped at a positive derived condition."""

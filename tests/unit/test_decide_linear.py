@@ -9,6 +9,7 @@ import time
 import pytest
 
 from reasoner.engine import get_engine
+from reasoner.engine.seminaive import Staged
 from reasoner.lang.ir import Fact
 from reasoner.law.decision import (Decision, DecisionView, decide, input_facts, lpp_use,
                                    slot_chain)
@@ -106,3 +107,23 @@ def test_the_first_sketch_evaluation_changes_nothing(monkeypatch: pytest.MonkeyP
     sketched = decide(scn, progress=notes.append)
     assert sketched.decisions == plain.decisions
     assert len([n for n in notes if "evaluation" in n]) >= 2
+
+
+def test_a_staged_evaluation_equals_a_whole_one() -> None:
+    """The strata LPP shipments do not reach are evaluated once; each finish with other
+    shipments gives the model (rows, given facts, first derivations) of a whole evaluation."""
+    book = load_rulebook("ifr")
+    scn = _mixed(40, seed=7)
+    base = (*input_facts(scn), *slot_chain([sorted(scn.transactions, key=lambda t: t.date)]))
+    staged = Staged(book.checked, base, ("lpp_shipped",))
+    txs = sorted(scn.transactions, key=lambda t: t.date)
+    for shipped in ([], [Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, 15832, tx.id),
+                              tx.span) for tx in txs[:5]]):
+        whole = get_engine("earlog").evaluate(book.checked, (*base, *shipped))
+        part = staged.finish(shipped)
+        assert part.relations == whole.relations and part.given == whole.given
+        assert whole.provenance is not None and part.provenance is not None
+        assert dict(part.provenance.items()) == dict(whole.provenance.items())
+        assert staged.finish(shipped, provenance=False).relations == whole.relations
+    with pytest.raises(ValueError, match="tx_date"):
+        staged.finish([Fact("tx_date", ("t0", dt.date(2025, 1, 1)), txs[0].span)])

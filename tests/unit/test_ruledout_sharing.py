@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 
+from reasoner.engine.model import Model
 from reasoner.law.decision import EXCEPTION_CODES, ScenarioDecisions, decide
 from reasoner.law.rulebook import is_rulebook_file
 from reasoner.law.ruledout import RuledOutFinder
 from reasoner.law.scenario import Scenario, load_scenario, parse_scenario
+from reasoner.law.slices import Reads, Shared, relative
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((REPO / "facts" / "scenarios").glob("*.yaml"))
@@ -83,8 +85,9 @@ class _Counting(RuledOutFinder):
 
 def test_alike_transactions_are_searched_once() -> None:
     """One consignee, one item, three days: a search per code, and per date for AIA (its
-    search reads the date); LPP's reads name the earlier shipments, so it is searched for
-    every transaction."""
+    search reads the date); LPP's reads name the earlier transaction of the slot (its
+    running total comes through it), which forms write as another transaction: a search
+    for the slot's first transaction, and one per date for the rest (they read the date)."""
     rows = "".join(f"  - {{id: t{k}, type: export, date: 2025-03-0{1 + k % 3}, exporter: nvidia_us, "
                    "from: US, to: SG, ultimate_consignee: sg_a, item: h100, quantity: 2000, "
                    "end_use: inference}\n" for k in range(60))
@@ -94,4 +97,38 @@ def test_alike_transactions_are_searched_once() -> None:
     for d in result.decisions:
         assert len(d.ruled_out) == len(EXCEPTION_CODES)
         assert tuple(finder.ruled_out(d.transaction, r.exception) for r in d.ruled_out) == d.ruled_out
-    assert finder.searches == {"AIA": 3, "ACM": 1, "LPP": 60, "NAC": 1, "ACA": 1, "UVEU": 1, "NVEU": 1}
+    assert finder.searches == {"AIA": 3, "ACM": 1, "LPP": 4, "NAC": 1, "ACA": 1, "UVEU": 1, "NVEU": 1}
+
+
+def _reads() -> Reads:
+    rows = {"tx": {("a",), ("b",), ("p",), ("q",)},
+            "prev": {("a", "p"), ("b", "q"), ("b", "p")}, "shipped": {("p", 5)}}
+    model = Model(rows, {}, {})
+    return Reads(model, frozenset(r[0] for r in rows["tx"]))
+
+
+def test_a_read_naming_another_transaction_is_shared_only_when_anchored() -> None:
+    reads = _reads()
+    reads.begin("a")  # a's one earlier transaction: b's would be the one alike
+    assert reads.rows("prev", ("a", None)) == (("a", "p"),) and reads.holds("prev", ("a", "p"))
+    assert reads.shareable and reads.read == {("rows", "prev", 0)}
+    reads.begin("b")  # two rows alike: which one b's read finds depends on their ids
+    assert reads.holds("prev", ("b", "q")) and not reads.shareable
+    reads.begin("b")
+    reads.rows("prev", ("b", None))  # two rows naming other transactions: their order
+    assert not reads.shareable
+    reads.begin("a")  # a read about another transaction alone
+    assert reads.rows("shipped", ("p", None)) == (("p", 5),) and not reads.shareable
+    reads.end()
+
+
+def test_forms_write_other_transactions_alike_and_entries_find_their_own_rows() -> None:
+    reads = _reads()
+    assert relative(("a", "p", 5, "p", "q"), "a", reads.txs) == \
+        relative(("b", "q", 5, "q", "p"), "b", reads.txs)
+    assert relative(("a", "p", "p"), "a", reads.txs) != relative(("a", "p", "q"), "a", reads.txs)
+    shared: Shared[int] = Shared(reads, lambda f: True)
+    shared.keep("a", "goal", {("rows", "prev", 0)}, 1)
+    assert shared.find("b", "goal") is None  # b has two earlier transactions, a one
+    assert reads.resolve("prev", relative(("a", "p"), "a", reads.txs), "a") == ("a", "p")
+    assert reads.resolve("prev", relative(("a", "p"), "a", reads.txs), "b") is None
