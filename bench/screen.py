@@ -7,8 +7,9 @@ Run: python bench/screen.py --engines [--engine-rows 1000000] [--engine-jobs 1]
 
 ``--engines``: every screening engine on the same generated book (``--engine earlog``,
 ``--engine duckdb``, and ``--engine spark`` where that engine exists and pyspark is
-installed): seconds, rows/s and peak memory (the process tree, sampled every 50 ms) with
-speed and memory as ratios to earlog's, whether the output files are byte-identical, and
+installed): seconds, rows/s and peak memory (the process tree, sampled every 50 ms: for
+spark, the JVM Spark starts and its Python workers included) with speed and memory as
+ratios to earlog's and to duckdb's, whether the output files are byte-identical, and
 the load average of the host while it ran (the development host has 2 cores shared with
 other jobs); then a ``--parquet-rows`` book in Parquet on DuckDB under a memory limit.
 
@@ -283,10 +284,10 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _engines() -> list[str]:
-    """The screening engines this checkout has: earlog, duckdb, and spark when its module
-    exists and pyspark is installed (the hook another change fills)."""
+    """The screening engines this checkout has: earlog, duckdb, and spark when its screen
+    exists and pyspark is installed."""
     found = ["earlog", "duckdb"]
-    spark = REPO / "reasoner" / "engine" / "sql" / "spark_engine.py"
+    spark = REPO / "reasoner" / "tools" / "screen" / "sparkscreen.py"
     if spark.exists() and importlib.util.find_spec("pyspark") is not None:
         found.append("spark")
     return found
@@ -337,16 +338,18 @@ def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
     files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in order}
     outs = {e: f.read_bytes() for e, f in files.items()}
     same = len(set(outs.values())) == 1
-    base = found["earlog"]
+    base, duck = found["earlog"], found["duckdb"]
     print()
     print(f"engines on the same generated {rows:,}-row book "
           f"({f'--jobs {jobs}' if jobs else 'each engine its default --jobs'}; output files "
           f"byte-identical: {same})")
     print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
-                 "memory vs earlog", "host load after"],
+                 "memory vs earlog", "speed vs duckdb", "memory vs duckdb", "host load after"],
                 [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
                   f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
-                  f"x{r['tree_kb'] / base['tree_kb']:.2f}", loads[e].split(",")[0]]
+                  f"x{r['tree_kb'] / base['tree_kb']:.2f}",
+                  f"x{duck['seconds'] / r['seconds']:.2f}",
+                  f"x{r['tree_kb'] / duck['tree_kb']:.2f}", loads[e].split(",")[0]]
                  for e, r in found.items()]), flush=True)
     for f in files.values():
         f.unlink(missing_ok=True)

@@ -34,3 +34,15 @@ def screen_data() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def spark_session() -> object:
+    """The process's Spark session (``local[*]``), started once for every Spark test;
+    the test is skipped, saying why, where pyspark or Java is missing."""
+    pytest.importorskip("pyspark", reason="the spark engine's tests need pyspark (earlog[spark])")
+    from reasoner.engine.sql import spark_engine
+
+    if not spark_engine.java_found():
+        pytest.skip("the spark engine's tests need Java 17+ ('java' on PATH or in JAVA_HOME)")
+    return spark_engine.session()

@@ -12,7 +12,7 @@ from reasoner.lang.errors import EarlogError
 from reasoner.lang.ir import Value, format_value
 from reasoner.tools.screen.files import write_atomic
 
-__all__ = ["LEVELS", "level_of", "warn_without_cjk_font", "SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value"]
+__all__ = ["LEVELS", "level_of", "warn_without_cjk_font", "SOURCES", "fail", "guarded", "write_output", "cell", "table", "PROOF_FORMATS", "BINARY_FORMATS", "proof_options", "emit_proof", "decided", "command_text", "proof_receipt", "json_value", "master_option", "use_master"]
 
 # Texts that did not come from files (e.g. a query typed on the command line),
 # so that diagnostics can show their excerpt.
@@ -181,3 +181,26 @@ def json_value(v: Value) -> Any:
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+def master_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The ``--master`` option of the commands that take ``--engine``."""
+    return click.option(
+        "--master", default=None, metavar="URL",
+        help="With --engine spark: the Spark master, e.g. local[2], spark://host:7077, "
+             "yarn (default local[*], Spark in this process).")(fn)
+
+
+def use_master(engine: str, master: str | None) -> None:
+    """Point the Spark engine at ``master``.
+
+    Raises:
+        click.UsageError: ``--master`` without ``--engine spark``.
+    """
+    if master is None:
+        return
+    if engine != "spark":
+        raise click.UsageError("--master applies to --engine spark only")
+    from reasoner.engine.sql.spark_engine import configure
+
+    configure(master=master)

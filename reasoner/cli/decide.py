@@ -8,7 +8,8 @@ from typing import Any
 import click
 
 from reasoner.engine import ENGINES
-from reasoner.cli.common import command_text, guarded, table, write_output
+from reasoner.cli.common import (command_text, guarded, master_option, table, use_master,
+                                 write_output)
 
 __all__ = ["decide_cmd"]
 
@@ -23,10 +24,11 @@ __all__ = ["decide_cmd"]
               help="Read the law at this date (YYYY-MM-DD) instead of each transaction's date.")
 @click.option("--engine", type=click.Choice(ENGINES), default="earlog", show_default=True,
               help="Evaluation backend.")
+@master_option
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of stdout.")
 def decide_cmd(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: Any,
-               engine: str, output: str | None) -> None:
+               engine: str, master: str | None, output: str | None) -> None:
     """Decide every transaction of each SCENARIO file (YAML).
 
     For each transaction: is a license required, which exceptions or
@@ -38,6 +40,7 @@ def decide_cmd(scenarios: tuple[str, ...], fmt: str, regime: str | None, as_of: 
     (SCENARIOS.md), never wrapped: one file writes that object; several files
     write JSON Lines, one object per line, in the order given.
     """
+    use_master(engine, master)
     guarded(_decide)(scenarios, fmt, regime, as_of.date() if as_of else None, engine, output)
 
 

@@ -11,7 +11,8 @@ import click
 from reasoner.engine import ENGINES
 from reasoner.lang.errors import EarlogError, QueryError, decode_text
 from reasoner.tools.screen.files import write_atomic
-from reasoner.cli.common import SOURCES, cell, guarded, json_value, table, write_output
+from reasoner.cli.common import (SOURCES, cell, guarded, json_value, master_option, table,
+                                 use_master, write_output)
 
 if TYPE_CHECKING:
     from reasoner.lang.checks import CheckedProgram
@@ -66,7 +67,9 @@ def _with_reference_facts(files: tuple[str, ...]) -> tuple[str, ...]:
               help="With a scenario: reading of the law (default: the scenario's own).")
 @click.option("--engine", type=click.Choice(ENGINES), default="earlog", show_default=True,
               help="Evaluation backend.")
-def query_cmd(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engine: str) -> None:
+@master_option
+def query_cmd(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, engine: str,
+              master: str | None) -> None:
     """Answer GOAL over rule FILES (.dl) or over one scenario (.yaml) with the rulebook.
 
     GOAL is a conjunction of atoms, negations and comparisons in the rule language,
@@ -78,6 +81,7 @@ def query_cmd(files: tuple[str, ...], goal: str, fmt: str, regime: str | None, e
       earlog query facts/scenarios/tier3-links.yaml queries/denied.dlq
       earlog query rules.dl 'path(X, "b"), X != "a"'
     """
+    use_master(engine, master)
     guarded(_query)(files, goal, fmt, regime, engine)
 
 

@@ -11,7 +11,7 @@ import click
 
 from reasoner.lang.errors import EarlogError
 from reasoner.tools.screen.files import write_atomic
-from reasoner.cli.common import guarded, table
+from reasoner.cli.common import guarded, master_option, table, use_master
 
 __all__ = ["screen_cmd"]
 
@@ -28,10 +28,13 @@ DEFAULT_EARLOG_JOBS = 1
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--context", "context_path", required=True, type=click.Path(dir_okay=False),
               help="Scenario YAML without transactions: parties, items, models, history, regime.")
-@click.option("--engine", type=click.Choice(["duckdb", "earlog"]), default="duckdb",
+@click.option("--engine", type=click.Choice(["duckdb", "earlog", "spark"]), default="duckdb",
               show_default=True,
               help="duckdb: the rulebook compiled to SQL, the whole book at once; earlog: "
-                   "earlog's own evaluator, chunk by chunk (streams with --no-sort).")
+                   "earlog's own evaluator, chunk by chunk (streams with --no-sort); spark: "
+                   "the compiled strata and the LPP fold on Spark (--master), the decision "
+                   "fields on DuckDB.")
+@master_option
 @click.option("--input-format", type=click.Choice(["csv", "jsonl", "parquet"]), default=None,
               help="Format of FILE (default: by extension, .csv, .jsonl or .parquet).")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv",
@@ -55,17 +58,18 @@ DEFAULT_EARLOG_JOBS = 1
                    "streams the rows instead and rejects a row dated before an earlier row of "
                    "the same consignee and calendar year.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              show_default="duckdb: the CPUs; earlog: 1",
-              help="duckdb: threads; earlog: worker processes (consignees are split between "
+              show_default="duckdb, spark: the CPUs; earlog: 1",
+              help="duckdb (and spark's DuckDB part): threads; earlog: worker processes (consignees are split between "
                    "them). The defaults were the fastest measured on a busy 2-core host.")
 @click.option("--memory-limit", default=None,
-              help="duckdb: a memory limit, e.g. 1GB (tables then live in a temporary "
-                   "database file and DuckDB spills to disk beyond it).")
+              help="duckdb (and spark's DuckDB part): a memory limit, e.g. 1GB (DuckDB "
+                   "spills to a temporary folder beyond it).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=None,
               help="earlog: rows decided together per worker (default 1000).")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Progress on stderr: rows decided, rate and time left.")
-def screen_cmd(file: str, context_path: str, engine: str, input_format: str | None, fmt: str,
+def screen_cmd(file: str, context_path: str, engine: str, master: str | None,
+               input_format: str | None, fmt: str,
                output: str | None, rejects: str | None, explain_dir: str | None,
                explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
                jobs: int | None, memory_limit: str | None, chunk_size: int | None,
@@ -100,7 +104,8 @@ def screen_cmd(file: str, context_path: str, engine: str, input_format: str | No
     """
     if fmt == "parquet" and output in (None, "-"):
         raise click.UsageError("--format parquet needs -o FILE")
-    run = _screen_earlog if engine == "earlog" else _screen_duckdb
+    use_master(engine, master)
+    run = {"earlog": _screen_earlog, "duckdb": _screen_duckdb, "spark": _screen_spark}[engine]
     code = guarded(run)(file, context_path, input_format, fmt, output, rejects, explain_dir,
                         explain_format, regime, as_of.date() if as_of else None, sort_rows,
                         jobs, chunk_size, progress, memory_limit)
@@ -182,20 +187,34 @@ def _file_order(results: Iterable[Any]) -> Iterator[Any]:
 # ---- DuckDB, set-at-a-time --------------------------------------------------------------
 
 
-def _screen_duckdb(file: str, context_path: str, input_format: str | None, fmt: str,
-                   output: str | None, rejects: str | None, explain_dir: str | None,
-                   explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
-                   jobs: int | None, chunk_size: int | None, progress: bool,
-                   memory_limit: str | None) -> int:
-    """Validate and stage every row, decide the book at once, write."""
+def _screen_duckdb(*args: Any) -> int:
+    """Validate and stage every row, decide the book at once on DuckDB, write."""
     from reasoner.tools.screen.columnar import ColumnarScreen
+
+    return _screen_columnar(ColumnarScreen, *args)
+
+
+def _screen_spark(*args: Any) -> int:
+    """As ``_screen_duckdb``, with the strata and the LPP fold on Spark."""
+    from reasoner.tools.screen.sparkscreen import SparkScreen
+
+    return _screen_columnar(SparkScreen, *args)
+
+
+def _screen_columnar(make: Any, file: str, context_path: str, input_format: str | None, fmt: str,
+                     output: str | None, rejects: str | None, explain_dir: str | None,
+                     explain_format: str, regime: str | None, as_of: Any, sort_rows: bool,
+                     jobs: int | None, chunk_size: int | None, progress: bool,
+                     memory_limit: str | None) -> int:
+    """Validate and stage every row, decide the book at once (``make``: the screen's
+    class), write."""
     from reasoner.tools.screen.files import input_format as pick_format, read_rows
     from reasoner.tools.screen.screener import PROOF_OUTCOMES, Summary
 
     kind = pick_format(file, input_format)
     context, rejects_path, proof_dir = _setup(file, context_path, output, rejects, explain_dir)
-    screen = ColumnarScreen(context, file, regime=regime, as_of=as_of, sort=sort_rows,
-                            threads=jobs, memory_limit=memory_limit)
+    screen = make(context, file, regime=regime, as_of=as_of, sort=sort_rows,
+                  threads=jobs, memory_limit=memory_limit)
     rej = _rejects_file(rejects_path)
     out: Any = None
     summary = Summary()

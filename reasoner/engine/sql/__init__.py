@@ -1,7 +1,8 @@
-"""Datalog compiled to SQL: the compiler (``compiler``), running it (``runner``), DuckDB."""
+"""Datalog compiled to SQL: the compiler (``compiler``), running it (``runner``), DuckDB and Spark."""
 
 from __future__ import annotations
 
-from reasoner.engine.sql.compiler import DUCKDB, Dialect, SqlProgram, compile_program, infer_kinds
+from reasoner.engine.sql.compiler import (DUCKDB, SPARK, Dialect, SqlProgram, compile_program,
+                                          infer_kinds)
 
-__all__ = ["DUCKDB", "Dialect", "SqlProgram", "compile_program", "infer_kinds"]
+__all__ = ["DUCKDB", "SPARK", "Dialect", "SqlProgram", "compile_program", "infer_kinds"]

@@ -12,6 +12,7 @@
 #     AND a1.c1 > 3                                 -- comparisons
 #     AND (SELECT COALESCE(SUM(v), 0) FROM (SELECT DISTINCT ..., N AS v
 #          FROM rel_s WHERE c0 = a0.c0)) IS NOT NULL -- aggregates: correlated, per group
+#                                                   -- (Spark: a join, ``joined_aggregate``)
 #
 # A stratum that is not recursive is one statement over all its rules (GROUP BY
 # the columns, MIN(_r): earlog's evaluator fires a stratum's rules in index order,
@@ -20,8 +21,8 @@
 # previous round's new rows, minus the rows already known.
 #
 # Values are typed per column ("kinds", inferred from the facts and propagated
-# through the rules): strings, exact integers (HUGEINT on DuckDB; a Spark dialect
-# would use DECIMAL(38,0)), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
+# through the rules): strings, exact integers (HUGEINT on DuckDB, DECIMAL(38,0) on
+# Spark), decimals (DECIMAL(38,10)), booleans and dates. Values of different kinds
 # never compare equal (as in the evaluator); an expression that is undefined there
 # (arithmetic on a string, year of a number) is NULL here, and rows with NULL in a
 # head or an assignment are dropped.
@@ -40,7 +41,7 @@ from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const
                               Term, Value, Var, variables)
 from reasoner.lang.span import NO_SPAN, Span
 
-__all__ = ["Dialect", "DUCKDB", "Kinds", "SqlProgram", "Step", "compile_program",
+__all__ = ["Dialect", "DUCKDB", "SPARK", "Kinds", "SqlProgram", "Step", "compile_program",
            "infer_kinds", "kind_of", "table_name", "literal", "DEC_SCALE", "BodyCompiler",
            "BodyScope", "compare_sql"]
 
@@ -53,19 +54,58 @@ Kinds = dict[str, list[str | None]]  # pred -> per column: str, int, dec, bool, 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
-    """What differs between SQL targets."""
+    """What differs between SQL targets.
+
+    The rest of the compiled SQL is common to both: ``DATE '...'`` literals and
+    ``year()``, ``GREATEST``/``LEAST``, ``abs``, correlated ``NOT EXISTS`` (anti-joins),
+    scalar subqueries (aggregates), ``HAVING`` without ``GROUP BY``, ``bit_or`` and
+    ``min_by``. Neither target's ``WITH RECURSIVE`` fits Datalog recursion (Spark
+    4.x allows only ``UNION ALL`` there, which does not stop on a cycle), so
+    recursion is a semi-naive loop driven by the runner.
+
+    Attributes:
+        name: the target's name.
+        int_type: exact integers of up to 38 digits (beyond 64 bits).
+        dec_type: exact decimals, ``DEC_SCALE`` places.
+        str_type: strings.
+        quote: the character that quotes identifiers.
+        nested_correlation: a subquery may refer to a query more than one level
+            out (else an aggregate whose body refers to outer variables becomes a
+            join: ``_Compiler.joined_aggregate``).
+        widen_to_dec: cast an exact integer to ``dec_type`` where it meets a decimal
+            (compared, ``GREATEST``, ``COALESCE``): Spark's common type of
+            DECIMAL(38,0) and DECIMAL(38,10) is DECIMAL(38,0), which rounds the
+            decimal (so 0.0000000001 = 0 would hold).
+        row: the constructor of an ordered tuple of values (a rule's premise key).
+        arg_min: the aggregate of the value at the least key (``arg_min(v, key)``).
+    """
 
     name: str
     int_type: str
     dec_type: str
     str_type: str = "VARCHAR"
+    quote: str = '"'
+    nested_correlation: bool = True
+    widen_to_dec: bool = False
+    row: str = "ROW"
+    arg_min: str = "arg_min"
 
     def sql_type(self, kind: str | None) -> str:
         return {"int": self.int_type, "dec": self.dec_type, "bool": "BOOLEAN",
                 "date": "DATE"}.get(kind or "str", self.str_type)
 
+    def ident(self, name: str) -> str:
+        """``name`` as a quoted identifier."""
+        return self.quote + name.replace(self.quote, self.quote * 2) + self.quote
+
 
 DUCKDB = Dialect("duckdb", "HUGEINT", f"DECIMAL(38,{DEC_SCALE})")
+# Spark SQL: no HUGEINT (DECIMAL(38,0) holds the same 38 digits), VARCHAR needs a
+# length, double quotes delimit strings (unless a session setting says otherwise),
+# a subquery may only refer to the query just outside it, and integers meeting
+# decimals are widened by hand.
+SPARK = Dialect("spark", "DECIMAL(38,0)", f"DECIMAL(38,{DEC_SCALE})", "STRING", "`", False, True,
+                "struct", "min_by")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,12 +151,12 @@ class SqlProgram:
         """``CREATE TABLE`` for ``pred``'s relation (or a table of its shape)."""
         cols = [f"c{k} {self.col_type(kind)}" for k, kind in enumerate(self.kinds[pred])]
         cols += ["_r INTEGER"] + [f"m{w} BIGINT" for w in range(self.words)]
-        return f"CREATE TABLE {name or table_name(pred)} ({', '.join(cols)})"
+        return f"CREATE TABLE {name or table_name(pred, dialect=self.dialect)} ({', '.join(cols)})"
 
 
-def table_name(pred: str, prefix: str = "rel") -> str:
-    """The quoted table name of a predicate's relation."""
-    return '"' + f"{prefix}_{pred}".replace('"', '""') + '"'
+def table_name(pred: str, prefix: str = "rel", dialect: Dialect = DUCKDB) -> str:
+    """The quoted table name of a predicate's relation (unquoted: ``prefix_pred``)."""
+    return dialect.ident(f"{prefix}_{pred}")
 
 
 def kind_of(v: Value) -> str:
@@ -340,7 +380,7 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
             (pred,) = preds
             selects = [comp.rule(i, {}) for i in stratum]
             steps.append(Step(preds, tuple(stratum),
-                              _min_rule(selects, checked.arity[pred], words), {}, {}))
+                              _min_rule(selects, checked.arity[pred], words, dialect), {}, {}))
             continue
         first: dict[str, list[str]] = {p: [] for p in preds}
         rounds: dict[str, list[str]] = {p: [] for p in preds}
@@ -352,13 +392,13 @@ def compile_program(checked: CheckedProgram, kinds: Mapping[str, Sequence[str | 
                     rounds[rule.head.pred].append(comp.rule(i, {k: "delta"}))
         steps.append(Step(
             preds, tuple(stratum), None,
-            {p: _min_rule(s, checked.arity[p], words) for p, s in first.items() if s},
-            {p: _min_rule(s, checked.arity[p], words) for p, s in rounds.items() if s}))
+            {p: _min_rule(s, checked.arity[p], words, dialect) for p, s in first.items() if s},
+            {p: _min_rule(s, checked.arity[p], words, dialect) for p, s in rounds.items() if s}))
     return SqlProgram(dialect, dict(checked.arity), frozen, tuple(steps), words,
                       symbols is not None)
 
 
-def _min_rule(selects: list[str], arity: int, words: int) -> str:
+def _min_rule(selects: list[str], arity: int, words: int, dialect: Dialect) -> str:
     """Each distinct row once, with the lowest rule deriving it (and the marks of that
     rule's match whose premises come first in value order, body order: the evaluator's
     first derivation)."""
@@ -372,7 +412,7 @@ def _min_rule(selects: list[str], arity: int, words: int) -> str:
     by_rule = f" GROUP BY {', '.join(cols + ['_r'])}"
     # one rule's matches at a time (their premise keys have the rule's own shape)
     per_rule = "\nUNION ALL\n".join(
-        f"SELECT {', '.join(cols + ['_r'] + [f'arg_min({m}, _pk) AS {m}' for m in ms])} "
+        f"SELECT {', '.join(cols + ['_r'] + [f'{dialect.arg_min}({m}, _pk) AS {m}' for m in ms])} "
         f"FROM ({s}) u{by_rule}" for s in selects)
     if len(selects) == 1:
         return f"SELECT * FROM ({per_rule}) v"
@@ -381,21 +421,21 @@ def _min_rule(selects: list[str], arity: int, words: int) -> str:
             f"{group}{having}")
 
 
-def _premise_key(scope: _Scope, arity: Mapping[str, int]) -> str:
+def _premise_key(scope: _Scope, arity: Mapping[str, int], dialect: Dialect) -> str:
     """SQL ordering a rule's matches as the evaluator picks its first derivation: the rows
     of its positive premises, in body order."""
     found = sorted(zip(scope.at or (), scope.premises or ()))
     cols = []
     for _, alias in found:
         pred = next(t.split()[0] for t in scope.tables if t.split()[-1] == alias)
-        n = arity.get(_unquote(pred), 0)
+        n = arity.get(_unquote(pred, dialect.quote), 0)
         cols += [f"{alias}.c{k}" for k in range(n)]
-    return f"ROW({', '.join(cols)})" if cols else "0"
+    return f"{dialect.row}({', '.join(cols)})" if cols else "0"
 
 
-def _unquote(name: str) -> str:
+def _unquote(name: str, quote: str = '"') -> str:
     """A predicate from its table's quoted name (``"rel_p"`` or ``"delta_p"``)."""
-    inner = name.strip('"').replace('""', '"')
+    inner = name.strip(quote).replace(quote * 2, quote)
     return inner.split("_", 1)[1]
 
 
@@ -428,6 +468,21 @@ class _Compiler:
             return SYMBOL_TYPE
         return self.dialect.sql_type(kind)
 
+    def widen(self, a: str, ak: str | None, b: str, bk: str | None) -> tuple[str, str]:
+        """``a`` and ``b``, the integer cast to the decimal type where an integer meets a
+        decimal and the dialect would otherwise round the decimal (``widen_to_dec``)."""
+        if self.dialect.widen_to_dec and {ak, bk} == {"int", "dec"}:
+            if ak == "int":
+                a = f"CAST({a} AS {self.dialect.dec_type})"
+            else:
+                b = f"CAST({b} AS {self.dialect.dec_type})"
+        return a, b
+
+    def compare(self, op: str, a: str, ak: str | None, b: str, bk: str | None) -> str:
+        """SQL for ``a op b`` (``_compare``), integers widened to meet decimals."""
+        a, b = self.widen(a, ak, b, bk)
+        return _compare(op, a, ak, b, bk)
+
     def alias(self) -> str:
         self.counter += 1
         return f"t{self.counter}"
@@ -453,7 +508,7 @@ class _Compiler:
             parts = [f"CAST({own} AS BIGINT)"] + [f"{a}.m{w}" for a in scope.premises or ()]
             cols.append(f"({' | '.join(parts)}) AS m{w}")
         if self.words:
-            cols.append(f"{_premise_key(scope, self.checked.arity)} AS _pk")
+            cols.append(f"{_premise_key(scope, self.checked.arity, self.dialect)} AS _pk")
         sql = f"SELECT {', '.join(cols)}"
         if scope.tables:
             sql += f" FROM {', '.join(scope.tables)}"
@@ -480,7 +535,7 @@ class _Compiler:
 
     def positive(self, atom: Atom, scope: _Scope, read: str | None) -> None:
         a = self.alias()
-        name = table_name(atom.pred, "delta" if read else "rel")
+        name = table_name(atom.pred, "delta" if read else "rel", self.dialect)
         scope.tables.append(f"{name} {a}")
         if scope.premises is not None:
             scope.premises.append(a)
@@ -495,7 +550,7 @@ class _Compiler:
                     scope.kinds[arg.name] = kinds[k]
                     continue
             expr, kind = self.term(arg, scope)
-            scope.where.append(_equal(col, kinds[k], expr, kind))
+            scope.where.append(self.compare("=", col, kinds[k], expr, kind))
 
     def negation(self, atom: Atom, body: tuple[BodyItem, ...], scope: _Scope) -> str:
         a = self.alias()
@@ -508,14 +563,14 @@ class _Compiler:
                 if arg.anonymous:
                     continue
                 if arg.name in local:  # a local variable twice in the atom
-                    conds.append(_equal(col, kinds[k], *local[arg.name]))
+                    conds.append(self.compare("=", col, kinds[k], *local[arg.name]))
                 else:
                     local[arg.name] = (col, kinds[k])
                 continue
             expr, kind = self.term(arg, scope)
-            conds.append(_equal(col, kinds[k], expr, kind))
+            conds.append(self.compare("=", col, kinds[k], expr, kind))
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        return f"NOT EXISTS (SELECT 1 FROM {table_name(atom.pred)} {a}{where})"
+        return f"NOT EXISTS (SELECT 1 FROM {table_name(atom.pred, dialect=self.dialect)} {a}{where})"
 
     def comparison(self, item: Comparison, scope: _Scope) -> None:
         for a, b in ((item.left, item.right), (item.right, item.left)):
@@ -531,12 +586,31 @@ class _Compiler:
                 return
         left, lk = self.term(item.left, scope)
         right, rk = self.term(item.right, scope)
-        scope.where.append(_compare(item.op, left, lk, right, rk))
+        scope.where.append(self.compare(item.op, left, lk, right, rk))
 
     def aggregate(self, agg: Aggregate, at: int, body: tuple[BodyItem, ...], scope: _Scope,
                   rule: Rule | None) -> None:
         if any(isinstance(i, Aggregate) for i in agg.body):
             raise _unsupported("an aggregate inside an aggregate", agg.span)
+        used = sorted(set(scope.env) & set().union(variables(agg.term),
+                                                   *(variables(i) for i in agg.body)))
+        if used and not self.dialect.nested_correlation:
+            expr, out_kind = self.joined_aggregate(agg, scope, used)
+        else:
+            expr, out_kind = self.correlated_aggregate(agg, scope)
+        name = agg.result.name
+        if name in scope.env:
+            scope.where.append(self.compare("=", scope.env[name], scope.kinds.get(name), expr,
+                                            out_kind))
+            return
+        scope.where.append(f"{expr} IS NOT NULL")
+        scope.env[name] = expr
+        scope.kinds[name] = out_kind
+
+    # S = sum(N : s(X, N))   (X bound outside: a correlated scalar subquery)
+    #   (SELECT COALESCE(SUM(m.v), 0) FROM (SELECT DISTINCT t2.*, t2.c1 AS v
+    #    FROM rel_s t2 WHERE t2.c0 = t1.c0) m)
+    def correlated_aggregate(self, agg: Aggregate, scope: _Scope) -> tuple[str, str | None]:
         inner = _Scope([], [], dict(scope.env), dict(scope.kinds))
         outer = set(scope.env)
         self.body(agg.body, inner, {}, None)
@@ -551,10 +625,56 @@ class _Compiler:
             sql += f" FROM {', '.join(inner.tables)}"
         if inner.where:
             sql += " WHERE " + " AND ".join(inner.where)
+        value, out_kind = self.aggregate_value(agg, kind)
+        return f"(SELECT {value} FROM ({sql}) m)", out_kind
+
+    # The same where a subquery may only refer to the query just outside it (Spark):
+    # the outer rows' distinct values of X ("o", a copy of the body so far) are
+    # grouped with their matches and joined back, so no subquery of the aggregate's
+    # body (a negation) refers two levels out.
+    #   ..., (SELECT o.o0, COALESCE(SUM(m.v), 0) AS v
+    #         FROM (SELECT DISTINCT t1.c0 AS o0 FROM rel_g t1) o
+    #         LEFT JOIN (SELECT DISTINCT t3.o0 AS o0, t2.*, t2.c1 AS v
+    #                    FROM (SELECT DISTINCT t1.c0 AS o0 FROM rel_g t1) t3, rel_s t2
+    #                    WHERE t2.c0 = t3.o0) m ON m.o0 = o.o0
+    #         GROUP BY o.o0) t4
+    #   WHERE t4.o0 = t1.c0 AND t4.v IS NOT NULL
+    def joined_aggregate(self, agg: Aggregate, scope: _Scope, used: list[str]
+                         ) -> tuple[str, str | None]:
+        cols = [f"o{n}" for n in range(len(used))]
+        magic = f"SELECT DISTINCT {', '.join(f'{scope.env[v]} AS {c}' for v, c in zip(used, cols))}"
+        if scope.tables:
+            magic += f" FROM {', '.join(scope.tables)}"
+        if scope.where:
+            magic += " WHERE " + " AND ".join(scope.where)
+        o = self.alias()
+        inner = _Scope([f"({magic}) {o}"], [], {v: f"{o}.{c}" for v, c in zip(used, cols)},
+                       {v: scope.kinds.get(v) for v in used})
+        self.body(agg.body, inner, {}, None)
+        term, kind = self.term(agg.term, inner)
+        local = sorted(bound_variables(agg.body, set(used)) - set(used))
+        keys = ([f"{o}.{c} AS {c}" for c in cols] + [f"{inner.env[v]} AS k{n}" for n, v in
+                                                     enumerate(local)]
+                + [f"{t.split()[1]}.*" for t in inner.tables[1:]] + [f"{term} AS v"])
+        rows = f"SELECT DISTINCT {', '.join(keys)} FROM {', '.join(inner.tables)}"
+        if inner.where:
+            rows += " WHERE " + " AND ".join(inner.where)
+        value, out_kind = self.aggregate_value(agg, kind)
+        on = " AND ".join(f"m.{c} = o.{c}" for c in cols)
+        group = ", ".join(f"o.{c}" for c in cols)
+        g = self.alias()
+        scope.tables.append(f"(SELECT {group}, {value} AS v FROM ({magic}) o LEFT JOIN ({rows}) m "
+                            f"ON {on} GROUP BY {group}) {g}")
+        scope.where.extend(f"{g}.{c} = {scope.env[v]}" for v, c in zip(used, cols))
+        return f"{g}.v", out_kind
+
+    def aggregate_value(self, agg: Aggregate, kind: str | None) -> tuple[str, str | None]:
+        """The SQL aggregating column ``m.v`` (of ``kind``), and the result's kind."""
         fn = {"sum": "SUM", "count": "COUNT", "min": "MIN", "max": "MAX"}[agg.fn]
         value = f"{fn}(m.v)"
+        zero = literal(Decimal(0) if kind == "dec" and self.dialect.widen_to_dec else 0,
+                       self.dialect)
         if agg.fn in ("sum", "count"):
-            zero = literal(0, self.dialect)
             value = f"COALESCE({value}, {zero})"
         out_kind = "int" if agg.fn == "count" else (kind if kind is not None else (
             "int" if agg.fn == "sum" else None))
@@ -564,14 +684,7 @@ class _Compiler:
             value = f"COALESCE(SUM(CAST(NULL AS {self.dialect.int_type})), {zero})"
         if agg.fn in ("min", "max") and kind == "bool":
             value = "NULL"
-        expr = f"(SELECT {value} FROM ({sql}) m)"
-        name = agg.result.name
-        if name in scope.env:
-            scope.where.append(_compare("=", scope.env[name], scope.kinds.get(name), expr, out_kind))
-            return
-        scope.where.append(f"{expr} IS NOT NULL")
-        scope.env[name] = expr
-        scope.kinds[name] = out_kind
+        return value, out_kind
 
     def term(self, term: Term, scope: _Scope) -> tuple[str, str | None]:
         """A term's SQL and kind (``NULL`` where the evaluator's value is undefined)."""
@@ -594,6 +707,7 @@ class _Compiler:
             if kind in (None, "mixed", "bool"):
                 return "NULL", None
             sql_fn = "GREATEST" if fn == "max" else "LEAST"
+            a, b = self.widen(a, ak, b, bk)
             return f"{sql_fn}({a}, {b})", kind
         if any(k not in ("int", "dec") for k in kinds):
             return "NULL", None
@@ -612,10 +726,6 @@ class _Compiler:
         if kind == "dec":
             expr = f"CAST({expr} AS {self.dialect.dec_type})"
         return expr, kind
-
-
-def _equal(a: str, ak: str | None, b: str, bk: str | None) -> str:
-    return _compare("=", a, ak, b, bk)
 
 
 def _compare(op: str, a: str, ak: str | None, b: str, bk: str | None) -> str:

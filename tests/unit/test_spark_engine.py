@@ -1,0 +1,142 @@
+"""The Spark backend: its SQL dialect, its model (equal to our evaluator's), its errors."""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from reasoner.cli import cli
+from reasoner.engine import ENGINES, SemiNaiveEngine, get_engine
+from reasoner.engine.sql import spark_engine
+from reasoner.engine.sql.compiler import DUCKDB, SPARK
+from reasoner.engine.sql.runner import prepare
+from reasoner.lang.checks import check
+from reasoner.lang.errors import EngineError, UnsupportedProgramError
+from reasoner.lang.syntax import parse_program
+
+__all__: list[str] = []
+
+
+def _sql(text: str, dialect: object) -> str:
+    checked = check(parse_program(text))
+    rows: dict[str, set[tuple[object, ...]]] = {}
+    for fact in checked.program.facts:
+        rows.setdefault(fact.pred, set()).add(fact.values)
+    sql = prepare(checked, rows, dialect)  # type: ignore[arg-type]
+    return "\n".join(s.full or "\n".join([*s.first.values(), *s.rounds.values()])
+                     for s in sql.steps)
+
+
+def test_selectable() -> None:
+    assert "spark" in ENGINES
+    assert get_engine("spark").name == "spark"  # no session until it evaluates
+
+
+@pytest.mark.parametrize("text, present, absent", [
+    ("m(1e26). b(Y) :- m(X), Y = X * 3.", ["DECIMAL(38,0)"], ["HUGEINT"]),
+    ('s("a"). t(X) :- s(X), not u(X). u("b").', ["STRING", "`rel_u`"], ["VARCHAR", '"']),
+    # an aggregate over outer variables: a join, as Spark allows no doubly nested correlation
+    ("g(1, 2). s(1, 5). s(2, 7). c(X, N) :- g(X, D), N = count(V : s(Y, V), not s(D, V)).",
+     ["LEFT JOIN", "GROUP BY o.o0"], []),
+    # an integer meeting a decimal is widened by hand (Spark would round the decimal)
+    ("x(0.5). i(1). y(X) :- x(X), i(N), X < N.", ["CAST(t2.c0 AS DECIMAL(38,10))"], []),
+], ids=["exact-integers", "strings-names", "joined-aggregate", "widening"])
+def test_spark_dialect(text: str, present: list[str], absent: list[str]) -> None:
+    sql = _sql(text, SPARK)
+    for part in present:
+        assert part in sql
+    for part in absent:
+        assert part not in sql
+
+
+def test_duckdb_dialect_unchanged_by_spark_options() -> None:
+    sql = _sql("g(1, 2). s(1, 5). x(0.5). i(1). c(X, N) :- g(X, D), N = count(V : s(Y, V), "
+               "not s(D, V)). y(X) :- x(X), i(N), X < N.", DUCKDB)
+    assert "LEFT JOIN" not in sql and "(SELECT COALESCE(COUNT(m.v)" in sql
+    assert "DECIMAL(38,10)) <" not in sql and '"rel_s"' in sql
+
+
+@pytest.mark.parametrize("text", [
+    "s(1, 2). s(2, 2). t(S) :- S = sum(V : s(_, V)).",
+    "g(1). g(2). s(1, 5). c(X, N) :- g(X), N = count(V : s(X, V)).",
+    "g(1, 2). g(2, 7). s(1, 5). s(2, 7). s(3, 1). "
+    "c(X, N) :- g(X, D), N = count(V : s(Y, V), not s(D, V)).",
+    "g(1, 2). g(2, 3). s(1, 5). s(2, 7). s(3, 1). c(X, N) :- g(X, D), N = sum(V : s(Y, V), Y <= D).",
+    "v(1, 0.5). v(2, 0.25). v(3, 1e26). t(S) :- S = sum(X : v(_, X)).",
+    "x(0.0000000001). i(0). y(X) :- x(X), i(N), X != N. z(M) :- x(X), M = max(X, 0).",
+    "e(1, 2). e(2, 3). e(3, 1). p(X, Y) :- e(X, Y). p(X, Z) :- p(X, Y), e(Y, Z). "
+    "d(X, N) :- e(X, _), N = count(Y : p(X, Y)). r(X) :- d(X, 3). r(Y) :- r(X), e(X, Y).",
+    "m(1e26). m(3). big(Y) :- m(X), Y = X * 1000 + 1.",
+    'd("a", 2025-01-15). d("b", 2026-03-01). y(T, Y) :- d(T, D), Y = year(D), D > 2025-06-30.',
+    's("b"). s("a"). s("ä"). lt(X, Y) :- s(X), s(Y), X < Y. m(M) :- M = min(X : s(X)).',
+    "f(true). f(false). g(X) :- f(X), X = true.",
+], ids=["sum", "count-empty-group", "negation-in-aggregate", "aggregate-comparison",
+        "decimal-sum", "mixed-numbers", "recursion", "beyond-64-bits", "dates", "strings",
+        "booleans"])
+def test_agrees(text: str, spark_session: object) -> None:
+    checked = check(parse_program(text))
+    assert get_engine("spark").evaluate(checked).as_dict() == \
+        SemiNaiveEngine().evaluate(checked).as_dict()
+
+
+def test_refuses_what_sql_cannot_hold() -> None:
+    # refused while compiling: no Spark session is needed to say so
+    with pytest.raises(UnsupportedProgramError, match="division") as err:
+        get_engine("spark").evaluate(check(parse_program("a(1, 2). b(Z) :- a(X, Y), Z = X / Y.")))
+    assert "--engine earlog" in err.value.hint
+
+
+def test_overflow_is_an_error(spark_session: object) -> None:
+    with pytest.raises(EngineError, match="38 digits"):
+        get_engine("spark").evaluate(check(parse_program("m(1e37). b(Y) :- m(X), Y = X * 1000.")))
+
+
+def test_without_pyspark(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spark_engine, "_session", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(EngineError, match="pyspark") as err:
+        spark_engine.session()
+    assert "earlog[spark]" in err.value.hint
+
+
+def test_without_java(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("pyspark")
+    monkeypatch.setattr(spark_engine, "_session", None)
+    monkeypatch.setattr(spark_engine, "java_found", lambda: False)
+    with pytest.raises(EngineError, match="Java 17") as err:
+        spark_engine.session()
+    assert "earlog[spark]" in err.value.hint
+
+
+def test_start_hint_names_the_master() -> None:
+    assert "earlog[spark]" in spark_engine._start_hint("local[2]")
+    hint = spark_engine._start_hint("spark://host:7077")
+    assert "spark://host:7077" in hint and "reachable" in hint
+
+
+def test_configure_sets_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spark_engine, "_session", None)
+    monkeypatch.setattr(spark_engine, "_master", spark_engine.DEFAULT_MASTER)
+    monkeypatch.setattr(spark_engine, "_conf", {})
+    spark_engine.configure("spark://host:7077", {"spark.executor.memory": "4g"})
+    assert spark_engine._master == "spark://host:7077"
+    assert spark_engine._settings("spark://host:7077").get("spark.pyspark.python") is None
+    assert spark_engine._settings("local[2]")["spark.sql.ansi.enabled"] == "true"
+
+
+def test_cli_master_needs_the_spark_engine() -> None:
+    result = CliRunner().invoke(cli, ["decide", "facts/scenarios/aia-tier1.yaml",
+                                       "--master", "local[1]"])
+    assert result.exit_code == 2
+    assert "--master applies to --engine spark only" in result.output
+
+
+def test_values_read_back(spark_session: object) -> None:
+    checked = check(parse_program("d(2025-01-15, 0.5, 7, true, \"x\"). e(A, B, C, D, E) :- "
+                                  "d(A, B, C, D, E)."))
+    import datetime as dt
+    assert get_engine("spark").evaluate(checked).rows("e") == {
+        (dt.date(2025, 1, 15), Decimal("0.5"), 7, True, "x")}
