@@ -75,8 +75,8 @@ class SparkScreen(ColumnarScreen):
                          memory_limit=memory_limit)
         self.spark_sql: SqlProgram | None = None
 
-    def _compile(self, where: str) -> SqlProgram:
-        sql = super()._compile(where)
+    def _compile(self) -> SqlProgram:
+        sql = super()._compile()
         symbols = dict(self.symbols)  # the program's constants and the exception codes
         spark_sql = prepare(self.checked, {**self._rows, **self._samples(self._rows)}, SPARK,
                             self.marks.for_compiler(), symbols)
@@ -87,7 +87,7 @@ class SparkScreen(ColumnarScreen):
         self.spark_sql = spark_sql
         return sql
 
-    def _decide_part(self, sql: SqlProgram, where: str, say: Callable[[str], None],
+    def _decide_part(self, sql: SqlProgram, say: Callable[[str], None],
                      lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
         """Decide the staged rows of one partition (table ``decisions``)."""
         from reasoner.engine.sql.spark_engine import SMALL, SparkRun, spark_error
@@ -95,7 +95,7 @@ class SparkScreen(ColumnarScreen):
 
         assert self.spark_sql is not None
         say("loading")
-        self._load(sql, where)
+        self._load(sql)
         small = self.execute("SELECT COUNT(*) FROM txk")[0][0] < SMALL_BOOK
         run = SparkRun(self.spark_sql, self.spark, SMALL if small else None)
         try:
