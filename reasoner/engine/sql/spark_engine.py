@@ -157,6 +157,9 @@ def _settings(master: str) -> dict[str, str]:
         # one machine: few shuffle partitions (adaptive execution merges small ones);
         # Python workers (the grouped folds) run this interpreter
         out["spark.sql.shuffle.partitions"] = "8"
+        # the driver is the executor: Spark's default heap of 1g ran out of execution
+        # memory on a 2,000-row book in CI (settings given with configure() still win)
+        out["spark.driver.memory"] = "4g"
         out["spark.pyspark.python"] = sys.executable
         out["spark.pyspark.driver.python"] = sys.executable
     return out
