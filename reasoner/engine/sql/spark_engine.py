@@ -24,9 +24,10 @@ import re
 import shutil
 import sys
 import threading
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from reasoner.engine.model import Model, Row
 from reasoner.engine.sql.compiler import SPARK, SqlProgram, Step, table_name
@@ -35,7 +36,7 @@ from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.errors import EarlogError, EngineError
 from reasoner.lang.ir import Fact, Value
 
-__all__ = ["SparkEngine", "SparkRun", "configure", "session", "spark_error", "java_found",
+__all__ = ["SparkEngine", "SparkRun", "configure", "session", "spark_error", "spark_errors", "java_found",
            "DEFAULT_MASTER", "SMALL", "SPARK_HINT"]
 
 DEFAULT_MASTER = "local[*]"
@@ -189,8 +190,18 @@ def spark_error(exc: BaseException) -> EngineError:
                        hint="this is a bug in the SQL backend; use --engine earlog")
 
 
-def _is_spark_error(exc: BaseException) -> bool:
-    return type(exc).__module__.split(".")[0] in ("pyspark", "py4j")
+@contextmanager
+def spark_errors() -> Iterator[None]:
+    """Spark's (or py4j's) exceptions raised inside become ``EngineError`` (``spark_error``);
+    earlog's own errors and any other exception pass through."""
+    try:
+        yield
+    except EarlogError:
+        raise
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
+            raise spark_error(exc) from None
+        raise
 
 
 class SparkRun:
@@ -357,12 +368,8 @@ class SparkRun:
             name = m.group(1).replace("``", "`")
             return SPARK.ident(self._views.get(name, name))
 
-        try:
+        with spark_errors():
             return self.spark.sql(_TOKENS.sub(version, query))
-        except Exception as exc:
-            if _is_spark_error(exc):
-                raise spark_error(exc) from None
-            raise
 
     def run(self, steps: Sequence[Step] | None = None, max_rounds: int = 1_000_000) -> None:
         """Evaluate the steps (default all) in order over the relations given so far
@@ -381,7 +388,7 @@ class SparkRun:
         for pred in self.sql.arity:
             if pred not in self.frames and pred not in defined:
                 self.load(pred, ())
-        try:
+        with spark_errors():
             for step in steps:
                 if step.full is None:
                     self._fixpoint(step, max_rounds)
@@ -393,12 +400,6 @@ class SparkRun:
                 if given:
                     derived = self.frames[pred].unionByName(derived)
                 self.put(pred, self._keep(derived))
-        except EarlogError:
-            raise
-        except Exception as exc:
-            if _is_spark_error(exc):
-                raise spark_error(exc) from None
-            raise
 
     def _keep(self, df: Any) -> Any:
         """``df`` as a local checkpoint: computed (once) when first read, and then a
@@ -459,14 +460,8 @@ class SparkRun:
             cells = ", ".join(f"CAST(c{k} AS STRING)" for k in range(self.sql.arity[pred]))
             parts.append(f"SELECT {i} AS p, CAST(array({cells}) AS ARRAY<STRING>) AS v "
                          f"FROM {table_name(pred, dialect=SPARK)}")
-        try:
+        with spark_errors():
             got = self.sql_frame("\nUNION ALL\n".join(parts)).collect()
-        except EarlogError:
-            raise
-        except Exception as exc:
-            if _is_spark_error(exc):
-                raise spark_error(exc) from None
-            raise
         for p, cells in got:
             pred = preds[p]
             kinds = self.sql.kinds[pred]

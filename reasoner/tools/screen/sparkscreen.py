@@ -90,7 +90,7 @@ class SparkScreen(ColumnarScreen):
     def _decide_part(self, sql: SqlProgram, say: Callable[[str], None],
                      lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
         """Decide the staged rows of one partition (table ``decisions``)."""
-        from reasoner.engine.sql.spark_engine import SMALL, SparkRun, spark_error
+        from reasoner.engine.sql.spark_engine import SMALL, SparkRun, spark_errors
         from reasoner.tools.screen import exclusions
 
         assert self.spark_sql is not None
@@ -99,7 +99,7 @@ class SparkScreen(ColumnarScreen):
         small = self.execute("SELECT COUNT(*) FROM txk")[0][0] < SMALL_BOOK
         run = SparkRun(self.spark_sql, self.spark, SMALL if small else None)
         try:
-            try:
+            with spark_errors():
                 self._to_spark(run, sql)
                 lap("load")
                 say("evaluating on Spark")
@@ -114,12 +114,6 @@ class SparkScreen(ColumnarScreen):
                 say("collecting")
                 self._from_spark(run, sql, again, step)
                 lap("collect")
-            except EngineError:
-                raise
-            except Exception as exc:
-                if type(exc).__module__.split(".")[0] in ("pyspark", "py4j"):
-                    raise spark_error(exc) from None
-                raise
         finally:
             run.close()
         say("deciding")
