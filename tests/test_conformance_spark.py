@@ -16,12 +16,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from datalog_conformance import YamlTestRunner
 from datalog_conformance.schema import TestCase as ConformanceCase
 
-from reasoner.lang.errors import UnsupportedProgramError
-from tests.test_conformance import ConformanceAdapter
-from tests.test_conformance_sql import _cases
+from tests.test_conformance_sql import _cases, run_case
 
 FULL = bool(os.environ.get("EARLOG_SPARK_FULL"))
 # case name (or prefix) -> why it is left out unless EARLOG_SPARK_FULL is set
@@ -48,13 +45,4 @@ def _spark_cases() -> list[object]:
 
 @pytest.mark.parametrize("case", _spark_cases())
 def test_conformance_spark(case: ConformanceCase, spark_session: object) -> None:
-    if case.skip:
-        pytest.skip(case.skip)
-    adapter = ConformanceAdapter("spark")
-    try:
-        adapter.evaluate(case.program)  # type: ignore[attr-defined]
-    except UnsupportedProgramError as exc:
-        pytest.skip(f"refused: {exc}")
-    except Exception:  # noqa: BLE001 - the runner checks expected errors itself
-        pass
-    YamlTestRunner(adapter).run_test_case(case)
+    run_case("spark", case)

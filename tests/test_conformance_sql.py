@@ -32,11 +32,12 @@ def _cases() -> list[object]:
     return params
 
 
-@pytest.mark.parametrize("case", _cases())
-def test_conformance_duckdb(case: ConformanceCase) -> None:
+def run_case(engine: str, case: ConformanceCase) -> None:
+    """Run ``case`` on the SQL backend ``engine``; skip it, with the refusal as the reason,
+    when the backend refuses its program."""
     if case.skip:
         pytest.skip(case.skip)
-    adapter = ConformanceAdapter("duckdb")
+    adapter = ConformanceAdapter(engine)
     try:
         adapter.evaluate(case.program)  # type: ignore[attr-defined]
     except UnsupportedProgramError as exc:
@@ -44,3 +45,8 @@ def test_conformance_duckdb(case: ConformanceCase) -> None:
     except Exception:  # noqa: BLE001 - the runner checks expected errors itself
         pass
     YamlTestRunner(adapter).run_test_case(case)
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_conformance_duckdb(case: ConformanceCase) -> None:
+    run_case("duckdb", case)

@@ -25,6 +25,7 @@ import pytest
 from click.testing import CliRunner
 
 from reasoner.cli import cli
+from tests.unit.test_screen_columnar import _parquet
 
 FULL = bool(os.environ.get("EARLOG_SPARK_FULL"))
 ROWS = 10_000 if FULL else 2_000
@@ -39,16 +40,6 @@ def _screen(book: Path, ctx: Path, out: Path, engine: str, *opts: str) -> str:
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
     return out.read_text(encoding="utf-8")
-
-
-def _parquet(src: Path, dst: Path) -> Path:
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_csv('{src}', all_varchar=true)) TO '{dst}' "
-                "(FORMAT parquet)")
-    con.close()
-    return dst
 
 
 @pytest.mark.parametrize("regime,fmt", [("ifr", "csv"), ("enforced", "parquet")])
