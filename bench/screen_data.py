@@ -25,7 +25,7 @@ import random
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["CONTEXT", "COLUMNS", "context_yaml", "rows", "write_context", "write_rows"]
+__all__ = ["COLUMNS", "context_yaml", "rows", "write_context", "write_rows"]
 
 COLUMNS = ("id", "type", "date", "exporter", "from", "to", "ultimate_consignee", "item",
            "model", "quantity", "end_use", "final_destination")

@@ -6,11 +6,35 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Protocol
 
 from reasoner.lang.checks import CheckedProgram
+from reasoner.lang.errors import EngineError
 from reasoner.lang.ir import Fact, Value
 
-__all__ = ["Row", "Derivation", "Model", "Engine"]
+__all__ = ["Row", "Derivation", "Model", "Engine", "given_rows"]
 
 Row = tuple[Value, ...]
+
+
+def given_rows(checked: CheckedProgram, facts: Iterable[Fact]
+               ) -> tuple[dict[str, set[Row]], dict[tuple[str, Row], Fact]]:
+    """The given rows per predicate (the program's facts, then ``facts``), and the fact
+    each row came from (first wins).
+
+    Raises:
+        EngineError: a fact has the wrong arity.
+    """
+    rows: dict[str, set[Row]] = {}
+    given: dict[tuple[str, Row], Fact] = {}
+    for fact in (*checked.program.facts, *facts):
+        want = checked.arity.get(fact.pred)
+        if want is not None and want != len(fact.values):
+            raise EngineError(
+                f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
+                fact.span, "check the fact file against the predicate's declaration")
+        bucket = rows.setdefault(fact.pred, set())
+        if fact.values not in bucket:
+            bucket.add(fact.values)
+            given[(fact.pred, fact.values)] = fact
+    return rows, given
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from reasoner.lang.errors import EarlogError, EngineError, UnsupportedProgramErr
 from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const, Fact, Literal, Rule, Term,
                   Value, Var, variables)
 from reasoner.lang.span import Span
-from reasoner.engine.model import Model, Row
+from reasoner.engine.model import Model, Row, given_rows
 from reasoner.engine.plan import FAIL, apply_function, compare, fold_aggregate
 from reasoner.engine.seminaive import SemiNaiveEngine
 
@@ -193,21 +193,13 @@ def _unsupported(message: str, span: Span) -> UnsupportedProgramError:
 def _given_facts(
     checked: CheckedProgram, facts: Iterable[Fact]
 ) -> tuple[dict[str, set[Row]], dict[tuple[str, Row], Fact]]:
-    rels: dict[str, set[Row]] = {p: set() for p in checked.arity}
-    given: dict[tuple[str, Row], Fact] = {}
-    for fact in (*checked.program.facts, *facts):
-        want = checked.arity.get(fact.pred)
-        if want is not None and want != len(fact.values):
-            raise EngineError(
-                f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
-                fact.span, "check the fact file against the predicate's declaration")
+    """``model.given_rows``, with a set for every predicate and a value pyDatalog
+    cannot hold refused."""
+    rows, given = given_rows(checked, facts)
+    for fact in given.values():
         for v in fact.values:
             _refuse_value(v, fact.span)
-        rows = rels.setdefault(fact.pred, set())
-        if fact.values not in rows:
-            rows.add(fact.values)
-            given[(fact.pred, fact.values)] = fact
-    return rels, given
+    return {p: rows.get(p, set()) for p in {*checked.arity, *rows}}, given
 
 
 def _run_component(rules: list[Rule], rels: dict[str, set[Row]], arity: Mapping[str, int]) -> None:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Iterable, Mapping, Sequence
 
-from reasoner.engine.plan import _group_vars, order_body
+from reasoner.engine.plan import order_body
 from reasoner.lang.checks import CheckedProgram, bound_variables
 from reasoner.lang.errors import UnsupportedProgramError
 from reasoner.lang.ir import (Aggregate, Atom, BodyItem, Call, Comparison, Const, Literal, Rule,

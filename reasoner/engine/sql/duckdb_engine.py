@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from reasoner.engine.model import Model, Row
+from reasoner.engine.model import Model, given_rows
 from reasoner.engine.sql.compiler import DUCKDB, SqlProgram, table_name
 from reasoner.engine.sql.runner import load_rows, prepare, read_rows, run_steps
 from reasoner.lang.checks import CheckedProgram
@@ -91,18 +91,7 @@ class DuckDBEngine:
             UnsupportedProgramError: the program uses what this backend refuses.
             EngineError: a given fact has the wrong arity, or DuckDB failed.
         """
-        rows: dict[str, set[Row]] = {}
-        given: dict[tuple[str, Row], Fact] = {}
-        for fact in (*checked.program.facts, *facts):
-            want = checked.arity.get(fact.pred)
-            if want is not None and want != len(fact.values):
-                raise EngineError(
-                    f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
-                    fact.span, "check the fact file against the predicate's declaration")
-            bucket = rows.setdefault(fact.pred, set())
-            if fact.values not in bucket:
-                bucket.add(fact.values)
-                given[(fact.pred, fact.values)] = fact
+        rows, given = given_rows(checked, facts)
         sql = prepare(checked, rows, DUCKDB)
         con = connect(self.threads)
         try:

@@ -13,7 +13,7 @@ from reasoner.engine.sql.compiler import (SqlProgram, Step, check_decimal, compi
                                           infer_kinds, kind_of, table_name)
 from reasoner.lang.checks import CheckedProgram
 from reasoner.lang.errors import EngineError, UnsupportedProgramError
-from reasoner.lang.ir import Fact, Value
+from reasoner.lang.ir import Value
 from reasoner.lang.span import NO_SPAN
 
 __all__ = ["Execute", "fact_kinds", "prepare", "load_rows", "run_steps", "read_rows",

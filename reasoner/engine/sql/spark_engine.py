@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from reasoner.engine.model import Model, Row
+from reasoner.engine.model import Model, Row, given_rows
 from reasoner.engine.sql.compiler import SPARK, SqlProgram, Step, table_name
 from reasoner.engine.sql.runner import prepare, to_value
 from reasoner.lang.checks import CheckedProgram
@@ -501,28 +501,6 @@ def _value(cell: str, kind: str | None) -> Value:
     return cell
 
 
-def _given_rows(checked: CheckedProgram, facts: Iterable[Fact]
-                ) -> tuple[dict[str, set[Row]], dict[tuple[str, Row], Fact]]:
-    """The given rows per predicate, and the fact each row came from (first wins).
-
-    Raises:
-        EngineError: a fact has the wrong arity.
-    """
-    rows: dict[str, set[Row]] = {}
-    given: dict[tuple[str, Row], Fact] = {}
-    for fact in (*checked.program.facts, *facts):
-        want = checked.arity.get(fact.pred)
-        if want is not None and want != len(fact.values):
-            raise EngineError(
-                f"fact {fact} has {len(fact.values)} argument(s); '{fact.pred}' takes {want}",
-                fact.span, "check the fact file against the predicate's declaration")
-        bucket = rows.setdefault(fact.pred, set())
-        if fact.values not in bucket:
-            bucket.add(fact.values)
-            given[(fact.pred, fact.values)] = fact
-    return rows, given
-
-
 # SQL settings for programs over a few thousand facts (a scenario, a conformance
 # case), where Spark's fixed costs dominate: each query stage a job of its own
 # (adaptive execution; broadcasts), code generation, shuffles into many
@@ -563,7 +541,7 @@ class SparkEngine:
             UnsupportedProgramError: the program uses what the SQL backend refuses.
             EngineError: a given fact has the wrong arity, Spark is missing or failed.
         """
-        rows, given = _given_rows(checked, facts)
+        rows, given = given_rows(checked, facts)
         sql = prepare(checked, rows, SPARK)
         with SparkRun(sql, conf=SMALL) as run:
             for pred, rs in rows.items():
