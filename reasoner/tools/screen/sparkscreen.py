@@ -33,12 +33,15 @@ from reasoner.tools.screen.columnar import _CHAIN_INPUTS, _TX_RELATIONS, Columna
 from reasoner.tools.screen.lppfold import (candidates_select, chain_selects, lpp_cap, rule_indices,
                                            slots_select)
 
-__all__ = ["SparkScreen", "SMALL_BOOK"]
+__all__ = ["SparkScreen", "SMALL_BOOK", "SPARK_PARTITION_ROWS"]
 
 # A partition of fewer rows runs with Spark's settings for small programs
 # (spark_engine.SMALL: no adaptive execution, one shuffle partition), where Spark's fixed
 # costs per query dominate.
 SMALL_BOOK = 50_000
+# Rows decided together by default: Spark's fixed costs are paid per partition (minutes on
+# a local master) and Spark spills by itself, so partitions are larger than DuckDB's.
+SPARK_PARTITION_ROWS = 1_500_000
 
 # The relations that are DuckDB views of the staged rows (read by Spark, never written back).
 _VIEWS = frozenset({"tx", "tx_seq", "tx_as_of", *(p for p, _ in _TX_RELATIONS)})
@@ -58,6 +61,8 @@ class SparkScreen(ColumnarScreen):
     Args:
         context, file, regime, as_of, sort, threads, memory_limit: as for
             ``ColumnarScreen`` (``threads`` and ``memory_limit`` are DuckDB's).
+        partition_rows: as for ``ColumnarScreen`` (default without a memory limit:
+            ``SPARK_PARTITION_ROWS``).
         spark: the SparkSession (default: the process's, ``spark_engine.session()``,
             whose master ``spark_engine.configure`` sets).
 
@@ -67,12 +72,15 @@ class SparkScreen(ColumnarScreen):
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
                  as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
-                 memory_limit: str | None = None, spark: Any = None) -> None:
+                 memory_limit: str | None = None, partition_rows: int | None = None,
+                 spark: Any = None) -> None:
         from reasoner.engine.sql.spark_engine import session
 
         self.spark = spark if spark is not None else session()
+        if partition_rows is None and memory_limit is None:
+            partition_rows = SPARK_PARTITION_ROWS
         super().__init__(context, file, regime=regime, as_of=as_of, sort=sort, threads=threads,
-                         memory_limit=memory_limit)
+                         memory_limit=memory_limit, partition_rows=partition_rows)
         self.spark_sql: SqlProgram | None = None
 
     def _compile(self) -> SqlProgram:
