@@ -1,6 +1,7 @@
 """Benchmark (not a test): ``earlog screen`` throughput and peak memory on generated order books.
 
 Run: python bench/screen.py --engines [--engine-rows 1000000] [--engine-jobs 1]
+                            [--only earlog,duckdb,spark]
                             [--parquet-rows 10000000] [--parquet-memory 1GB]
      python bench/screen.py [--sizes 1000,10000,100000] [--proof-sizes 1000,10000]
                             [--jobs 1,2] [--memory-rows 1000000] [--quick]
@@ -9,7 +10,8 @@ Run: python bench/screen.py --engines [--engine-rows 1000000] [--engine-jobs 1]
 ``--engine duckdb``, and ``--engine spark`` where that engine exists and pyspark is
 installed): seconds, rows/s and peak memory (the process tree, sampled every 50 ms: for
 spark, the JVM Spark starts and its Python workers included) with speed and memory as
-ratios to earlog's and to duckdb's, whether the output files are byte-identical, and
+ratios to earlog's and to duckdb's (those that ran: ``--only`` picks engines; an engine
+that fails is reported and left out), whether the output files are byte-identical, and
 the load average of the host while it ran (the development host has 2 cores shared with
 other jobs); then a ``--parquet-rows`` book in Parquet on DuckDB under a memory limit.
 
@@ -299,7 +301,7 @@ def _load() -> str:
 
 
 def compare_engines(rows: int, jobs: int, parquet_rows: int, memory: str,
-                    keep: Path | None) -> None:
+                    keep: Path | None, only: set[str] | None = None) -> None:
     """Every engine on the same book (ratios to earlog's), then a Parquet book on DuckDB."""
     gen = _data_module()
     folder = Path(tempfile.mkdtemp(prefix="earlog-bench-")) if keep is None else keep
@@ -307,7 +309,7 @@ def compare_engines(rows: int, jobs: int, parquet_rows: int, memory: str,
     try:
         ctx = gen.write_context(folder / "context.yaml")
         if rows:
-            _compare(gen, folder, ctx, rows, jobs)
+            _compare(gen, folder, ctx, rows, jobs, only=only)
         if parquet_rows:
             _parquet(gen, folder, ctx, parquet_rows, memory, jobs)
     finally:
@@ -316,41 +318,51 @@ def compare_engines(rows: int, jobs: int, parquet_rows: int, memory: str,
 
 
 def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
-             memory: str = "1GB") -> None:
-    """Every engine on one book of ``rows`` rows (a book already in ``folder`` is reused),
-    and DuckDB again under ``memory`` (when given)."""
+             memory: str = "1GB", only: set[str] | None = None) -> None:
+    """Every engine (those in ``only``, when given) on one book of ``rows`` rows (a book
+    already in ``folder`` is reused), and DuckDB again under ``memory`` (when given and
+    DuckDB runs). Ratios are to earlog's and DuckDB's runs, where they ran."""
     book = folder / f"orders-{rows}.csv"
     if not book.exists():
         gen.write_rows(book, rows, "csv")
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, dict[str, Any]] = {}  # the engines that finished
     loads: dict[str, str] = {}
-    order = _engines() + ([f"duckdb --memory-limit {memory}"] if memory else [])
+    engines = [e for e in _engines() if only is None or e in only]
+    order = engines + ([f"duckdb --memory-limit {memory}"] if memory and "duckdb" in engines
+                       else [])
     for engine in order:
         out = folder / f"out-{engine.split()[0]}{'-limited' if ' ' in engine else ''}.csv"
-        found[engine] = run_screen([str(book), "--context", str(ctx), "-o", str(out),
-                                    "--engine", *engine.split(),
-                                    *(["--jobs", str(jobs)] if jobs else [])])
+        try:
+            r = run_screen([str(book), "--context", str(ctx), "-o", str(out),
+                            "--engine", *engine.split(),
+                            *(["--jobs", str(jobs)] if jobs else [])])
+        except SystemExit as exc:  # one engine failing does not lose the others' figures
+            last = [line for line in str(exc).splitlines() if line.strip()][-2:]
+            print(f"--engine {engine}: FAILED: {' / '.join(last)}; {_load()}", flush=True)
+            continue
+        found[engine] = r
         loads[engine] = _load()
-        r = found[engine]
         print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s "
               f"({rows / r['seconds']:,.0f} rows/s), peak {r['tree_kb'] / 1024:,.0f} MB; "
               f"{loads[engine]}", flush=True)
-    files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in order}
-    outs = {e: f.read_bytes() for e, f in files.items()}
-    same = len(set(outs.values())) == 1
-    base, duck = found["earlog"], found["duckdb"]
+    files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in found}
+    same = len({f.read_bytes() for f in files.values()}) == 1
+    peers = [p for p in ("earlog", "duckdb") if p in found]
     print()
     print(f"engines on the same generated {rows:,}-row book "
           f"({f'--jobs {jobs}' if jobs else 'each engine its default --jobs'}; output files "
           f"byte-identical: {same})")
-    print(table(["engine", "seconds", "rows/s", "peak MB", "speed vs earlog",
-                 "memory vs earlog", "speed vs duckdb", "memory vs duckdb", "host load after"],
-                [[e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}",
-                  f"{r['tree_kb'] / 1024:,.0f}", f"x{base['seconds'] / r['seconds']:.1f}",
-                  f"x{r['tree_kb'] / base['tree_kb']:.2f}",
-                  f"x{duck['seconds'] / r['seconds']:.2f}",
-                  f"x{r['tree_kb'] / duck['tree_kb']:.2f}", loads[e].split(",")[0]]
-                 for e, r in found.items()]), flush=True)
+    head = ["engine", "seconds", "rows/s", "peak MB"]
+    for p in peers:
+        head += [f"speed vs {p}", f"memory vs {p}"]
+    body = []
+    for e, r in found.items():
+        line = [e, f"{r['seconds']:.1f}", f"{rows / r['seconds']:,.0f}", f"{r['tree_kb'] / 1024:,.0f}"]
+        for p in peers:
+            line += [f"x{found[p]['seconds'] / r['seconds']:.2f}",
+                     f"x{r['tree_kb'] / found[p]['tree_kb']:.2f}"]
+        body.append(line + [loads[e].split(",")[0]])
+    print(table(head + ["host load after"], body), flush=True)
     for f in files.values():
         f.unlink(missing_ok=True)
 
@@ -385,6 +397,8 @@ def main() -> None:
                     help="compare the engines on one book, then a Parquet book on DuckDB")
     ap.add_argument("--engine-rows", type=int, default=1_000_000,
                     help="--engines: rows of the book every engine screens (0: skip)")
+    ap.add_argument("--only", default="",
+                    help="--engines: a comma-separated subset of earlog,duckdb,spark to run")
     ap.add_argument("--engine-jobs", type=int, default=0,
                     help="--engines: --jobs of each run (0: each engine's default)")
     ap.add_argument("--parquet-rows", type=int, default=10_000_000,
@@ -402,8 +416,9 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="keep generated files here")
     args = ap.parse_args()
     if args.engines:
+        only = {e for e in args.only.split(",") if e} or None
         compare_engines(args.engine_rows, args.engine_jobs, args.parquet_rows,
-                        args.parquet_memory, args.keep)
+                        args.parquet_memory, args.keep, only)
         return
     if args.quick:
         args.sizes, args.proof_sizes, args.memory_rows = "1000,10000", "1000", 0

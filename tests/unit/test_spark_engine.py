@@ -117,6 +117,41 @@ def test_start_hint_names_the_master() -> None:
     assert "spark://host:7077" in hint and "reachable" in hint
 
 
+class _Java:
+    """A stand-in for a py4j JVM exception: its text and its cause."""
+
+    def __init__(self, text: str, cause: "_Java | None" = None) -> None:
+        self.text, self.cause = text, cause
+
+    def toString(self) -> str:  # noqa: N802 - the JVM's name
+        return self.text
+
+    def getCause(self) -> "_Java | None":  # noqa: N802 - the JVM's name
+        return self.cause
+
+
+def test_memory_failure_found_among_the_causes() -> None:
+    """A broadcast that runs out of memory arrives as "Boxed Exception"; the error names
+    the memory and says what to do."""
+    oom = _Java("java.lang.OutOfMemoryError: Java heap space")
+    exc = Exception("An error occurred while calling o1.collect")
+    exc.java_exception = _Java("java.util.concurrent.ExecutionException: Boxed Exception",  # type: ignore[attr-defined]
+                               _Java("org.apache.spark.SparkException: broadcast", oom))
+    err = spark_engine.spark_error(exc)
+    assert str(err).startswith("Spark ran out of memory: java.lang.OutOfMemoryError")
+    assert err.hint is not None and "--master" in err.hint and "--engine duckdb" in err.hint
+    plain = Exception("x")
+    plain.java_exception = _Java("org.apache.spark.SparkException: no such table")  # type: ignore[attr-defined]
+    assert str(spark_engine.spark_error(plain)).startswith("Spark failed: org.apache.spark")
+
+
+def test_local_heap_is_half_the_machine_within_bounds() -> None:
+    assert 4 <= spark_engine._local_heap_gb() <= 16
+    assert spark_engine._settings("local[*]")["spark.driver.memory"] == \
+        f"{spark_engine._local_heap_gb()}g"
+    assert "spark.driver.memory" not in spark_engine._settings("spark://h:7077")
+
+
 def test_configure_sets_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spark_engine, "_session", None)
     monkeypatch.setattr(spark_engine, "_master", spark_engine.DEFAULT_MASTER)

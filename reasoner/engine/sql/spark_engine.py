@@ -159,11 +159,41 @@ def _settings(master: str) -> dict[str, str]:
         # Python workers (the grouped folds) run this interpreter
         out["spark.sql.shuffle.partitions"] = "8"
         # the driver is the executor: Spark's default heap of 1g ran out of execution
-        # memory on a 2,000-row book in CI (settings given with configure() still win)
-        out["spark.driver.memory"] = "4g"
+        # memory on a 2,000-row book in CI, 4g on the generated 1M-row book (settings
+        # given with configure() still win)
+        out["spark.driver.memory"] = f"{_local_heap_gb()}g"
+        # the relations' checkpoints fill the storage memory; execution may evict them
+        # (to disk) down to a tenth, not Spark's default half: with half, an aggregation
+        # of the generated 1M-row book found no memory for its first page
+        out["spark.memory.storageFraction"] = "0.1"
         out["spark.pyspark.python"] = sys.executable
         out["spark.pyspark.driver.python"] = sys.executable
     return out
+
+
+def _causes(exc: BaseException, most: int = 8) -> list[str]:
+    """The first lines of a JVM exception's causes, outermost first (a failure in a
+    broadcast or a task arrives wrapped, e.g. "ExecutionException: Boxed Exception")."""
+    out: list[str] = []
+    java = getattr(exc, "java_exception", None)
+    try:
+        cause = java.getCause() if java is not None else None
+        while cause is not None and len(out) < most:
+            out.append(str(cause.toString()).splitlines()[0][:500])
+            cause = cause.getCause()
+    except Exception:  # noqa: BLE001 - the JVM may be gone; the outer message stands
+        pass
+    return out
+
+
+def _local_heap_gb() -> int:
+    """The heap of a local master's JVM: half the machine's memory, 4 to 16 GB (the JVM
+    takes it as it needs it)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 4
+    return max(4, min(16, total // 2 // 1024 ** 3))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -181,11 +211,13 @@ def spark_error(exc: BaseException) -> EngineError:
     if "NUMERIC_VALUE_OUT_OF_RANGE" in message or "ARITHMETIC_OVERFLOW" in message:
         return EngineError(f"Spark: a number outgrew 38 digits: {message}",
                            hint="use --engine earlog, whose integers are unbounded")
-    if "OutOfMemoryError" in message:
-        return EngineError(f"Spark ran out of memory: {message}",
-                           hint="give the driver more (spark.driver.memory, e.g. "
-                                "configure(conf={'spark.driver.memory': '4g'})), or run on a "
-                                "cluster (--master)")
+    memory = next((m for m in (message, *_causes(exc)) if "OutOfMemory" in m
+                   or "OUT_OF_MEMORY" in m), None)
+    if memory is not None:
+        return EngineError(f"Spark ran out of memory: {memory}",
+                           hint="run on a cluster (--master), give the driver more "
+                                "(spark.driver.memory: a local master has half this machine's "
+                                "memory, 4 to 16 GB), or screen with --engine duckdb")
     return EngineError(f"Spark failed: {message}",
                        hint="this is a bug in the SQL backend; use --engine earlog")
 
