@@ -18,6 +18,7 @@ from click.testing import CliRunner
 pytest.importorskip("duckdb")
 
 from reasoner.cli import cli  # noqa: E402
+from reasoner.lang.errors import EngineError  # noqa: E402
 from reasoner.law.decision import decide, decision_record  # noqa: E402
 from reasoner.law.scenario import Scenario, load_scenario  # noqa: E402
 from reasoner.tools.screen.basis import BasisMarks  # noqa: E402
@@ -320,7 +321,6 @@ def test_explain_dir_proves_on_slices_that_agree(tmp_path: Path) -> None:
 
 
 def test_slice_disagreement_is_an_error(tmp_path: Path) -> None:
-    from reasoner.lang.errors import EngineError
     from reasoner.tools.screen.proofs import SliceExplainer
 
     ctx = load_scenario(CONTEXT, require_transactions=False)
@@ -358,8 +358,9 @@ def test_partitions_decide_alike(tmp_path: Path, screen_data: Any) -> None:
                                   shuffle=0.2)
     ctx = load_scenario(ctx_path, require_transactions=False)
     whole, _ = columnar(ctx, book)
-    parts, _ = columnar(ctx, book, partition_rows=300)
-    assert parts == whole and len(whole) == 1200
+    for lanes in (1, 3):  # in turn, and three at once (4 partitions become 6)
+        parts, _ = columnar(ctx, book, partition_rows=300, lanes=lanes)
+        assert parts == whole and len(whole) == 1200
     slices = []
     for size in (None, 300):  # the slices proofs read: the staged rows, kept whole
         s = ColumnarScreen(ctx, str(book), partition_rows=size)
@@ -370,6 +371,33 @@ def test_partitions_decide_alike(tmp_path: Path, screen_data: Any) -> None:
         finally:
             s.close()
     assert slices[0] == slices[1] and len(slices[0]) > 3
+
+
+def test_a_failing_lane_stops_the_others_and_raises(tmp_path: Path, screen_data: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error in one lane reaches the caller as itself, once the other lanes stopped; the
+    partitions after it are not decided."""
+    ctx_path = screen_data.write_context(tmp_path / "context.yaml", consignees=30, seed=6)
+    book = screen_data.write_rows(tmp_path / "book.csv", 1200, "csv", consignees=30, seed=6)
+    ctx = load_scenario(ctx_path, require_transactions=False)
+    started: list[int] = []
+    real = ColumnarScreen._compile
+
+    def compile_or_fail(self: ColumnarScreen) -> Any:
+        started.append(1)
+        if len(started) == 2:
+            raise EngineError("lane failed on purpose")
+        return real(self)
+
+    monkeypatch.setattr(ColumnarScreen, "_compile", compile_or_fail)
+    s = ColumnarScreen(ctx, str(book), partition_rows=100, lanes=2)
+    try:
+        assert s.accept_file(str(book), "csv") == []
+        with pytest.raises(EngineError, match="lane failed on purpose"):
+            s.decide()
+        assert len(started) < 12 and not s.decided
+    finally:
+        s.close()
 
 
 def test_memory_limit_decides_alike(tmp_path: Path) -> None:

@@ -29,9 +29,12 @@ from __future__ import annotations
 
 import csv
 import datetime as _dt
+import functools
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,13 +62,17 @@ _TX_RELATIONS = (("tx_type", "type"), ("tx_date", "date"), ("tx_exporter", "expo
                  ("tx_from", "from_"), ("tx_to", "to"), ("tx_consignee", "ultimate_consignee"),
                  ("tx_item", "item"), ("tx_model", "model"), ("tx_quantity", "quantity"),
                  ("tx_end_use", "end_use"), ("tx_final_destination", "final_destination"))
-# Rows decided together by default (``ColumnarScreen``'s ``partition_rows``), and the
-# memory a row of a partition takes under a memory limit. Measured on the generated
-# 1M-row book: a partition's relations take about 3 KB a row beside some 550 MB for the
-# staged book and the program; partitions of 125,000 rows kept the peak under 1 GB (936 MB)
-# for about 10 % more CPU than one partition (3.7 GB).
-PARTITION_ROWS = 125_000
-BYTES_PER_ROW = 8192
+# Rows decided together by a lane by default (``ColumnarScreen``'s ``partition_rows``),
+# and the memory a row of a partition takes under a memory limit. Measured on the
+# generated 1M-row book, 2 lanes: partitions of 125,000 rows in memory peaked at 1.33 GB
+# (43 s); of 250,000 rows in a database file, 0.91-1.02 GB (42-47 s); of 62,500 rows in
+# memory, 0.99 GB (56 s). One lane in memory with 125,000 rows: 1.0 GB, 63-66 s. Every
+# partition costs about 1,800 statements (some 2.5 s), so bigger is faster. Under
+# --memory-limit 1GB, 4 KB a row (partitions of 122,000 rows a lane) peaked at 0.69 GB.
+PARTITION_ROWS = 250_000
+BYTES_PER_ROW = 4096
+# A lane's own tables (``ColumnarScreen._lane``).
+_HERE = "database_name = current_database() AND schema_name = current_schema()"
 # The inputs that tie a row to the rows before it in its (consignee, year).
 _CHAIN_INPUTS = ("lpp_shipped", "tx_slot_prev")
 
@@ -85,12 +92,20 @@ def dependents(checked: CheckedProgram, preds: Iterable[str]) -> set[str]:
 
 @dataclass(slots=True)
 class Stats:
-    """What a columnar run did: rows decided, LPP shipments, seconds per stage."""
+    """What a columnar run did: rows decided, LPP shipments, seconds per stage (summed
+    over the lanes)."""
 
     decided: int = 0
     lpp_shipped: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, stage: str, seconds: float = 0.0, shipped: int = 0) -> None:
+        """Count ``seconds`` spent in ``stage`` and ``shipped`` LPP shipments (lanes add
+        at once)."""
+        with self.lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+            self.lpp_shipped += shipped
 
 
 class ColumnarScreen:
@@ -106,19 +121,24 @@ class ColumnarScreen:
         memory_limit: DuckDB's memory limit (e.g. ``"1GB"``; None: DuckDB's default, 80 %
             of the memory); beyond it DuckDB spills to a temporary folder.
         partition_rows: a bigger book is split by consignee into partitions of about this
-            many rows, decided one after another (a decision depends on other rows only
-            within its consignee's calendar year), so that memory stays bounded (default:
-            ``PARTITION_ROWS``, or under a memory limit as many rows as it holds at
-            ``BYTES_PER_ROW``).
+            many rows (a decision depends on other rows only within its consignee's
+            calendar year), so that memory stays bounded (default: ``PARTITION_ROWS``, or
+            under a memory limit as many rows as it holds at ``BYTES_PER_ROW`` for each
+            lane).
+        lanes: partitions decided at once, each over a connection of its own (default:
+            ``threads``, or the CPUs). DuckDB runs each of the many small statements of a
+            partition on about one core, so lanes are what uses the others.
     """
 
     def __init__(self, context: Scenario, file: str = "<input>", *, regime: str | None = None,
                  as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
-                 memory_limit: str | None = None, partition_rows: int | None = None) -> None:
+                 memory_limit: str | None = None, partition_rows: int | None = None,
+                 lanes: int | None = None) -> None:
+        self.lanes = max(1, lanes or threads or _cpus())
         if partition_rows is None:
             limit = _bytes(memory_limit) if memory_limit is not None else None
             partition_rows = PARTITION_ROWS if limit is None else \
-                max(50_000, min(PARTITION_ROWS, limit // BYTES_PER_ROW))
+                max(50_000, min(PARTITION_ROWS, limit // (BYTES_PER_ROW * self.lanes)))
         self.partition_rows = max(1, partition_rows)
         self.file = file
         self.as_of = as_of
@@ -141,6 +161,7 @@ class ColumnarScreen:
         self.sql: SqlProgram | None = None
         self.symbols: dict[str, int] = {}
         self._source = "txs"  # the staged rows being decided (a partition's, or all)
+        self._split = "txs_split"  # the staged rows split into partitions (``decide``)
         self.stats = Stats()
         self.decided = False
 
@@ -171,61 +192,114 @@ class ColumnarScreen:
         ``text``, ``copy_parquet``, ``counts``).
 
         Args:
-            on_stage: called with the name of each stage as it starts.
-            on_step: called with (strata done, strata) while the strata run.
+            on_stage: called with the name of each stage as it starts (the first lane's).
+            on_step: called with (strata done, strata) while the strata run, over every
+                partition.
 
         Raises:
             EngineError: DuckDB failed, or the rulebook's LPP rules are not the shape the
                 fold computes.
         """
-        import time
-
         self.stager.finish()
         say = on_stage or (lambda _: None)
-        clock, cpu = time.perf_counter(), time.process_time()
-
-        def lap(name: str) -> None:
-            nonlocal clock, cpu
-            now, now_cpu = time.perf_counter(), time.process_time()
-            self.stats.seconds[name] = self.stats.seconds.get(name, 0.0) + now - clock
-            self.stats.cpu[name] = self.stats.cpu.get(name, 0.0) + now_cpu - cpu
-            clock, cpu = now, now_cpu
         say("loading")
         total = self.execute("SELECT COUNT(*) FROM txs")[0][0]
         parts = max(1, -(-total // self.partition_rows))
-        if parts > 1:  # the rows of each partition together, once (``txs`` reads them)
-            self.execute(f"""CREATE TABLE txs_split AS SELECT *,
+        if parts > 1:  # as many partitions for each lane
+            parts = -(-parts // self.lanes) * self.lanes
+        # one partition is decided in this (in-memory) database; more in a database file,
+        # where DuckDB compresses them and can let them go to disk (measured on the
+        # 1M-row book: about half the memory for 40 % more time a row, which partitions
+        # twice as big more than win back)
+        database = self.execute("SELECT current_database()")[0][0]
+        if parts > 1:
+            path = os.path.join(self.folder, "lanes.duckdb")
+            self.execute(f"ATTACH {sql_text(path)} AS lanes")
+            database = "lanes"
+            # the rows of each partition together, once (``txs`` reads them)
+            self._split = "lanes.main.txs_split"
+            self.execute(f"""CREATE TABLE {self._split} AS SELECT *,
                 CAST(hash(ultimate_consignee) % {parts} AS INTEGER) AS part FROM txs ORDER BY part""")
             self.execute("DROP TABLE txs")
-            self.execute("CREATE VIEW txs AS SELECT * EXCLUDE (part) FROM txs_split")
-        for part in range(parts):
+            self.execute(f"CREATE VIEW txs AS SELECT * EXCLUDE (part) FROM {self._split}")
+        lanes = [self._lane(n, database) for n in range(min(self.lanes, parts))]
+        progress = _Progress(parts, on_step)
+        try:
+            _run_lanes([functools.partial(lane._decide_lane, parts, progress,
+                                          say if n == 0 else None)
+                        for n, lane in enumerate(lanes)],
+                       stop=progress.stop, interrupt=[lane.con.interrupt for lane in lanes])
+        finally:
+            for lane in lanes:
+                lane.con.close()
+        self._merge(database, len(lanes))
+        self.stats.decided = total
+        self.decided = True
+        return self.stats
+
+    def _lane(self, n: int, database: str) -> ColumnarScreen:
+        """A copy of this screen deciding partitions over a connection of its own, in schema
+        ``w<n>`` of ``database`` (the staged rows are read from this one) and a folder of
+        its own."""
+        import copy
+
+        lane = copy.copy(self)
+        lane.con = self.con.cursor()
+        lane.execute = executor(lane.con)
+        lane.execute(f"CREATE SCHEMA {quote_ident(database)}.w{n}")
+        lane.execute(f"USE {quote_ident(database)}.w{n}")
+        lane.folder = os.path.join(self.folder, f"w{n}")
+        os.mkdir(lane.folder)
+        lane.symbols = {}
+        lane.sql = None
+        lane._source = "txs"
+        return lane
+
+    def _decide_lane(self, parts: int, progress: _Progress,
+                     say: Callable[[str], None] | None) -> None:
+        """Decide partitions until none is left: their decisions join table
+        ``decisions_all`` of this lane's schema, their signatures ``signatures``."""
+        say = say or (lambda _: None)
+        clock = _Clock(self.stats)
+        while (part := progress.take()) is not None:
+            say("loading")
             if parts > 1:
                 self.execute("DROP TABLE IF EXISTS txp")
-                self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM txs_split "
+                self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM {self._split} "
                              f"WHERE part = {part}")
                 self._source = "txp"
             # symbols numbered for the partition's own strings (and the program's)
             sql = self._compile()
-            steps = len(sql.steps) * parts
+            clock.lap("load")
+            self._decide_part(sql, say, clock.lap, progress.stepper(part, len(sql.steps)))
+            # the decisions of the partition join the lane's; every other table goes
+            if self._has_table("decisions_all"):
+                self.execute("INSERT INTO decisions_all SELECT * FROM decisions")
+            else:
+                self.execute("CREATE TABLE decisions_all AS SELECT * FROM decisions")
+            self._reset()
 
-            def step(done: int, n: int, part: int = part, steps: int = steps) -> None:
-                if on_step is not None:
-                    on_step(part * n + done, steps)
-            lap("load")
-            self._decide_part(sql, say, lap, step)
-            # the decisions of the partition join the book's; every other table goes
-            if parts > 1:
-                if part == 0:
-                    self.execute("ALTER TABLE decisions RENAME TO decisions_all")
-                else:
-                    self.execute("INSERT INTO decisions_all SELECT * FROM decisions")
-                self._reset()
-        if parts > 1:
-            self.execute("ALTER TABLE decisions_all RENAME TO decisions")
-            self.execute("DROP TABLE IF EXISTS txp")
-        self.stats.decided = total
-        self.decided = True
-        return self.stats
+    def _has_table(self, name: str) -> bool:
+        """Whether this connection's schema has table ``name``."""
+        return bool(self.execute(f"SELECT 1 FROM duckdb_tables() WHERE table_name = "
+                                 f"{sql_text(name)} AND {_HERE}"))
+
+    def _merge(self, database: str, lanes: int) -> None:
+        """Tables ``decisions`` and ``signatures`` of every lane's (in ``database``),
+        signature ids numbered one lane after another; the lanes' schemas dropped."""
+        ex = self.execute
+        decisions, signatures = [], []
+        first = 0
+        for n in range(lanes):
+            schema = f"{quote_ident(database)}.w{n}"
+            decisions.append(f'SELECT line, "transaction", as_of, sig + {first} AS sig '
+                             f"FROM {schema}.decisions_all")
+            signatures.append(f"SELECT sig + {first} AS sig, * EXCLUDE (sig) FROM {schema}.signatures")
+            first += ex(f"SELECT COALESCE(max(sig), 0) FROM {schema}.signatures")[0][0]
+        ex(f"CREATE TABLE decisions AS {' UNION ALL '.join(decisions)}")
+        ex(f"CREATE TABLE signatures AS {' UNION ALL '.join(signatures)}")
+        for n in range(lanes):
+            ex(f"DROP SCHEMA {quote_ident(database)}.w{n} CASCADE")
 
     def _decide_part(self, sql: SqlProgram, say: Callable[[str], None],
                      lap: Callable[[str], None], step: Callable[[int, int], None]) -> None:
@@ -240,8 +314,8 @@ class ColumnarScreen:
         self._pass1(sql, given, step)
         lap("pass 1")
         say("counting LPP")
-        self.stats.lpp_shipped += fold_lpp(self.execute, sql, self.checked, self.marks,
-                                           self._lit, self.folder)
+        self.stats.add("LPP fold", shipped=fold_lpp(self.execute, sql, self.checked,
+                                                    self.marks, self._lit, self.folder))
         lap("LPP fold")
         say("evaluating LPP")
         again = dependents(self.checked, _CHAIN_INPUTS)
@@ -258,13 +332,14 @@ class ColumnarScreen:
         lap("decisions")
 
     def _reset(self) -> None:
-        """Drop every table and view but the staged rows and the decisions (their
-        signatures and ruled-out entries)."""
-        keep = {"txs", "txs_split", "decisions_all", "signatures", "ruled_entries"}
-        for (name,) in self.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal"):
+        """Drop every table and view of this lane's schema but the decisions and what
+        later partitions add to (signatures, ruled-out entries)."""
+        keep = {"decisions_all", "signatures", "ruled_entries"}
+        for (name,) in self.execute(f"SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                    f"AND {_HERE}"):
             if name not in keep:
                 self.execute(f"DROP VIEW {quote_ident(name)}")
-        for (name,) in self.execute("SELECT table_name FROM duckdb_tables()"):
+        for (name,) in self.execute(f"SELECT table_name FROM duckdb_tables() WHERE {_HERE}"):
             if name not in keep:
                 self.execute(f"DROP TABLE {quote_ident(name)}")
 
@@ -449,7 +524,7 @@ class ColumnarScreen:
             FROM base b LEFT JOIN used u ON u.tx = b.tx LEFT JOIN missing mi ON mi.tx = b.tx
             LEFT JOIN flags f ON f.tx = b.tx LEFT JOIN ruled_by_tx x ON x.tx = b.tx""")
         first = ex("SELECT COALESCE(max(sig), 0) FROM signatures")[0][0] \
-            if ex("SELECT 1 FROM duckdb_tables() WHERE table_name = 'signatures'") else 0
+            if self._has_table("signatures") else 0
         ex(f"""CREATE TABLE kinds AS SELECT CAST({int(first)} + row_number() OVER () AS BIGINT)
                    AS sig, * FROM (SELECT DISTINCT {', '.join(kind)} FROM keyed)""")
         ex(f"""CREATE TABLE decisions AS
@@ -582,6 +657,97 @@ class ColumnarScreen:
             self.con.close()
         finally:
             shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class _Clock:
+    """Seconds per stage of one lane, added to the screen's ``Stats``."""
+
+    def __init__(self, stats: Stats) -> None:
+        self.stats = stats
+        self.clock = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stats.add(name, now - self.clock)
+        self.clock = now
+
+
+class _Progress:
+    """The partitions left to decide, handed out one at a time, and the strata done over
+    all of them (reported to ``on_step``)."""
+
+    def __init__(self, parts: int, on_step: Callable[[int, int], None] | None) -> None:
+        self.todo = list(range(parts))
+        self.parts = parts
+        self.on_step = on_step
+        self.done: dict[int, int] = {}  # strata done by partition
+        self.lock = threading.Lock()
+        self.stopped = False
+
+    def take(self) -> int | None:
+        """The next partition (None: none left, or the run stopped)."""
+        with self.lock:
+            return None if self.stopped or not self.todo else self.todo.pop(0)
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+
+    def stepper(self, part: int, steps: int) -> Callable[[int, int], None]:
+        """The ``on_step`` of partition ``part``, whose program has ``steps`` strata."""
+        def step(done: int, _n: int) -> None:
+            if self.on_step is None:
+                return
+            with self.lock:
+                self.done[part] = done
+                self.on_step(sum(self.done.values()), steps * self.parts)
+        return step
+
+
+def _run_lanes(work: Sequence[Callable[[], None]], stop: Callable[[], None],
+               interrupt: Sequence[Callable[[], None]]) -> None:
+    """Run each of ``work`` in a thread of its own (the one alone in this thread) and wait
+    for them; when one fails or the wait is interrupted, ``stop`` the others (they finish
+    their partition, their running statement ``interrupt``ed) and raise its error."""
+    if len(work) == 1:
+        work[0]()
+        return
+    errors: list[BaseException] = []
+
+    def run(job: Callable[[], None]) -> None:
+        try:
+            job()
+        except BaseException as exc:  # raised in the calling thread below
+            errors.append(exc)
+            stop()
+
+    threads = [threading.Thread(target=run, args=(job,), daemon=True) for job in work]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+                if errors:
+                    for cut in interrupt:
+                        cut()
+    except BaseException:
+        stop()
+        for cut in interrupt:
+            cut()
+        for t in threads:
+            t.join()
+        raise
+    if errors:
+        raise errors[0]
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _bytes(size: str) -> int | None:

@@ -62,7 +62,8 @@ class SparkScreen(ColumnarScreen):
         context, file, regime, as_of, sort, threads, memory_limit: as for
             ``ColumnarScreen`` (``threads`` and ``memory_limit`` are DuckDB's).
         partition_rows: as for ``ColumnarScreen`` (default without a memory limit:
-            ``SPARK_PARTITION_ROWS``).
+            ``SPARK_PARTITION_ROWS``); one partition at a time (Spark parallelizes each,
+            and the runs share the session's views).
         spark: the SparkSession (default: the process's, ``spark_engine.session()``,
             whose master ``spark_engine.configure`` sets).
 
@@ -80,7 +81,7 @@ class SparkScreen(ColumnarScreen):
         if partition_rows is None and memory_limit is None:
             partition_rows = SPARK_PARTITION_ROWS
         super().__init__(context, file, regime=regime, as_of=as_of, sort=sort, threads=threads,
-                         memory_limit=memory_limit, partition_rows=partition_rows)
+                         memory_limit=memory_limit, partition_rows=partition_rows, lanes=1)
         self.spark_sql: SqlProgram | None = None
 
     def _compile(self) -> SqlProgram:
@@ -114,7 +115,7 @@ class SparkScreen(ColumnarScreen):
                 run.run()
                 lap("pass 1")
                 say("counting LPP on Spark")
-                self.stats.lpp_shipped += self._fold(run, sql)
+                self.stats.add("LPP fold", shipped=self._fold(run, sql))
                 lap("LPP fold")
                 say("evaluating LPP on Spark")
                 again = self._pass2(run)
