@@ -27,6 +27,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as _dt
 import functools
@@ -241,8 +242,6 @@ class ColumnarScreen:
         """A copy of this screen deciding partitions over a connection of its own, in schema
         ``w<n>`` of ``database`` (the staged rows are read from this one) and a folder of
         its own."""
-        import copy
-
         lane = copy.copy(self)
         lane.con = self.con.cursor()
         lane.execute = executor(lane.con)
