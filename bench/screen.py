@@ -326,6 +326,7 @@ def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
     if not book.exists():
         gen.write_rows(book, rows, "csv")
     found: dict[str, dict[str, Any]] = {}  # the engines that finished
+    files: dict[str, Path] = {}  # their output files
     loads: dict[str, str] = {}
     engines = [e for e in _engines() if only is None or e in only]
     order = engines + ([f"duckdb --memory-limit {memory}"] if memory and "duckdb" in engines
@@ -340,12 +341,11 @@ def _compare(gen: Any, folder: Path, ctx: Path, rows: int, jobs: int,
             last = [line for line in str(exc).splitlines() if line.strip()][-2:]
             print(f"--engine {engine}: FAILED: {' / '.join(last)}; {_load()}", flush=True)
             continue
-        found[engine] = r
+        found[engine], files[engine] = r, out
         loads[engine] = _load()
         print(f"--engine {engine}: {rows:,} rows in {r['seconds']:.1f} s "
               f"({rows / r['seconds']:,.0f} rows/s), peak {r['tree_kb'] / 1024:,.0f} MB; "
               f"{loads[engine]}", flush=True)
-    files = {e: folder / f"out-{e.split()[0]}{'-limited' if ' ' in e else ''}.csv" for e in found}
     same = len({f.read_bytes() for f in files.values()}) == 1
     peers = [p for p in ("earlog", "duckdb") if p in found]
     print()

@@ -72,6 +72,8 @@ _TX_RELATIONS = (("tx_type", "type"), ("tx_date", "date"), ("tx_exporter", "expo
 # --memory-limit 1GB, 4 KB a row (partitions of 122,000 rows a lane) peaked at 0.69 GB.
 PARTITION_ROWS = 250_000
 BYTES_PER_ROW = 4096
+# The staged rows of a book of several partitions, with their partition (``decide``).
+_SPLIT = "lanes.main.txs_split"
 # A lane's own tables (``ColumnarScreen._lane``).
 _HERE = "database_name = current_database() AND schema_name = current_schema()"
 # The inputs that tie a row to the rows before it in its (consignee, year).
@@ -162,7 +164,6 @@ class ColumnarScreen:
         self.sql: SqlProgram | None = None
         self.symbols: dict[str, int] = {}
         self._source = "txs"  # the staged rows being decided (a partition's, or all)
-        self._split = "txs_split"  # the staged rows split into partitions (``decide``)
         self.stats = Stats()
         self.decided = False
 
@@ -218,11 +219,10 @@ class ColumnarScreen:
             self.execute(f"ATTACH {sql_text(path)} AS lanes")
             database = "lanes"
             # the rows of each partition together, once (``txs`` reads them)
-            self._split = "lanes.main.txs_split"
-            self.execute(f"""CREATE TABLE {self._split} AS SELECT *,
+            self.execute(f"""CREATE TABLE {_SPLIT} AS SELECT *,
                 CAST(hash(ultimate_consignee) % {parts} AS INTEGER) AS part FROM txs ORDER BY part""")
             self.execute("DROP TABLE txs")
-            self.execute(f"CREATE VIEW txs AS SELECT * EXCLUDE (part) FROM {self._split}")
+            self.execute(f"CREATE VIEW txs AS SELECT * EXCLUDE (part) FROM {_SPLIT}")
         lanes = [self._lane(n, database) for n in range(min(self.lanes, parts))]
         progress = _Progress(parts, on_step)
         try:
@@ -264,7 +264,7 @@ class ColumnarScreen:
             say("loading")
             if parts > 1:
                 self.execute("DROP TABLE IF EXISTS txp")
-                self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM {self._split} "
+                self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM {_SPLIT} "
                              f"WHERE part = {part}")
                 self._source = "txp"
             # symbols numbered for the partition's own strings (and the program's)
@@ -275,7 +275,7 @@ class ColumnarScreen:
             if self._has_table("decisions_all"):
                 self.execute("INSERT INTO decisions_all SELECT * FROM decisions")
             else:
-                self.execute("CREATE TABLE decisions_all AS SELECT * FROM decisions")
+                self.execute("ALTER TABLE decisions RENAME TO decisions_all")
             self._reset()
 
     def _has_table(self, name: str) -> bool:
