@@ -231,7 +231,8 @@ def _screen_columnar(make: Any, file: str, context_path: str, input_format: str 
             summary.rejected += 1
             bar.rejected(file, r)
             rej.writer.write(r.line, r.reason, r.cells)
-        screen.decide(on_stage=bar.stage, on_step=bar.step)
+        bar.stage("deciding")
+        screen.decide(on_stage=bar.describe, on_step=bar.step)
         summary.decided, summary.outcomes, summary.exceptions, summary.reviews = screen.counts()
         bar.stage("writing")
         out = _write_columnar(screen, output, fmt, bar)
@@ -357,8 +358,9 @@ def _setup(file: str, context_path: str, output: str | None, rejects: str | None
     return context, rejects_path, proof_dir
 
 
-# The stages whose progress is counted in rows.
-_ROW_STAGES = ("reading", "writing", "screening")
+# The stages whose progress is counted in rows (of the file's, until the engine counts
+# the rows it decides).
+_ROW_STAGES = ("reading", "writing", "screening", "deciding")
 
 
 class _Progress:
@@ -380,18 +382,20 @@ class _Progress:
         self.count = 0
 
     def stage(self, name: str) -> None:
-        """Start a stage: reading and writing count rows from zero (of the file's rows);
-        the others show their time."""
+        """Start a stage: reading, deciding and writing count rows from zero (of the
+        file's rows); the others show their time."""
         self.bar.set_description(name, refresh=False)
         self.bar.unit = " rows"
-        self.bar.reset(total=self.total if name in _ROW_STAGES else None)
-        self.count = 0
+        self.bar.total = self.total if name in _ROW_STAGES else None
+        self.bar.reset(total=self.bar.total)
+
+    def describe(self, name: str) -> None:
+        """Name what the stage is doing now (the columnar engines' steps)."""
+        self.bar.set_description(name)
 
     def step(self, done: int, total: int) -> None:
-        """Strata done of ``total`` (DuckDB's evaluation)."""
-        if self.bar.total != total:
-            self.bar.unit = " strata"
-            self.bar.reset(total=total)
+        """Rows decided of ``total`` (the columnar engines)."""
+        self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def counting(self, rows: Iterable[Any]) -> Iterator[Any]:

@@ -400,6 +400,40 @@ def test_a_failing_lane_stops_the_others_and_raises(tmp_path: Path, screen_data:
         s.close()
 
 
+def test_progress_counts_rows_decided(tmp_path: Path, screen_data: Any) -> None:
+    """Progress is in rows: it only grows, moves with the strata of each partition (not
+    only when one ends), and ends at every row decided; one lane or two."""
+    ctx_path = screen_data.write_context(tmp_path / "context.yaml", consignees=30, seed=6)
+    book = screen_data.write_rows(tmp_path / "book.csv", 900, "csv", consignees=30, seed=6)
+    ctx = load_scenario(ctx_path, require_transactions=False)
+    for lanes, size in ((1, None), (1, 300), (2, 300)):
+        calls: list[tuple[int, int]] = []
+        s = ColumnarScreen(ctx, str(book), partition_rows=size, lanes=lanes)
+        try:
+            assert s.accept_file(str(book), "csv") == []
+            s.decide(on_step=lambda done, total: calls.append((done, total)))
+        finally:
+            s.close()
+        done = [d for d, _ in calls]
+        assert {t for _, t in calls} == {900}
+        assert done == sorted(done) and done[-1] == 900
+        parts = 1 if size is None else 3 if lanes == 1 else 4  # a multiple of the lanes
+        assert len(set(done)) > 10 * parts, (lanes, size)  # the strata move it
+
+
+def test_cli_progress_counts_rows_through_the_stages(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["screen", str(DATA / "orders.csv"), "--context",
+                                      str(CONTEXT), "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.stderr
+    frames = [f.strip() for f in result.stderr.split("\r")]
+    n = len(read_csv((DATA / "orders.csv").read_text()))  # every row is decided
+    stages = [f.split(":")[0] for f in frames if "%|" in f]
+    assert {"reading", "loading", "evaluating", "ruling out", "deciding", "writing"} <= set(stages)
+    deciding = [f for f in frames if f.startswith(("evaluating:", "ruling out:"))]
+    assert all(f"/{n:.1f} " in f and "rows" in f for f in deciding), deciding
+    assert any(f"{n:.1f}/{n:.1f}" in f for f in frames if f.startswith("ruling out:"))
+
+
 def test_memory_limit_decides_alike(tmp_path: Path) -> None:
     code, plain, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT),
                            "--rejects", str(tmp_path / "r1.csv"))
