@@ -152,6 +152,35 @@ def test_local_heap_is_half_the_machine_within_bounds() -> None:
     assert "spark.driver.memory" not in spark_engine._settings("spark://h:7077")
 
 
+def test_spark_partitions_are_what_the_driver_heap_holds(spark_session: object) -> None:
+    """A screen's default partition is as many rows as the driver's heap holds (a stub
+    session stands for drivers of other heaps; one that cannot say gets the fixed size)."""
+    from types import SimpleNamespace
+
+    from reasoner.law.scenario import load_scenario
+    from reasoner.tools.screen import sparkscreen
+
+    heap = spark_engine.driver_heap(spark_session)
+    assert heap is not None and heap > 512 * 1024 ** 2  # the local master's: gigabytes
+
+    def driver(of: int) -> object:
+        runtime = SimpleNamespace(maxMemory=lambda: of)
+        lang = SimpleNamespace(Runtime=SimpleNamespace(getRuntime=lambda: runtime))
+        return SimpleNamespace(sparkContext=SimpleNamespace(_jvm=SimpleNamespace(
+            java=SimpleNamespace(lang=lang))))
+
+    ctx = load_scenario("tests/data/screen/context.yaml", require_transactions=False)
+    for spark, rows in ((driver(4 * 10 ** 9), 4 * 10 ** 9 // sparkscreen.SPARK_BYTES_PER_ROW),
+                        (driver(10 ** 8), sparkscreen.SMALL_BOOK),
+                        (SimpleNamespace(), sparkscreen.SPARK_PARTITION_ROWS)):
+        s = sparkscreen.SparkScreen(ctx, spark=spark)
+        try:
+            assert s.partition_rows == rows
+        finally:
+            s.close()
+    assert spark_engine.driver_heap(SimpleNamespace()) is None
+
+
 def test_configure_sets_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spark_engine, "_session", None)
     monkeypatch.setattr(spark_engine, "_master", spark_engine.DEFAULT_MASTER)

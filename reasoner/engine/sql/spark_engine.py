@@ -37,6 +37,7 @@ from reasoner.lang.errors import EarlogError, EngineError
 from reasoner.lang.ir import Fact, Value
 
 __all__ = ["SparkEngine", "SparkRun", "configure", "session", "spark_error", "spark_errors", "java_found",
+           "driver_heap",
            "DEFAULT_MASTER", "SMALL", "SPARK_HINT"]
 
 DEFAULT_MASTER = "local[*]"
@@ -184,6 +185,15 @@ def _causes(exc: BaseException, most: int = 8) -> list[str]:
     except Exception:  # noqa: BLE001 - the JVM may be gone; the outer message stands
         pass
     return out
+
+
+def driver_heap(spark: Any) -> int | None:
+    """The most memory the driver's JVM may use (bytes), or None when Spark does not say
+    (a session without a JVM of its own here, e.g. Spark Connect)."""
+    try:
+        return int(spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory())
+    except Exception:  # noqa: BLE001 - any session that cannot answer
+        return None
 
 
 def _local_heap_gb() -> int:

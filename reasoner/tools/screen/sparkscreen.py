@@ -33,15 +33,20 @@ from reasoner.tools.screen.columnar import _CHAIN_INPUTS, _TX_RELATIONS, Columna
 from reasoner.tools.screen.lppfold import (candidates_select, chain_selects, lpp_cap, rule_indices,
                                            slots_select)
 
-__all__ = ["SparkScreen", "SMALL_BOOK", "SPARK_PARTITION_ROWS"]
+__all__ = ["SparkScreen", "SMALL_BOOK", "SPARK_BYTES_PER_ROW", "SPARK_PARTITION_ROWS"]
 
 # A partition of fewer rows runs with Spark's settings for small programs
 # (spark_engine.SMALL: no adaptive execution, one shuffle partition), where Spark's fixed
 # costs per query dominate.
 SMALL_BOOK = 50_000
-# Rows decided together by default: Spark's fixed costs are paid per partition (minutes on
-# a local master) and Spark spills by itself, so partitions are larger than DuckDB's.
-SPARK_PARTITION_ROWS = 1_500_000
+# Rows decided together by default: as many as the driver's heap holds at this many bytes
+# a row (every relation of a partition comes back to the driver). Measured on the
+# generated books, local[*] with a 12 GB heap: 300,000 rows in one partition were
+# decided (409 s), 1,000,000 ran out of heap after about 10 minutes. Spark's fixed costs
+# are paid per partition (some 3 minutes on a local master), so partitions are larger
+# than DuckDB's. Without a heap to read, SPARK_PARTITION_ROWS.
+SPARK_BYTES_PER_ROW = 40_000
+SPARK_PARTITION_ROWS = 300_000
 # ``columnar.STAGE_SHARES`` here (measured on the generated 100,000-row book, local[*] on
 # 2 cores: load 10.2 s, pass 1 123.6, LPP fold 7.1, pass 2 17.9, collect 10.6, the
 # decision fields 5.5). Spark computes the strata lazily, so pass 1 moves as one step.
@@ -66,9 +71,9 @@ class SparkScreen(ColumnarScreen):
     Args:
         context, file, regime, as_of, sort, threads, memory_limit: as for
             ``ColumnarScreen`` (``threads`` and ``memory_limit`` are DuckDB's).
-        partition_rows: as for ``ColumnarScreen`` (default without a memory limit:
-            ``SPARK_PARTITION_ROWS``); one partition at a time (Spark parallelizes each,
-            and the runs share the session's views).
+        partition_rows: as for ``ColumnarScreen`` (default without a memory limit: as
+            many as the driver's heap holds at ``SPARK_BYTES_PER_ROW``); one partition at
+            a time (Spark parallelizes each, and the runs share the session's views).
         spark: the SparkSession (default: the process's, ``spark_engine.session()``,
             whose master ``spark_engine.configure`` sets).
 
@@ -82,11 +87,13 @@ class SparkScreen(ColumnarScreen):
                  as_of: _dt.date | None = None, sort: bool = True, threads: int | None = None,
                  memory_limit: str | None = None, partition_rows: int | None = None,
                  spark: Any = None) -> None:
-        from reasoner.engine.sql.spark_engine import session
+        from reasoner.engine.sql.spark_engine import driver_heap, session
 
         self.spark = spark if spark is not None else session()
         if partition_rows is None and memory_limit is None:
-            partition_rows = SPARK_PARTITION_ROWS
+            heap = driver_heap(self.spark)
+            partition_rows = SPARK_PARTITION_ROWS if heap is None else \
+                max(SMALL_BOOK, heap // SPARK_BYTES_PER_ROW)
         super().__init__(context, file, regime=regime, as_of=as_of, sort=sort, threads=threads,
                          memory_limit=memory_limit, partition_rows=partition_rows, lanes=1)
         self.spark_sql: SqlProgram | None = None
