@@ -281,11 +281,9 @@ class _ParquetOut:
         self.tmp = self.path.with_name(f".{self.path.name}.tmp")
 
     def commit(self) -> None:
-        try:
-            self.tmp.replace(self.path)
-        except OSError as exc:
-            self.tmp.unlink(missing_ok=True)
-            raise EarlogError(f"cannot write '{self.path}': {exc.strerror or exc}") from None
+        from reasoner.tools.screen.files import move_into_place
+
+        move_into_place(self.tmp, self.path)
 
     def discard(self) -> None:
         self.tmp.unlink(missing_ok=True)

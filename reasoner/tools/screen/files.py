@@ -29,6 +29,7 @@ __all__ = [
     "count_rows",
     "ParquetDecisionWriter",
     "AtomicFile",
+    "move_into_place",
     "DecisionWriter",
     "RejectWriter",
     "proof_name",
@@ -274,6 +275,19 @@ def count_rows(path: str, fmt: str) -> int | None:
         return None
 
 
+def move_into_place(tmp: Path, path: Path) -> None:
+    """Rename the finished ``tmp`` to ``path`` (when it cannot be, ``tmp`` is removed).
+
+    Raises:
+        EarlogError: the rename failed.
+    """
+    try:
+        tmp.replace(path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EarlogError(f"cannot write '{path}': {exc.strerror or exc}") from None
+
+
 class AtomicFile:
     """A text file written to ``<name>.tmp`` beside its target and renamed on commit.
 
@@ -300,11 +314,7 @@ class AtomicFile:
         if self.tmp is None or self.path is None:
             return
         self.fh.close()
-        try:
-            self.tmp.replace(self.path)
-        except OSError as exc:
-            self.tmp.unlink(missing_ok=True)
-            raise EarlogError(f"cannot write '{self.path}': {exc.strerror or exc}") from None
+        move_into_place(self.tmp, self.path)
 
     def discard(self) -> None:
         """Drop what was written (stdout: nothing to drop)."""
