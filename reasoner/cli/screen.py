@@ -59,9 +59,10 @@ DEFAULT_EARLOG_JOBS = 1
                    "the same consignee and calendar year.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               show_default="duckdb, spark: the CPUs; earlog: 1",
-              help="duckdb: partitions decided at once, and DuckDB's threads (spark: its DuckDB "
-                   "part's threads); earlog: worker processes (consignees are split between "
-                   "them). The defaults were the fastest measured on a busy 2-core host.")
+              help="duckdb: partitions decided at once, and DuckDB's threads (shared out "
+                   "between the partitions as they are decided; spark: its DuckDB part's "
+                   "threads); earlog: worker processes (consignees are split between them). "
+                   "The defaults were the fastest measured on a busy 2-core host.")
 @click.option("--memory-limit", default=None,
               help="duckdb (and spark's DuckDB part): a memory limit, e.g. 1GB (DuckDB "
                    "spills to a temporary folder beyond it).")

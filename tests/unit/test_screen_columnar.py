@@ -421,6 +421,31 @@ def test_progress_counts_rows_decided(tmp_path: Path, screen_data: Any) -> None:
         assert len(set(done)) > 10 * parts, (lanes, size)  # the strata move it
 
 
+def test_lanes_share_duckdbs_threads_while_they_run(tmp_path: Path, screen_data: Any,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx_path = screen_data.write_context(tmp_path / "context.yaml", consignees=30, seed=6)
+    book = screen_data.write_rows(tmp_path / "book.csv", 600, "csv", consignees=30, seed=6)
+    ctx = load_scenario(ctx_path, require_transactions=False)
+    seen: list[int] = []
+    real = ColumnarScreen._decide_lane
+
+    def spy(self: ColumnarScreen, *args: Any) -> None:
+        seen.append(int(self.execute("SELECT current_setting('threads')")[0][0]))
+        real(self, *args)
+
+    monkeypatch.setattr(ColumnarScreen, "_decide_lane", spy)
+    for lanes, size, during in ((2, 300, [2, 2]), (2, None, [4])):  # one partition: one lane
+        seen.clear()
+        s = ColumnarScreen(ctx, str(book), threads=4, lanes=lanes, partition_rows=size)
+        try:
+            assert s.accept_file(str(book), "csv") == []
+            s.decide()
+            assert seen == during
+            assert s.execute("SELECT current_setting('threads')")[0][0] == 4  # staging, writing
+        finally:
+            s.close()
+
+
 def test_cli_progress_counts_rows_through_the_stages(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["screen", str(DATA / "orders.csv"), "--context",
                                       str(CONTEXT), "-o", str(tmp_path / "out.csv")])
