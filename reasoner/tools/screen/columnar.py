@@ -254,7 +254,7 @@ class ColumnarScreen:
         finally:
             for lane in lanes:
                 lane.con.close()
-            self.execute(f"SET threads = {threads}")
+        self.execute(f"SET threads = {threads}")
         self._merge(database, len(lanes))
         self.stats.decided = total
         self.decided = True
