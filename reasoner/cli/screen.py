@@ -378,7 +378,6 @@ class _Progress:
                         file=sys.stderr, disable=not enabled, mininterval=0.5, leave=False,
                         dynamic_ncols=True)
         self.total = total
-        self.count = 0
 
     def stage(self, name: str) -> None:
         """Start a stage: reading, deciding and writing count rows from zero (of the
