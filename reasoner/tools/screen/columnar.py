@@ -247,7 +247,7 @@ class ColumnarScreen:
         threads = int(self.execute("SELECT current_setting('threads')")[0][0])
         self.execute(f"SET threads = {max(1, threads // len(lanes))}")
         try:
-            _run_lanes([functools.partial(lane._decide_lane, parts, progress,
+            _run_lanes([functools.partial(lane._decide_lane, progress,
                                           say if n == 0 else None)
                         for n, lane in enumerate(lanes)],
                        stop=progress.stop, interrupt=[lane.con.interrupt for lane in lanes])
@@ -276,8 +276,7 @@ class ColumnarScreen:
         lane._source = "txs"
         return lane
 
-    def _decide_lane(self, parts: int, progress: _Progress,
-                     say: Callable[[str], None] | None) -> None:
+    def _decide_lane(self, progress: _Progress, say: Callable[[str], None] | None) -> None:
         """Decide partitions until none is left: their decisions join table
         ``decisions_all`` of this lane's schema, their signatures ``signatures``."""
         say = say or (lambda _: None)
@@ -285,7 +284,7 @@ class ColumnarScreen:
         while (part := progress.take()) is not None:
             clock.start(progress.reporter(part))
             say("loading")
-            if parts > 1:
+            if len(progress.sizes) > 1:
                 self.execute("DROP TABLE IF EXISTS txp")
                 self.execute(f"CREATE TABLE txp AS SELECT * EXCLUDE (part) FROM {_SPLIT} "
                              f"WHERE part = {part}")
