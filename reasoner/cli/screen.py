@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import click
 
@@ -137,7 +137,6 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
     summary = Summary()
     bar = _Progress(file, kind, progress)
     started = time.perf_counter()
-    unwritten = 0
     try:
         results = screener.run(read_rows(file, kind))
         for result in _file_order(results) if sort_rows else results:
@@ -153,8 +152,9 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
                 try:
                     write_atomic(proof_dir / name, result.proof)
                 except EarlogError as exc:  # one proof lost is no reason to stop the run
-                    unwritten += 1
-                    bar.write(f"{file}:{result.line}: warning: proof not written: {exc}")
+                    _unwritten(bar, file, summary)(result.line, exc)
+                else:
+                    summary.proofs += 1
     except BaseException:
         out.discard()
         rej.file.discard()
@@ -166,6 +166,15 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
     elapsed = time.perf_counter() - started
     click.echo(_screen_summary(file, summary, rejects_path, elapsed, proof_dir), err=True)
     return SCREEN_REJECTED_EXIT if summary.rejected else 0
+
+
+def _unwritten(bar: "_Progress", file: str, summary: Any) -> Callable[[int, EarlogError], None]:
+    """What to do with a proof that could not be written: warn, count it, go on (one
+    proof lost is no reason to lose the run's decisions)."""
+    def warn(line: int, exc: EarlogError) -> None:
+        summary.unwritten += 1
+        bar.write(f"{file}:{line}: warning: proof not written: {exc}")
+    return warn
 
 
 def _file_order(results: Iterable[Any]) -> Iterator[Any]:
@@ -242,7 +251,8 @@ def _screen_columnar(make: Any, file: str, context_path: str, input_format: str 
 
             bar.stage("proofs")
             explainer = SliceExplainer(screen, explain_format)
-            summary.proofs = explainer.write(proof_dir, screen.records(outcomes=PROOF_OUTCOMES))
+            summary.proofs = explainer.write(proof_dir, screen.records(outcomes=PROOF_OUTCOMES),
+                                             _unwritten(bar, file, summary))
     except BaseException:
         if out is not None:
             out.discard()
@@ -430,7 +440,8 @@ def _screen_summary(file: str, s: Any, rejects_path: str, elapsed: float,
     if s.rejected:
         parts.append(f"rejected rows: {rejects_path}")
     if proof_dir is not None:
-        parts.append(f"proofs: {s.proofs} in {proof_dir}")
+        unwritten = f"; {s.unwritten} not written (see the warnings above)" if s.unwritten else ""
+        parts.append(f"proofs: {s.proofs} in {proof_dir}{unwritten}")
     for title, counts in (("outcome", s.outcomes), ("exception", s.exceptions),
                           ("review policy", s.reviews)):
         rows = [[k, str(n)] for k, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]

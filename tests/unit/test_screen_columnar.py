@@ -320,6 +320,22 @@ def test_explain_dir_proves_on_slices_that_agree(tmp_path: Path) -> None:
     assert "proofs: 4 in" in err
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "earlog"])
+def test_a_proof_that_cannot_be_written_is_warned_of_and_the_run_goes_on(
+        tmp_path: Path, engine: str) -> None:
+    proofs = tmp_path / "proofs"
+    (proofs / "b3.json" / "in-the-way").mkdir(parents=True)  # b3's proof cannot be renamed there
+    out = tmp_path / "out.csv"
+    code, _, err = run(str(DATA / "orders.csv"), "--context", str(CONTEXT), "--engine", engine,
+                       "--explain-dir", str(proofs), "-o", str(out),
+                       "--rejects", str(tmp_path / "r.csv"))
+    assert code == 0, err
+    assert f"orders.csv:9: warning: proof not written: cannot write '{proofs / 'b3.json'}'" in err
+    assert {p.stem for p in proofs.iterdir() if p.is_file()} == {"cn1", "a2", "my1"}
+    assert "proofs: 3 in" in err and "; 1 not written (see the warnings above)" in err
+    assert "b3" in {r["transaction"] for r in read_csv(out.read_text(encoding="utf-8"))}
+
+
 def test_slice_disagreement_is_an_error(tmp_path: Path) -> None:
     from reasoner.tools.screen.proofs import SliceExplainer
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from reasoner.lang.errors import EngineError
+from reasoner.lang.errors import EarlogError, EngineError
 from reasoner.lang.span import Span
 from reasoner.law.decision import ScenarioDecisions, decide, decision_record
 from reasoner.law.scenario import Scenario, Transaction
@@ -88,24 +88,39 @@ class SliceExplainer:
                     hint="this is a bug; screen with --engine earlog")
         return result
 
-    def write(self, folder: Path, records: Iterator[tuple[int, Mapping[str, Any]]]) -> int:
-        """Write the proof of each record into ``folder`` (``proof_name``); return how many."""
+    def write(self, folder: Path, records: Iterator[tuple[int, Mapping[str, Any]]],
+              unwritten: Callable[[int, EarlogError], None] | None = None) -> int:
+        """Write the proof of each record into ``folder`` (``proof_name``); return how many
+        were written.
+
+        Args:
+            folder: an existing folder.
+            records: (line, columnar record) pairs.
+            unwritten: called with the line and the error of a proof that could not be
+                written, and the others are still written (default: the error is raised).
+
+        Raises:
+            EngineError: a decision differs from the columnar one.
+            EarlogError: a proof could not be written (without ``unwritten``).
+        """
         written = 0
         group: list[tuple[int, Mapping[str, Any]]] = []
         for pair in records:
             group.append(pair)
             if len(group) >= GROUP_ROWS:
-                written += self._write_group(folder, group)
+                written += self._write_group(folder, group, unwritten)
                 group = []
         if group:
-            written += self._write_group(folder, group)
+            written += self._write_group(folder, group, unwritten)
         return written
 
-    def _write_group(self, folder: Path, group: Sequence[tuple[int, Mapping[str, Any]]]) -> int:
+    def _write_group(self, folder: Path, group: Sequence[tuple[int, Mapping[str, Any]]],
+                     unwritten: Callable[[int, EarlogError], None] | None) -> int:
         from reasoner.render.export import ExplanationWriter
 
         result = self.decide(group)
         writer = ExplanationWriter(result)
+        written = 0
         for line, record in group:
             tx = str(record["transaction"])
             if self.fmt == "svg":
@@ -115,5 +130,12 @@ class SliceExplainer:
                                 "svg")
             else:
                 data = writer.json(tx).encode("utf-8")
-            write_atomic(folder / proof_name(tx, line, self.fmt), data)
-        return len(group)
+            try:
+                write_atomic(folder / proof_name(tx, line, self.fmt), data)
+            except EarlogError as exc:
+                if unwritten is None:
+                    raise
+                unwritten(line, exc)
+            else:
+                written += 1
+        return written

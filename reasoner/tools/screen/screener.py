@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from reasoner.law.decision import (Decision, DecisionView, ScenarioDecisions, decision_record, input_facts,
-                                   slot_chain)
+                                   lpp_use, slot_chain)
 from reasoner.engine import get_engine
 from reasoner.lang.errors import CheckFailed, Diagnostic, EarlogError, EngineError, ScenarioError
 from reasoner.engine.gcpause import gc_paused
@@ -97,7 +97,8 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     exceptions: Counter[str] = field(default_factory=Counter)
     reviews: Counter[str] = field(default_factory=Counter)
-    proofs: int = 0
+    proofs: int = 0  # written (counted by the writer)
+    unwritten: int = 0  # proofs that could not be written
 
     def add(self, result: Screened | Rejected) -> None:
         """Count one result."""
@@ -110,8 +111,6 @@ class Summary:
         self.exceptions.update(d.exceptions)
         if d.review_policy is not None:
             self.reviews[d.review_policy] += 1
-        if result.proof is not None:
-            self.proofs += 1
 
 
 def validate_row(row: RawRow, context: Scenario, file: str,
@@ -397,7 +396,7 @@ class _Partition:
                 while k < len(members):
                     tx = members[k]
                     assumed = tx.id in shipped
-                    used = self._lpp_use(view, tx)
+                    used = lpp_use(view, tx)
                     self._assume(shipped, tx, used)
                     final.append(tx)
                     k += 1
@@ -405,7 +404,7 @@ class _Partition:
                         break
                 start[s] = k
                 for tx in members[k:]:
-                    if self._lpp_use(view, tx) is not None:
+                    if lpp_use(view, tx) is not None:
                         claimed.add(tx.id)
                 if k < len(members):
                     self._guess(view, s, members, k, shipped, claimed)
@@ -453,16 +452,6 @@ class _Partition:
         before = self.carry.get(slot)
         total: Any = tpp if before is None else before[0] + tpp  # type: ignore[operator]
         self.carry[slot] = (total, span)
-
-    @staticmethod
-    def _lpp_use(view: DecisionView, tx: Transaction) -> Fact | None:
-        # a transaction whose only available authorization is LPP uses LPP (decide)
-        if view.exceptions(tx.id) != ("LPP",):
-            return None
-        tpp = view.one("tx_tpp", tx.id)
-        if tpp is None:
-            return None
-        return Fact("lpp_shipped", (tx.ultimate_consignee, tx.date.year, tpp, tx.id), tx.span)
 
     def _finish(self, view: DecisionView, final: list[Transaction], batch: list[Transaction],
                 lines: Mapping[str, int]) -> Iterator[tuple[Transaction, Screened]]:
