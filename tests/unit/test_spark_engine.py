@@ -181,6 +181,36 @@ def test_spark_partitions_are_what_the_driver_heap_holds(spark_session: object) 
     assert spark_engine.driver_heap(SimpleNamespace()) is None
 
 
+def test_strata_that_read_no_transaction_are_left_to_duckdb() -> None:
+    """What the context's facts alone decide is derived once on DuckDB and shipped, not
+    run as Spark queries: no rule of it reads a transaction or a relation that does, and
+    every other derived relation has a rule that does."""
+    from types import SimpleNamespace
+
+    from reasoner.lang.ir import body_preds
+    from reasoner.law.scenario import load_scenario
+    from reasoner.tools.screen import sparkscreen
+    from reasoner.tools.screen.columnar import _CHAIN_INPUTS, _TX_RELATIONS
+
+    ctx = load_scenario("tests/data/screen/context.yaml", require_transactions=False)
+    s = sparkscreen.SparkScreen(ctx, spark=SimpleNamespace(), partition_rows=1000)
+    try:
+        fixed = s._fixed()
+        rules = s.checked.rules
+    finally:
+        s.close()
+    moving = ({r.head.pred for r in rules} - fixed) | {"tx", "tx_seq", "tx_as_of",
+                                                       *_CHAIN_INPUTS, *(p for p, _ in _TX_RELATIONS)}
+    for r in rules:
+        if r.head.pred in fixed:
+            assert not body_preds(r.body) & moving, r.head.pred
+    for pred in moving - fixed:
+        mine = [r for r in rules if r.head.pred == pred]
+        assert not mine or any(body_preds(r.body) & moving for r in mine), pred
+    assert {"exception_code", "as_china", "ultimate_parent"} <= fixed
+    assert not {"candidate", "member", "needs_license", "lpp_prior"} & fixed
+
+
 def test_configure_sets_the_master(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(spark_engine, "_session", None)
     monkeypatch.setattr(spark_engine, "_master", spark_engine.DEFAULT_MASTER)

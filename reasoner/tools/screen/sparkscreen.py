@@ -2,11 +2,13 @@
 
 # How a book becomes decisions here (compare columnar.py, whose stages these are):
 #
-#   rows ──stage──▶    DuckDB, as the columnar screen: validated, strings as symbol ids
+#   rows ──stage──▶    DuckDB, as the columnar screen: validated, strings as symbol ids;
+#                      the strata that read no transaction (the context's facts alone:
+#                      a few thousand rows, about a second each as a Spark query) too
 #        ──to Spark──▶ every given relation (the context's facts, the tx_* relations)
-#                      through Arrow, marks and all
-#        ──pass 1──▶   every stratum, compiled for the SPARK dialect with the same kinds,
-#                      marks and symbol ids as DuckDB's program (SparkRun)
+#                      and those strata's relations, through Arrow, marks and all
+#        ──pass 1──▶   every other stratum, compiled for the SPARK dialect with the same
+#                      kinds, marks and symbol ids as DuckDB's program (SparkRun)
 #        ──fold──▶     the LPP candidates in Spark SQL (lppfold's SELECTs), the capped
 #                      running sum per (consignee, year) as a grouped map (capped_fold),
 #                      tx_slot_prev and lpp_prior by lppfold's window SELECTs
@@ -25,7 +27,7 @@ import datetime as _dt
 from typing import Any, Callable
 
 from reasoner.engine.sql.compiler import SPARK, SqlProgram, table_name
-from reasoner.engine.sql.runner import prepare
+from reasoner.engine.sql.runner import prepare, run_steps
 from reasoner.lang.errors import EngineError
 from reasoner.law.scenario import Scenario
 from reasoner.tools.screen.basis import words_of
@@ -118,14 +120,17 @@ class SparkScreen(ColumnarScreen):
         assert self.spark_sql is not None
         say("loading")
         self._load(sql)
+        fixed = self._fixed()
+        run_steps(self.execute, sql, [s for s in sql.steps if set(s.preds) <= fixed],
+                  given=self._given)
         small = self.execute("SELECT COUNT(*) FROM txk")[0][0] < SMALL_BOOK
         run = SparkRun(self.spark_sql, self.spark, SMALL if small else None)
         try:
             with spark_errors():
-                self._to_spark(run, sql)
+                self._to_spark(run, sql, fixed)
                 lap("load")
                 say("evaluating on Spark")
-                run.run()
+                run.run([s for s in self.spark_sql.steps if not set(s.preds) <= fixed])
                 lap("pass 1")
                 say("counting LPP on Spark")
                 self.stats.add("LPP fold", shipped=self._fold(run, sql))
@@ -134,18 +139,26 @@ class SparkScreen(ColumnarScreen):
                 again = self._pass2(run)
                 lap("pass 2")
                 say("collecting")
-                self._from_spark(run, sql, again, step)
+                self._from_spark(run, sql, again, step, fixed)
                 lap("collect")
         finally:
             run.close()
         self._fields(sql, say, lap)
 
+    def _fixed(self) -> set[str]:
+        """The derived predicates that read no transaction, directly or not (the context's
+        facts alone decide them: ``country_group``'s strata, ``exception_code``...)."""
+        reading = dependents(self.checked, {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS,
+                                            *(p for p, _ in _TX_RELATIONS)})
+        return {r.head.pred for r in self.checked.rules} - reading
+
     # -- between DuckDB and Spark ----------------------------------------------------------
 
-    def _to_spark(self, run: Any, sql: SqlProgram) -> None:
-        """Every given relation with rows (facts and the staged rows' tx_* relations),
-        from DuckDB to Spark through Arrow (exact integers as DECIMAL(38,0))."""
-        for pred in sorted(self._given):
+    def _to_spark(self, run: Any, sql: SqlProgram, fixed: set[str]) -> None:
+        """Every given relation with rows (facts and the staged rows' tx_* relations), and
+        the ``fixed`` relations DuckDB derived, from DuckDB to Spark through Arrow (exact
+        integers as DECIMAL(38,0))."""
+        for pred in sorted(self._given | fixed):
             if pred not in sql.arity:
                 continue
             cols = [f"CAST(c{k} AS DECIMAL(38,0))" if kind == "int" else f"c{k}"
@@ -154,13 +167,17 @@ class SparkScreen(ColumnarScreen):
             table = self.con.sql(
                 f"SELECT {', '.join(cols)} FROM {table_name(pred)}").to_arrow_table()
             if table.num_rows:
-                run.put_rows(pred, run.spark.createDataFrame(table))
+                # a fixed relation is derived: no step of the run adds to it
+                run.put_rows(pred, run.spark.createDataFrame(table), given=pred not in fixed)
+            elif pred in fixed:
+                run.put_rows(pred, run.empty(pred), given=False)
 
     def _from_spark(self, run: Any, sql: SqlProgram, again: set[str],
-                    step: Callable[[int, int], None]) -> None:
-        """Every relation Spark computed (or the fold changed), into DuckDB's tables."""
+                    step: Callable[[int, int], None], fixed: set[str]) -> None:
+        """Every relation Spark computed (or the fold changed), into DuckDB's tables (the
+        ``fixed`` ones are DuckDB's already)."""
         computed = {r.head.pred for r in self.checked.rules} | set(_CHAIN_INPUTS) | again
-        preds = sorted(p for p in computed if p in sql.arity and p not in _VIEWS)
+        preds = sorted(p for p in computed - fixed if p in sql.arity and p not in _VIEWS)
         for done, pred in enumerate(preds, 1):
             table = run.table(pred).toArrow()
             name = f"spark_rows_{done}"
