@@ -147,7 +147,7 @@ class SparkScreen(ColumnarScreen):
 
     def _fixed(self) -> set[str]:
         """The derived predicates that read no transaction, directly or not (the context's
-        facts alone decide them: ``country_group``'s strata, ``exception_code``...)."""
+        facts alone decide them: ``as_china``, ``exception_code``, ``ultimate_parent``...)."""
         reading = dependents(self.checked, {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS,
                                             *(p for p, _ in _TX_RELATIONS)})
         return {r.head.pred for r in self.checked.rules} - reading
