@@ -137,6 +137,7 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
     summary = Summary()
     bar = _Progress(file, kind, progress)
     started = time.perf_counter()
+    unwritten = _unwritten(bar, file, summary)
     try:
         results = screener.run(read_rows(file, kind))
         for result in _file_order(results) if sort_rows else results:
@@ -152,7 +153,7 @@ def _screen_earlog(file: str, context_path: str, input_format: str | None, fmt: 
                 try:
                     write_atomic(proof_dir / name, result.proof)
                 except EarlogError as exc:  # one proof lost is no reason to stop the run
-                    _unwritten(bar, file, summary)(result.line, exc)
+                    unwritten(result.line, exc)
                 else:
                     summary.proofs += 1
     except BaseException:

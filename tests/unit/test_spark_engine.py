@@ -190,7 +190,7 @@ def test_strata_that_read_no_transaction_are_left_to_duckdb() -> None:
     from reasoner.lang.ir import body_preds
     from reasoner.law.scenario import load_scenario
     from reasoner.tools.screen import sparkscreen
-    from reasoner.tools.screen.columnar import _CHAIN_INPUTS, _TX_RELATIONS
+    from reasoner.tools.screen.columnar import _TX_INPUTS
 
     ctx = load_scenario("tests/data/screen/context.yaml", require_transactions=False)
     s = sparkscreen.SparkScreen(ctx, spark=SimpleNamespace(), partition_rows=1000)
@@ -199,8 +199,7 @@ def test_strata_that_read_no_transaction_are_left_to_duckdb() -> None:
         rules = s.checked.rules
     finally:
         s.close()
-    moving = ({r.head.pred for r in rules} - fixed) | {"tx", "tx_seq", "tx_as_of",
-                                                       *_CHAIN_INPUTS, *(p for p, _ in _TX_RELATIONS)}
+    moving = ({r.head.pred for r in rules} - fixed) | _TX_INPUTS
     for r in rules:
         if r.head.pred in fixed:
             assert not body_preds(r.body) & moving, r.head.pred

@@ -79,6 +79,9 @@ _SPLIT = "lanes.main.txs_split"
 _HERE = "database_name = current_database() AND schema_name = current_schema()"
 # The inputs that tie a row to the rows before it in its (consignee, year).
 _CHAIN_INPUTS = ("lpp_shipped", "tx_slot_prev")
+# What the rows being decided give the program: tx, its order and law date, a relation a
+# column, and the LPP chain's inputs.
+_TX_INPUTS = frozenset({"tx", "tx_seq", "tx_as_of", *(p for p, _ in _TX_RELATIONS), *_CHAIN_INPUTS})
 # The stages of deciding a partition, in order, with the share of its time each takes
 # (measured on the 1M-row book, one lane: load 7.1 s, pass 1 22.1, LPP fold 1.9, pass 2
 # 2.8, the decision fields 43.9, of which the failure search 34.8): progress counts a
@@ -404,8 +407,7 @@ class ColumnarScreen:
         symbols = self._symbols(rows)
         sql = self.sql = prepare(self.checked, {**rows, **self._samples(rows)}, DUCKDB,
                                  self.marks.for_compiler(), symbols)
-        self._given = {p for p, rs in rows.items() if rs} | {p for p, _ in _TX_RELATIONS} \
-            | {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS}
+        self._given = {p for p, rs in rows.items() if rs} | _TX_INPUTS
         return sql
 
     def _load(self, sql: SqlProgram) -> None:

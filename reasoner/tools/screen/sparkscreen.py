@@ -31,7 +31,8 @@ from reasoner.engine.sql.runner import prepare, run_steps
 from reasoner.lang.errors import EngineError
 from reasoner.law.scenario import Scenario
 from reasoner.tools.screen.basis import words_of
-from reasoner.tools.screen.columnar import _CHAIN_INPUTS, _TX_RELATIONS, ColumnarScreen, dependents
+from reasoner.tools.screen.columnar import (_CHAIN_INPUTS, _TX_INPUTS, _TX_RELATIONS, ColumnarScreen,
+                                           dependents)
 from reasoner.tools.screen.lppfold import (candidates_select, chain_selects, lpp_cap, rule_indices,
                                            slots_select)
 
@@ -99,6 +100,7 @@ class SparkScreen(ColumnarScreen):
         super().__init__(context, file, regime=regime, as_of=as_of, sort=sort, threads=threads,
                          memory_limit=memory_limit, partition_rows=partition_rows, lanes=1)
         self.spark_sql: SqlProgram | None = None
+        self.fixed: set[str] = set()  # the strata DuckDB derives (``_fixed``), with the program
 
     def _compile(self) -> SqlProgram:
         sql = super()._compile()
@@ -110,6 +112,7 @@ class SparkScreen(ColumnarScreen):
             raise EngineError("the Spark and DuckDB programs differ in their columns",
                               hint="this is a bug in the SQL backend; use --engine duckdb")
         self.spark_sql = spark_sql
+        self.fixed = self._fixed()
         return sql
 
     def _decide_part(self, sql: SqlProgram, say: Callable[[str], None],
@@ -120,7 +123,7 @@ class SparkScreen(ColumnarScreen):
         assert self.spark_sql is not None
         say("loading")
         self._load(sql)
-        fixed = self._fixed()
+        fixed = self.fixed
         run_steps(self.execute, sql, [s for s in sql.steps if set(s.preds) <= fixed],
                   given=self._given)
         small = self.execute("SELECT COUNT(*) FROM txk")[0][0] < SMALL_BOOK
@@ -148,9 +151,7 @@ class SparkScreen(ColumnarScreen):
     def _fixed(self) -> set[str]:
         """The derived predicates that read no transaction, directly or not (the context's
         facts alone decide them: ``as_china``, ``exception_code``, ``ultimate_parent``...)."""
-        reading = dependents(self.checked, {"tx", "tx_seq", "tx_as_of", *_CHAIN_INPUTS,
-                                            *(p for p, _ in _TX_RELATIONS)})
-        return {r.head.pred for r in self.checked.rules} - reading
+        return {r.head.pred for r in self.checked.rules} - dependents(self.checked, _TX_INPUTS)
 
     # -- between DuckDB and Spark ----------------------------------------------------------
 
